@@ -1,0 +1,23 @@
+// The CLI entry: the only place (with src/cli/*) that touches process.argv, process.exit and stdout.
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.js';
+import { printError } from './output.js';
+
+const program = new Command('medclass')
+  .description('Medical image classification toolkit: audit data, train, calibrate, explain, serve.\nResearch software, not a diagnostic device.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode;
+  } else {
+    printError(e);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * One catalogue of error codes, prefixed by layer. `docs/errors.md` has one row per code and a test keeps
+ * the two in step. Codes are never reused; add new ones at the end of their layer's block.
+ */
+export const ERROR_CODES = {
+  // engine
+  MC_ENGINE_UNSUPPORTED_OP: 'no gradient rule for this op',
+  MC_ENGINE_SHAPE_MISMATCH: 'tensor shape differs from what the graph expects',
+  MC_ENGINE_BAD_MODEL: 'ONNX model could not be read or is malformed',
+  MC_ENGINE_MISSING_INPUT: 'a graph input was not supplied',
+  MC_ENGINE_FIXTURE_MISMATCH: 'engine result differs from the reference beyond tolerance',
+  MC_ENGINE_UNKNOWN_PARAM: 'no parameter matches this name or pattern',
+  // data
+  MC_DATA_UNREADABLE_IMAGE: 'image could not be decoded',
+  MC_DATA_EMPTY_FILE: 'file is empty',
+  MC_DATA_NOT_AN_IMAGE: 'file is not an image',
+  MC_DATA_BAD_NPZ: 'npz archive is malformed or lacks an expected array',
+  MC_DATA_BAD_CSV: 'CSV manifest is malformed',
+  MC_DATA_MISSING_FILE: 'file named by the dataset does not exist',
+  MC_DATA_BAD_SOURCE: 'dataset source could not be recognised',
+  MC_DATA_BAD_SPLIT: 'split request cannot be satisfied',
+  // eval
+  MC_EVAL_BAD_PREDICTIONS: 'predictions file is malformed',
+  MC_EVAL_UNDEFINED_METRIC: 'metric is undefined for this input',
+  // train
+  MC_TRAIN_BAD_CONFIG: 'training configuration is invalid',
+  MC_TRAIN_BAD_RUN_DIR: 'run directory is missing or incomplete',
+  // cli
+  MC_CLI_BAD_OPTION: 'command-line option is invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a catalogue code, the file it concerns (relative, no patient path) and a hint on how to fix it. */
+export class MedclassError extends Error {
+  readonly code: ErrorCode;
+  readonly file?: string;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, opts: { file?: string; hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'MedclassError';
+    this.code = code;
+    this.file = opts.file;
+    this.hint = opts.hint;
+  }
+}
+
+/** True when `e` is a MedclassError, optionally with the given code. */
+export function isMedclassError(e: unknown, code?: ErrorCode): e is MedclassError {
+  return e instanceof MedclassError && (code === undefined || e.code === code);
+}
