@@ -1,0 +1,153 @@
+import type { Rng } from '../engine/index.js';
+
+/** Augmentation settings for training batches (all off by default; see `AugmentOptions` in options.ts). */
+export interface AugmentSpec {
+  hflip: boolean;
+  vflip: boolean;
+  /** max rotation in degrees (uniform in ±rotate) */
+  rotate: number;
+  /** max translation as a fraction of width/height */
+  translate: number;
+  /** max zoom deviation: scale uniform in [1 − zoom, 1 + zoom] */
+  zoom: number;
+  /** max additive brightness shift (in input units, e.g. 0.1 on [0,1] images) */
+  brightness: number;
+  /** max contrast deviation: factor uniform in [1 − contrast, 1 + contrast] around the image mean */
+  contrast: number;
+}
+
+/** Parameters drawn for one image; applying them is deterministic. */
+export interface AugmentDraw {
+  hflip: boolean;
+  vflip: boolean;
+  angle: number;
+  tx: number;
+  ty: number;
+  scale: number;
+  brightness: number;
+  contrast: number;
+}
+
+/** Draws one image's augmentation parameters from `rng` (MONAI's randomize-then-apply). */
+export function drawAugment(spec: AugmentSpec, rng: Rng): AugmentDraw {
+  return {
+    hflip: spec.hflip && rng.uniform() < 0.5,
+    vflip: spec.vflip && rng.uniform() < 0.5,
+    angle: spec.rotate > 0 ? (rng.uniform(-spec.rotate, spec.rotate) * Math.PI) / 180 : 0,
+    tx: spec.translate > 0 ? rng.uniform(-spec.translate, spec.translate) : 0,
+    ty: spec.translate > 0 ? rng.uniform(-spec.translate, spec.translate) : 0,
+    scale: spec.zoom > 0 ? rng.uniform(1 - spec.zoom, 1 + spec.zoom) : 1,
+    brightness: spec.brightness > 0 ? rng.uniform(-spec.brightness, spec.brightness) : 0,
+    contrast: spec.contrast > 0 ? rng.uniform(1 - spec.contrast, 1 + spec.contrast) : 1,
+  };
+}
+
+/**
+ * Applies one draw to an image `[C,H,W]` (a view into a batch), writing into `out` (same size).
+ * Geometry is one affine map about the centre with bilinear sampling; outside pixels take the image's edge value.
+ */
+export function applyAugment(img: Float32Array, out: Float32Array, c: number, h: number, w: number, d: AugmentDraw): void {
+  const geometric = d.hflip || d.vflip || d.angle !== 0 || d.tx !== 0 || d.ty !== 0 || d.scale !== 1;
+  if (!geometric) out.set(img);
+  else {
+    const cos = Math.cos(d.angle) / d.scale;
+    const sin = Math.sin(d.angle) / d.scale;
+    const cx = (w - 1) / 2;
+    const cy = (h - 1) / 2;
+    const shiftX = d.tx * w;
+    const shiftY = d.ty * h;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        // inverse map: output pixel → source coordinate
+        let ox = x - cx - shiftX;
+        let oy = y - cy - shiftY;
+        if (d.hflip) ox = -ox;
+        if (d.vflip) oy = -oy;
+        const sx = Math.min(w - 1, Math.max(0, cos * ox + sin * oy + cx));
+        const sy = Math.min(h - 1, Math.max(0, -sin * ox + cos * oy + cy));
+        const x0 = Math.floor(sx);
+        const y0 = Math.floor(sy);
+        const x1 = Math.min(x0 + 1, w - 1);
+        const y1 = Math.min(y0 + 1, h - 1);
+        const fx = sx - x0;
+        const fy = sy - y0;
+        for (let ch = 0; ch < c; ch++) {
+          const base = ch * h * w;
+          const a = img[base + y0 * w + x0]!;
+          const b = img[base + y0 * w + x1]!;
+          const cc = img[base + y1 * w + x0]!;
+          const dd = img[base + y1 * w + x1]!;
+          out[base + y * w + x] = (a * (1 - fx) + b * fx) * (1 - fy) + (cc * (1 - fx) + dd * fx) * fy;
+        }
+      }
+    }
+  }
+  if (d.contrast !== 1 || d.brightness !== 0) {
+    const plane = h * w;
+    for (let ch = 0; ch < c; ch++) {
+      const v = out.subarray(ch * plane, (ch + 1) * plane);
+      let mean = 0;
+      for (let i = 0; i < plane; i++) mean += v[i]!;
+      mean /= plane;
+      for (let i = 0; i < plane; i++) v[i] = (v[i]! - mean) * d.contrast + mean + d.brightness;
+    }
+  }
+}
+
+/** True when the spec changes anything. */
+export function isAugmenting(spec: AugmentSpec): boolean {
+  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || spec.zoom > 0 || spec.brightness > 0 || spec.contrast > 0;
+}
+
+/** Augments a batch `[N,C,H,W]` in place, one draw per image from `rng`. */
+export function augmentBatch(x: Float32Array, dims: readonly number[], spec: AugmentSpec, rng: Rng): void {
+  if (!isAugmenting(spec)) return;
+  const [n, c, h, w] = dims as [number, number, number, number];
+  const size = c * h * w;
+  const tmp = new Float32Array(size);
+  for (let i = 0; i < n; i++) {
+    const view = x.subarray(i * size, (i + 1) * size);
+    applyAugment(view, tmp, c, h, w, drawAugment(spec, rng));
+    view.set(tmp);
+  }
+}
+
+/**
+ * MixUp (Zhang et al. 2018): x ← λx + (1−λ)x[perm], soft targets likewise, λ ~ Beta(α, α) per batch.
+ * Returns soft targets `[N,K]` to use with a soft-label cross-entropy.
+ */
+export function mixupBatch(x: Float32Array, dims: readonly number[], labels: Int32Array, numClasses: number, alpha: number, rng: Rng): Float32Array {
+  const n = dims[0]!;
+  const size = x.length / n;
+  const lam = sampleBeta(alpha, rng);
+  const perm = rng.permutation(n);
+  const src = x.slice();
+  const targets = new Float32Array(n * numClasses);
+  for (let i = 0; i < n; i++) {
+    const j = perm[i]!;
+    for (let k = 0; k < size; k++) x[i * size + k] = lam * src[i * size + k]! + (1 - lam) * src[j * size + k]!;
+    targets[i * numClasses + labels[i]!]! += lam;
+    targets[i * numClasses + labels[j]!]! += 1 - lam;
+  }
+  return targets;
+}
+
+/** Beta(α, α) via two Gamma draws (Marsaglia–Tsang). */
+function sampleBeta(alpha: number, rng: Rng): number {
+  const a = sampleGamma(alpha, rng);
+  const b = sampleGamma(alpha, rng);
+  return a / (a + b);
+}
+
+function sampleGamma(k: number, rng: Rng): number {
+  if (k < 1) return sampleGamma(k + 1, rng) * Math.pow(rng.uniform(), 1 / k);
+  const d = k - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const z = rng.normal();
+    const v = (1 + c * z) ** 3;
+    if (v <= 0) continue;
+    const u = rng.uniform();
+    if (Math.log(u) < 0.5 * z * z + d - d * v + Math.log(v)) return d * v;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Rng } from '../engine/index.js';
+
+/** Per-class counts for labels in [0, numClasses). */
+export function classCounts(labels: ArrayLike<number>, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]! += 1;
+  return counts;
+}
+
+/**
+ * Balanced class weights w_c = N / (C · n_c), as scikit-learn's `compute_class_weight('balanced')`;
+ * a class absent from the labels gets weight 0.
+ */
+export function balancedClassWeights(labels: ArrayLike<number>, numClasses: number): number[] {
+  const counts = classCounts(labels, numClasses);
+  const present = counts.filter((c) => c > 0).length;
+  return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
+}
+
+/** Shuffled epoch order: a permutation of 0..n-1 from `rng`. */
+export function shuffledOrder(n: number, rng: Rng): number[] {
+  return rng.permutation(n);
+}
+
+/**
+ * Weighted random sampling with replacement (torch WeightedRandomSampler): `n` indices drawn with probability
+ * proportional to `1 / n_{label}`, so classes appear about equally often (oversampling the rare ones).
+ */
+export function balancedSampleOrder(labels: ArrayLike<number>, numClasses: number, n: number, rng: Rng): number[] {
+  const counts = classCounts(labels, numClasses);
+  const cum = new Float64Array(labels.length);
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    total += 1 / counts[labels[i]!]!;
+    cum[i] = total;
+  }
+  const order: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const u = rng.uniform() * total;
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    order.push(lo);
+  }
+  return order;
+}
+
+/** Splits an order into consecutive batches of `batchSize` (the last may be shorter unless `dropLast`). */
+export function batches(order: readonly number[], batchSize: number, dropLast = false): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) {
+    const b = order.slice(i, i + batchSize);
+    if (b.length === batchSize || (!dropLast && b.length > 0)) out.push(b);
+  }
+  return out;
+}

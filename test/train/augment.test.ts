@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.js';
+import { applyAugment, augmentBatch, mixupBatch, type AugmentDraw, type AugmentSpec } from '../../src/train/augment.js';
+
+const NONE: AugmentDraw = { hflip: false, vflip: false, angle: 0, tx: 0, ty: 0, scale: 1, brightness: 0, contrast: 1 };
+const img = Float32Array.from({ length: 12 }, (_, i) => i); // [1,3,4]: rows 0..3, 4..7, 8..11
+
+describe('augmentation', () => {
+  it('identity draw leaves the image unchanged', () => {
+    const out = new Float32Array(12);
+    applyAugment(img, out, 1, 3, 4, NONE);
+    expect([...out]).toEqual([...img]);
+  });
+
+  it('horizontal flip mirrors each row', () => {
+    const out = new Float32Array(12);
+    applyAugment(img, out, 1, 3, 4, { ...NONE, hflip: true });
+    expect([...out]).toEqual([3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8]);
+  });
+
+  it('rotation by 180° equals both flips', () => {
+    const a = new Float32Array(12);
+    const b = new Float32Array(12);
+    applyAugment(img, a, 1, 3, 4, { ...NONE, angle: Math.PI });
+    applyAugment(img, b, 1, 3, 4, { ...NONE, hflip: true, vflip: true });
+    for (let i = 0; i < 12; i++) expect(a[i]).toBeCloseTo(b[i]!, 4);
+  });
+
+  it('integer translation shifts pixels by whole columns (edge-padded)', () => {
+    const out = new Float32Array(12);
+    applyAugment(img, out, 1, 3, 4, { ...NONE, tx: 0.25 });
+    expect([...out.subarray(0, 4)]).toEqual([0, 0, 1, 2]);
+  });
+
+  it('contrast 1 and brightness b adds b; contrast keeps the mean', () => {
+    const out = new Float32Array(12);
+    applyAugment(img, out, 1, 3, 4, { ...NONE, contrast: 2 });
+    const mean = out.reduce((s, v) => s + v, 0) / 12;
+    expect(mean).toBeCloseTo(5.5, 5);
+    expect(out[0]).toBeCloseTo(-5.5, 5);
+  });
+
+  it('augmentBatch is reproducible by seed', () => {
+    const spec: AugmentSpec = { hflip: true, vflip: false, rotate: 10, translate: 0.1, zoom: 0.1, brightness: 0.1, contrast: 0.1 };
+    const x1 = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i));
+    const x2 = x1.slice();
+    augmentBatch(x1, [2, 1, 8, 8], spec, new Rng(9));
+    augmentBatch(x2, [2, 1, 8, 8], spec, new Rng(9));
+    expect([...x1]).toEqual([...x2]);
+  });
+
+  it('mixup targets are convex combinations summing to 1', () => {
+    const x = Float32Array.from({ length: 4 * 3 }, (_, i) => i);
+    const t = mixupBatch(x, [4, 3], Int32Array.from([0, 1, 2, 1]), 3, 0.4, new Rng(1));
+    for (let i = 0; i < 4; i++) expect(t[i * 3]! + t[i * 3 + 1]! + t[i * 3 + 2]!).toBeCloseTo(1, 6);
+  });
+});
