@@ -6,3 +6,6 @@ export { readNpz, readNpy } from './npz.js';
 export type { Attr, Dim, Graph, Node, ValueInfo } from './graph/types.js';
 export { attr } from './graph/types.js';
 export { Emitter } from './graph/emitter.js';
+export { Session } from './runtime/session.js';
+export type { SessionOptions, RunTensor, Float64Tensor } from './runtime/session.js';
+export { loadModel, saveModel, onnxTypeCode } from './graph/onnx-io.js';
