@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   MC_ENGINE_MISSING_INPUT: 'a graph input was not supplied',
   MC_ENGINE_FIXTURE_MISMATCH: 'engine result differs from the reference beyond tolerance',
   MC_ENGINE_UNKNOWN_PARAM: 'no parameter matches this name or pattern',
+  MC_ENGINE_BAD_CHECKPOINT: 'checkpoint file is malformed or does not fit the model',
   // data
   MC_DATA_UNREADABLE_IMAGE: 'image could not be decoded',
   MC_DATA_EMPTY_FILE: 'file is empty',
