@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   MC_DATA_MISSING_FILE: 'file named by the dataset does not exist',
   MC_DATA_BAD_SOURCE: 'dataset source could not be recognised',
   MC_DATA_BAD_SPLIT: 'split request cannot be satisfied',
+  // models
+  MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
+  MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',
+  MC_MODELS_BAD_BACKBONE: 'backbone ONNX cannot be cut or adapted as asked',
   // eval
   MC_EVAL_BAD_PREDICTIONS: 'predictions file is malformed',
   MC_EVAL_UNDEFINED_METRIC: 'metric is undefined for this input',
