@@ -104,6 +104,11 @@ export class GraphRecorder {
     return this.e.constant(f32(values instanceof Float32Array ? values : Float32Array.from(values), dims), 'const');
   }
 
+  /** A float32 constant as a value (no batch dimension). */
+  constantSym(values: readonly number[] | Float32Array, dims: readonly number[]): Sym {
+    return { name: this.constant(values, dims), dims };
+  }
+
   /** A float32 scalar constant. */
   scalar(v: number): string {
     return this.e.scalar(v);

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/** Names of the built-in networks. */
+export const BUILTIN_MODELS = ['compact-cnn', 'resnet18-28', 'resnet18', 'vit-small'] as const;
+export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
+
+/** Settings of a built-in network (the input size and classes come from the data). */
+export const BuiltinModelOptions = z.strictObject({
+  inChannels: z.number().int().positive().describe('input channels (1 grey, 3 RGB)'),
+  numClasses: z.number().int().min(2).describe('classes (logits per image)'),
+  inputSize: z.number().int().positive().describe('square input side in pixels'),
+  dropout: z.number().min(0).lt(1).default(0).describe('drop probability before the classifier'),
+  width: z.number().positive().default(1).describe('channel multiplier for the CNNs (compact-cnn 32/64/128 at 1)'),
+});
+export type BuiltinModelOptions = z.output<typeof BuiltinModelOptions>;
+export type BuiltinModelOptionsInput = z.input<typeof BuiltinModelOptions>;
+
+/** A head on a backbone's pooled embedding. */
+export const HeadOptions = z.strictObject({
+  kind: z.enum(['linear', 'mlp']).default('linear').describe("'linear', or 'mlp' (linear–ReLU–dropout–linear)"),
+  hidden: z.number().int().positive().default(256).describe('hidden width of the MLP head'),
+  dropout: z.number().min(0).lt(1).default(0.2).describe('drop probability before the (last) head linear'),
+});
+export type HeadOptions = z.output<typeof HeadOptions>;
+
+/** An imported ONNX backbone cut at a named tensor, with a new head. */
+export const BackboneOptions = z.strictObject({
+  embeddingTensor: z.string().default('embedding').describe('pooled [N,D] tensor the head reads (cut point)'),
+  featureTensor: z.string().default('features').describe('last conv map [N,C,h,w], exposed as the `features` tap for CAM'),
+  inputName: z.string().optional().describe('graph input to use (default: the only float input)'),
+  inChannels: z.number().int().positive().default(3).describe('channels of the images fed to the model (1 adapts the first conv)'),
+  greyInput: z.enum(['sum', 'repeat']).default('sum').describe("1-channel input: 'sum' the first conv's RGB weights (fastai), or 'repeat' the grey channel 3×"),
+  head: HeadOptions.default(HeadOptions.parse({})).describe('classifier head on the embedding'),
+  numClasses: z.number().int().min(2).describe('classes (logits per image)'),
+});
+export type BackboneOptions = z.output<typeof BackboneOptions>;
+export type BackboneOptionsInput = z.input<typeof BackboneOptions>;
