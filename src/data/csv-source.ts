@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { MedclassError } from '../errors.js';
+import { parseCsv } from './csv.js';
+import { fileItem } from './file-item.js';
+import { CsvOptions } from './options.js';
+import { canonicalSplit } from './split-names.js';
+import type { DatasetItem, DatasetSource, MetaValue, SplitName } from './types.js';
+
+const DEFAULTS = CsvOptions.parse({});
+
+function metaValue(s: string): MetaValue {
+  const t = s.trim();
+  if (t === '') return null;
+  const n = Number(t);
+  return Number.isFinite(n) && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t) ? n : t;
+}
+
+/**
+ * A CSV manifest: one row per image. By default columns `path,label[,split][,group]`, every other column is
+ * metadata (numbers parsed, empty → null). Paths are relative to the CSV's folder; `pathTemplate` turns an id
+ * column into a path (HAM10000: pathCol `image_id`, labelCol `dx`, groupCol `lesion_id`, pathTemplate `images/{}.jpg`).
+ * Item ids are the paths relative to the CSV's folder.
+ */
+export function openCsvSource(path: string, options: CsvOptions = {}): DatasetSource {
+  const o = CsvOptions.parse(options);
+  const file = basename(path);
+  const bad = (why: string, hint?: string) => new MedclassError('MC_DATA_BAD_CSV', `${file}: ${why}`, { file, hint });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new MedclassError('MC_DATA_MISSING_FILE', `${file}: could not be read`, { file, cause });
+  }
+  const rows = parseCsv(text, file, o.delimiter);
+  if (rows.length === 0) throw bad('is empty (no header row)');
+  const header = rows[0]!.cells.map((h) => h.trim());
+  const col = (name: string, role: string, required: boolean, isDefault: boolean): number => {
+    const i = header.indexOf(name);
+    if (i < 0 && (required || !isDefault)) {
+      throw bad(`no ${role} column '${name}' (columns: ${header.join(', ')})`, `name the column with --${role}-col`);
+    }
+    return i;
+  };
+  const pathIdx = col(o.pathCol, 'path', true, false);
+  const labelIdx = col(o.labelCol, 'label', true, false);
+  const splitIdx = col(o.splitCol, 'split', false, o.splitCol === DEFAULTS.splitCol);
+  const groupIdx = col(o.groupCol, 'group', false, o.groupCol === DEFAULTS.groupCol);
+  const used = new Set([pathIdx, labelIdx, splitIdx, groupIdx]);
+  const metaCols = header.map((h, i) => [h, i] as const).filter(([, i]) => !used.has(i));
+  const root = dirname(path);
+  const rowsOut: { rel: string; label: string; split?: SplitName; group?: string; meta: Record<string, MetaValue> }[] = [];
+  for (const { line, cells } of rows.slice(1)) {
+    if (cells.length !== header.length) throw bad(`line ${line}: ${cells.length} fields, header has ${header.length}`);
+    const value = cells[pathIdx]!.trim();
+    const label = cells[labelIdx]!.trim();
+    if (!value) throw bad(`line ${line}: empty ${o.pathCol}`);
+    if (!label) throw bad(`line ${line}: empty ${o.labelCol}`);
+    let split: SplitName | undefined;
+    if (splitIdx >= 0 && cells[splitIdx]!.trim() !== '') {
+      split = canonicalSplit(cells[splitIdx]!);
+      if (!split) throw bad(`line ${line}: ${o.splitCol} '${cells[splitIdx]}' is not train/val/test`);
+    }
+    const group = groupIdx >= 0 && cells[groupIdx]!.trim() !== '' ? cells[groupIdx]!.trim() : undefined;
+    const p = o.pathTemplate.split('{}').join(value);
+    const rel = isAbsolute(p) ? relative(root, p) : p.replace(/\\/g, '/').replace(/^\.\//, '');
+    const meta = Object.fromEntries(metaCols.map(([h, i]) => [h, metaValue(cells[i]!)]));
+    rowsOut.push({ rel, label, split, group, meta });
+  }
+  const classes = [...new Set(rowsOut.map((r) => r.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const items: DatasetItem[] = rowsOut.map((r) => fileItem({
+    absPath: join(root, r.rel), id: r.rel, label: r.label, labelIndex: index.get(r.label)!,
+    ...(r.split ? { split: r.split } : {}), ...(r.group !== undefined ? { group: r.group } : {}),
+    ...(metaCols.length ? { meta: r.meta } : {}),
+  }));
+  return { kind: 'csv', name: file, classes, items };
+}

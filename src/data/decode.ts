@@ -1,0 +1,113 @@
+import sharp, { type Sharp } from 'sharp';
+import { MedclassError } from '../errors.js';
+import type { Tensor } from '../engine/index.js';
+import { decodeBmp } from './bmp.js';
+import { PreprocessOptions, type PreprocessConfig } from './options.js';
+import type { DecodedImage } from './types.js';
+
+export type ImageFormat = 'jpeg' | 'png' | 'tiff' | 'bmp' | 'gif' | 'webp';
+
+/** The format by magic bytes (extensions are not trusted), or undefined when the bytes are no known image. */
+export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
+  const at = (i: number, ...xs: number[]) => xs.every((x, k) => b[i + k] === x);
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
+  if (at(0, 0x42, 0x4d) && b.length >= 26) return 'bmp';
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'gif';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'webp';
+  return undefined;
+}
+
+/** Checks the bytes before decoding: empty → MC_DATA_EMPTY_FILE, unknown magic → MC_DATA_NOT_AN_IMAGE. */
+function checkBytes(bytes: Uint8Array, file: string): ImageFormat {
+  if (bytes.length === 0) throw new MedclassError('MC_DATA_EMPTY_FILE', `${file}: file is empty (0 bytes)`, { file });
+  const format = sniffFormat(bytes);
+  if (!format) {
+    const dicom = bytes.length > 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM';
+    const head = [...bytes.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    throw new MedclassError('MC_DATA_NOT_AN_IMAGE',
+      `${file}: ${dicom ? 'DICOM files are not read by this source' : `not an image (first bytes ${head} match no JPEG, PNG, TIFF, BMP, GIF or WebP signature)`}`,
+      { file, hint: 'move non-image files out of the dataset folder' });
+  }
+  return format;
+}
+
+function unreadable(file: string, format: string, cause: unknown): MedclassError {
+  const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  return new MedclassError('MC_DATA_UNREADABLE_IMAGE', `${file}: ${format} could not be decoded (${why})`, { file, cause, hint: 're-export the file; it is skipped meanwhile' });
+}
+
+/** Decodes encoded bytes (format sniffed from content) to HWC uint8 pixels at the image's own size. */
+export async function decodeBytes(bytes: Uint8Array, file: string): Promise<DecodedImage> {
+  const format = checkBytes(bytes, file);
+  if (format === 'bmp') return decodeBmp(bytes, file);
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, channels: info.channels as DecodedImage['channels'], data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (cause) {
+    throw unreadable(file, format, cause);
+  }
+}
+
+const STATS = {
+  imagenet: { 1: { mean: [0.449], std: [0.226] }, 3: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
+  half: { 1: { mean: [0.5], std: [0.5] }, 3: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } },
+  none: { 1: { mean: [0], std: [1] }, 3: { mean: [0, 0, 0], std: [1, 1, 1] } },
+} as const;
+
+/** Mean and std (per channel, on the [0,1] scale) that a normalisation preset applies. */
+export function normalizationStats(preset: PreprocessConfig['normalize'], channels: 1 | 3): { mean: readonly number[]; std: readonly number[] } {
+  return STATS[preset][channels];
+}
+
+/**
+ * Decodes (when given bytes) and resizes an image to a float32 `[C,H,W]` tensor: letterbox or squash to
+ * `size`×`size`, alpha flattened onto black, grey↔RGB converted, then normalised by the preset.
+ * `out`/`offset` let a batch loader write straight into its `[N,C,H,W]` buffer.
+ */
+export async function preprocessImage(
+  input: Uint8Array | DecodedImage, options: PreprocessOptions, file: string,
+  out?: Float32Array, offset = 0,
+): Promise<Tensor<'float32'>> {
+  const o = PreprocessOptions.parse(options);
+  const { size, channels } = o;
+  let img = input instanceof Uint8Array ? undefined : input;
+  let pipeline: Sharp | undefined;
+  let format = 'raw pixels';
+  if (input instanceof Uint8Array) {
+    const f = checkBytes(input, file);
+    format = f;
+    if (f === 'bmp') img = decodeBmp(input, file);
+    else pipeline = sharp(input, { failOn: 'warning' });
+  }
+  let pixels: Uint8Array;
+  if (img && img.width === size && img.height === size && img.channels === channels) {
+    pixels = img.data; // nothing to resize or convert (e.g. 28×28 MedMNIST at size 28)
+  } else {
+    pipeline ??= sharp(img!.data, { raw: { width: img!.width, height: img!.height, channels: img!.channels } });
+    pipeline = pipeline
+      .flatten({ background: '#000000' })
+      .resize(size, size, { fit: o.fit === 'letterbox' ? 'contain' : 'fill', background: '#000000' });
+    pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
+    try {
+      const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+      if (info.channels !== channels || info.width !== size || info.height !== size) {
+        throw new Error(`pipeline produced ${info.width}x${info.height}x${info.channels}`);
+      }
+      pixels = data;
+    } catch (cause) {
+      throw unreadable(file, format, cause);
+    }
+  }
+  const plane = size * size;
+  const dst = out ?? new Float32Array(channels * plane);
+  const { mean, std } = STATS[o.normalize][channels];
+  for (let c = 0; c < channels; c++) {
+    const m = mean[c]!;
+    const s = 1 / std[c]!;
+    const base = offset + c * plane;
+    for (let i = 0; i < plane; i++) dst[base + i] = (pixels[i * channels + c]! / 255 - m) * s;
+  }
+  return { dtype: 'float32', dims: [channels, size, size], data: out ? dst.subarray(offset, offset + channels * plane) : dst };
+}

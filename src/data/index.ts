@@ -1,0 +1,21 @@
+// Public surface of the data layer: named re-exports only.
+export type { DatasetItem, DatasetSource, DecodedImage, DataEvent, OnDataEvent, MetaValue, SplitName } from './types.js';
+export { PreprocessOptions, CsvOptions, SourceOptions, SplitOptions, AuditOptions } from './options.js';
+export type { PreprocessConfig } from './options.js';
+export { openSource } from './open-source.js';
+export { openFolderSource } from './folder-source.js';
+export { openNpzSource } from './npz-source.js';
+export { openCsvSource } from './csv-source.js';
+export { phantomSource, parsePhantomSpec } from './phantoms.js';
+export type { PhantomOptions } from './phantoms.js';
+export { decodeBytes, preprocessImage, sniffFormat, normalizationStats } from './decode.js';
+export type { ImageFormat } from './decode.js';
+export { Dataset, describeFailure } from './dataset.js';
+export type { Batch, DatasetOptions, SkippedItem } from './dataset.js';
+export { stratifiedSplit, kFold, assignSplits, groupLeaks } from './splits.js';
+export type { SplitItem } from './splits.js';
+export { canonicalSplit } from './split-names.js';
+export { auditSource } from './audit.js';
+export type { AuditReport, AuditMember } from './audit.js';
+export { pixelHash, dHash, hamming, hashHex } from './hash.js';
+export { mapLimit } from './concurrency.js';

@@ -1,0 +1,28 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { MedclassError } from '../errors.js';
+import { openCsvSource } from './csv-source.js';
+import { openFolderSource } from './folder-source.js';
+import { openNpzSource } from './npz-source.js';
+import { SourceOptions } from './options.js';
+import { phantomSource } from './phantoms.js';
+import type { DatasetSource } from './types.js';
+
+/**
+ * Opens a dataset by path or spec: `phantom:[n=..,size=..,seed=..]`, a `.npz` (MedMNIST layout), a `.csv`/`.tsv`
+ * manifest (column mapping in `options.csv`), or an image folder (`<class>/*`, `<split>/<class>/*`).
+ */
+export function openSource(pathOrSpec: string, options: SourceOptions = {}): DatasetSource {
+  const o = SourceOptions.parse(options);
+  if (/^phantom(:|$)/.test(pathOrSpec)) return phantomSource(pathOrSpec);
+  const name = basename(pathOrSpec);
+  if (!existsSync(pathOrSpec)) {
+    throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: no such file or folder`, { file: name, hint: 'pass an image folder, a .npz, a .csv manifest or phantom:' });
+  }
+  if (statSync(pathOrSpec).isDirectory()) return openFolderSource(pathOrSpec);
+  const lower = pathOrSpec.toLowerCase();
+  if (lower.endsWith('.npz')) return openNpzSource(pathOrSpec);
+  if (lower.endsWith('.csv')) return openCsvSource(pathOrSpec, o.csv);
+  if (lower.endsWith('.tsv')) return openCsvSource(pathOrSpec, { delimiter: '\t', ...o.csv });
+  throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: is neither a folder, a .npz nor a .csv manifest`, { file: name, hint: 'pass one of the supported sources' });
+}
