@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { registerData } from './data.js';
+import { registerDemo } from './demo.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
   void program;
+  registerDemo(program);
+  registerData(program);
 }

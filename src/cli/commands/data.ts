@@ -1,0 +1,134 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { MedclassError } from '../../errors.js';
+import { auditSource, CsvOptions, openSource, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
+import { out, table } from '../output.js';
+
+/** Renders data-layer progress on stderr: a bar with ETA when stderr is a TTY (≤ 10 redraws/s), else nothing. */
+export function progressRenderer(): { onEvent: OnDataEvent; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let drawn = false;
+  return {
+    onEvent(e: DataEvent) {
+      if (e.type !== 'progress' || !tty) return;
+      const now = Date.now();
+      if (now - last < 100 && e.done < e.total) return;
+      last = now;
+      const frac = e.total ? e.done / e.total : 1;
+      const width = 30;
+      const eta = frac > 0 ? ((e.elapsedMs / frac) * (1 - frac)) / 1000 : 0;
+      const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '·');
+      process.stderr.write(`\r${e.phase} ${bar} ${e.done}/${e.total} ${(frac * 100).toFixed(0)}% ETA ${eta.toFixed(0)}s `);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+
+/** The human-readable audit: counts, sizes, unreadable files, duplicates; at most `list` entries per listing. */
+export function formatAudit(r: AuditReport, list = 50): string {
+  const lines: string[] = [];
+  lines.push(`source: ${r.source.name} (${r.source.kind}), ${r.total_items} items, ${r.readable} readable, classes: ${r.classes.join(', ')}`);
+  lines.push('');
+  const rows: (string | number)[][] = [['split', 'count', ...r.classes, 'imbalance']];
+  for (const [name, s] of Object.entries(r.splits)) rows.push([name, s.count, ...r.classes.map((c) => s.classes[c] ?? 0), pct(s.imbalance_ratio)]);
+  lines.push(table(rows));
+  lines.push(`class imbalance (max/min, all splits): ${pct(r.imbalance_ratio)}`);
+  lines.push(`sizes (WxHxC): ${r.sizes.slice(0, 8).map((s) => `${s.width}x${s.height}x${s.channels} ×${s.count}`).join(', ')}${r.sizes.length > 8 ? `, … ${r.sizes.length} sizes` : ''}`);
+  const d = r.duplicates;
+  lines.push(`unreadable: ${r.unreadable.length}`);
+  for (const u of r.unreadable.slice(0, list)) lines.push(`  ${u.path}  ${u.code}  ${u.reason}`);
+  lines.push(`exact duplicates (decoded pixels): ${d.exact_groups.length} groups, ${d.exact_extra_copies} extra copies; across splits: ${d.cross_split.length}; label conflicts: ${d.label_conflicts.length}`);
+  const fmt = (m: { path: string; split: string; label: string }[]) => m.map((x) => `${x.path} [${x.split}, ${x.label}]`).join('  =  ');
+  if (d.cross_split.length) lines.push('  across splits:');
+  for (const g of d.cross_split.slice(0, list)) lines.push(`    ${fmt(g.members)}`);
+  if (d.label_conflicts.length) lines.push('  label conflicts:');
+  for (const g of d.label_conflicts.slice(0, list)) lines.push(`    ${fmt(g.members)}`);
+  const within = d.exact_groups.filter((g) => new Set(g.members.map((m) => m.split)).size === 1);
+  if (within.length) lines.push(`  within one split: ${within.length} groups`);
+  for (const g of within.slice(0, list)) lines.push(`    ${fmt(g.members)}`);
+  if (within.length > list) lines.push(`    … ${within.length - list} more (see --json)`);
+  const n = d.near;
+  lines.push(`near duplicates (dHash-256 Hamming ≤ ${n.threshold}, pixels differ): ${n.pair_count} pairs; across splits: ${n.cross_split.length}; label conflicts: ${n.label_conflicts.length}`);
+  for (const p of n.cross_split.slice(0, Math.min(list, 20))) lines.push(`    d=${p.distance}  ${fmt(p.members)}`);
+  return lines.join('\n');
+}
+
+function csvOptionsFrom(opts: Record<string, string | undefined>): CsvOptions | undefined {
+  let base: Record<string, unknown> = {};
+  if (opts.csvConfig) {
+    try {
+      base = parseYaml(readFileSync(opts.csvConfig, 'utf8')) as Record<string, unknown>;
+    } catch (cause) {
+      throw new MedclassError('MC_CLI_BAD_OPTION', `--csv-config ${opts.csvConfig}: could not be read as YAML/JSON (${String(cause)})`, { cause });
+    }
+  }
+  const flags = { pathCol: opts.pathCol, labelCol: opts.labelCol, splitCol: opts.splitCol, groupCol: opts.groupCol, pathTemplate: opts.pathTemplate };
+  const merged = { ...base, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  const parsed = CsvOptions.safeParse(merged);
+  if (!parsed.success) {
+    throw new MedclassError('MC_CLI_BAD_OPTION', `CSV column mapping is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { hint: 'keys: pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter' });
+  }
+  return Object.keys(merged).length ? parsed.data : undefined;
+}
+
+function intOption(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new MedclassError('MC_CLI_BAD_OPTION', `${name} must be a non-negative integer, got '${v}'`);
+    return n;
+  };
+}
+
+/** Adds the CSV column-mapping flags shared by data commands. */
+export function addCsvFlags(cmd: Command): Command {
+  return cmd
+    .option('--path-col <name>', 'CSV: column with the image path or id (default path)')
+    .option('--label-col <name>', 'CSV: column with the class name (default label)')
+    .option('--split-col <name>', 'CSV: column with train/val/test (default split, optional)')
+    .option('--group-col <name>', 'CSV: column with a patient/lesion id (default group, optional)')
+    .option('--path-template <tpl>', "CSV: path relative to the CSV, '{}' = the path column, e.g. 'images/{}.jpg'")
+    .option('--csv-config <file>', 'CSV: YAML/JSON file with the mapping {pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter}');
+}
+
+/** Opens a source from a command's CSV flags. */
+export function openFromFlags(source: string, opts: Record<string, string | undefined>) {
+  const csv = csvOptionsFrom(opts);
+  return openSource(source, csv ? { csv } : {});
+}
+
+export function registerData(program: Command): void {
+  const data = program.command('data').description('Dataset tools: audit a source, fetch MedMNIST');
+  addCsvFlags(
+    data.command('audit')
+      .description('Audit a dataset: counts, sizes, unreadable files, exact/near duplicates, label conflicts')
+      .argument('<source>', 'image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..,seed=..]'),
+  )
+    .option('--json <file>', 'write the full audit as JSON')
+    .addOption(new Option('--near-threshold <bits>', 'near duplicate: 256-bit dHash Hamming distance at most this').default(10).argParser(intOption('--near-threshold')))
+    .addOption(new Option('--concurrency <n>', 'images decoded at once').default(4).argParser(intOption('--concurrency')))
+    .addOption(new Option('--list <n>', 'entries shown per listing in the table').default(50).argParser(intOption('--list')))
+    .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number }) => {
+      const src = openFromFlags(source, opts);
+      const progress = progressRenderer();
+      let report: AuditReport;
+      try {
+        report = await auditSource(src, { nearThreshold: opts.nearThreshold, concurrency: Math.max(1, opts.concurrency) }, progress.onEvent);
+      } finally {
+        progress.done();
+      }
+      out(formatAudit(report, opts.list));
+      if (opts.json) {
+        writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+        out(`audit JSON written to ${opts.json}`);
+      }
+      process.exitCode = 0;
+    });
+}
