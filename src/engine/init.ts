@@ -13,7 +13,9 @@ export type InitSpec =
   | { readonly kind: 'normal'; readonly std: number; readonly mean?: number }
   | { readonly kind: 'truncNormal'; readonly std: number }
   | { readonly kind: 'uniform'; readonly bound: number }
-  | { readonly kind: 'constant'; readonly value: number };
+  | { readonly kind: 'constant'; readonly value: number }
+  /** Given values, e.g. pretrained weights of an imported backbone (copied). */
+  | { readonly kind: 'values'; readonly values: Float32Array };
 
 /** torch's fans for a weight of `dims` (`[out, in, ...receptive]`; a vector has fan_in = fan_out = its length). */
 export function fans(dims: readonly number[]): { fanIn: number; fanOut: number } {
@@ -32,7 +34,7 @@ export function initScale(spec: InitSpec, dims: readonly number[]): number {
     case 'xavierNormal': return (spec.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
     case 'normal': case 'truncNormal': return spec.std;
     case 'uniform': return spec.bound;
-    case 'constant': return 0;
+    case 'constant': case 'values': return 0;
   }
 }
 
@@ -48,6 +50,10 @@ export function initTensor(spec: InitSpec, dims: readonly number[], rng: Rng): F
   const s = initScale(spec, dims);
   switch (spec.kind) {
     case 'constant': out.fill(spec.value); break;
+    case 'values':
+      if (spec.values.length !== out.length) throw new RangeError(`initTensor: ${spec.values.length} values for dims [${dims.join(',')}]`);
+      out.set(spec.values);
+      break;
     case 'kaimingNormal': case 'xavierNormal': for (let i = 0; i < out.length; i++) out[i] = rng.normal(0, s); break;
     case 'normal': for (let i = 0; i < out.length; i++) out[i] = rng.normal(spec.mean ?? 0, s); break;
     case 'truncNormal': // torch.nn.init.trunc_normal_ with a = -2σ, b = 2σ, by rejection

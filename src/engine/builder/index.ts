@@ -5,3 +5,4 @@ export type { Conv2dOptions, LinearOptions } from './layers.js';
 export { LayerBuilder } from './layers.js';
 export type { DefineNetworkOptions, NetworkDefinition } from './network.js';
 export { bnStatOutputs, defineNetwork, dropoutFeeds, updateRunningStats } from './network.js';
+export { cutGraph, importGraph } from './import-graph.js';

@@ -77,19 +77,20 @@ export class GraphRecorder {
 
   /** Declares a trainable parameter `<scope>.<local>` and returns it as a value (name = full path). */
   param(local: string, dims: readonly number[], init: InitSpec): Sym {
-    return this.declare(this.path(local), dims, init, 'param');
+    return this.declare(this.path(local), dims, init, 'param', this.scopeName());
   }
 
   /** Declares a buffer (non-trainable state such as running statistics). */
   buffer(local: string, dims: readonly number[], init: InitSpec): Sym {
-    return this.declare(this.path(local), dims, init, 'buffer');
+    return this.declare(this.path(local), dims, init, 'buffer', this.scopeName());
   }
 
-  private declare(name: string, dims: readonly number[], init: InitSpec, kind: 'param' | 'buffer'): Sym {
+  /** Declares a parameter or buffer under its full `name`, owned by `layer` (used by `param`, `buffer` and graph import). */
+  declare(name: string, dims: readonly number[], init: InitSpec, kind: 'param' | 'buffer', layer: string): Sym {
     if (this.specs.some((s) => s.name === name)) {
       throw new MedclassError('MC_ENGINE_BAD_MODEL', `network definition declares '${name}' twice`, { hint: 'give each layer a unique name in its scope' });
     }
-    this.specs.push({ name, dims: [...dims], init, kind });
+    this.specs.push({ name, dims: [...dims], init, kind, layer });
     return { name, dims };
   }
 

@@ -2,6 +2,8 @@ import { MedclassError } from '../../errors.js';
 import type { Dim } from '../graph/types.js';
 import { attr } from '../graph/types.js';
 import type { InitSpec } from '../init.js';
+import type { Graph } from '../graph/types.js';
+import { importGraph } from './import-graph.js';
 import { GraphRecorder, featureDims, ints, pair } from './layer-builder.js';
 import type { Sym } from './types.js';
 
@@ -220,6 +222,14 @@ export class LayerBuilder extends GraphRecorder {
   /** Permutes dims. */
   transpose(x: Sym, perm: readonly number[]): Sym {
     return this.op('Transpose', [x], perm.map((p) => x.dims[p]!), { perm: ints(perm) });
+  }
+
+  /**
+   * Copies the part of an existing ONNX graph that computes `outputs` (e.g. a pretrained backbone cut at
+   * `embedding`); its weight initializers become parameters. See `importGraph`.
+   */
+  importGraph(g: Graph, inputs: Readonly<Record<string, Sym>>, outputs: readonly string[], prefix = 'trunk/'): Record<string, Sym> {
+    return importGraph(this, g, inputs, outputs, prefix);
   }
 
   /** Constant zero padding; `pads` as ONNX: all begins, then all ends. */

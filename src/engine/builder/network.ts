@@ -18,6 +18,8 @@ export interface DefineNetworkOptions {
   numClasses: number;
   /** Initialisation stream; each parameter draws from `rng.fork(<its name>)`. */
   rng: Rng;
+  /** Scope whose parameters form the head (default: the layer of the last parameter declared, e.g. `fc`). */
+  headScope?: string;
 }
 
 /**
@@ -49,6 +51,16 @@ export function defineNetwork(define: NetworkDefinition, opts: DefineNetworkOpti
     (s.kind === 'param' ? params : buffers).set(s.name, initTensor(s.init, s.dims, opts.rng.fork(s.name)));
     shapes.set(s.name, s.dims);
   }
+
+  const layers: { name: string; params: string[] }[] = [];
+  for (const s of first.specs) {
+    if (s.kind !== 'param') continue;
+    const last = layers.at(-1);
+    if (last && last.name === s.layer) last.params.push(s.name);
+    else layers.push({ name: s.layer, params: [s.name] });
+  }
+  const headScope = opts.headScope ?? layers.at(-1)?.name ?? '';
+  const head = layers.filter((l) => l.name === headScope || l.name.startsWith(`${headScope}.`)).flatMap((l) => l.params);
 
   const attach = (b: LayerBuilder, values: WeightMap, asInputs: boolean): Graph => {
     const used = new Set(b.graph.nodes.flatMap((n) => n.inputs));
@@ -85,6 +97,8 @@ export function defineNetwork(define: NetworkDefinition, opts: DefineNetworkOpti
     params,
     buffers,
     shapes,
+    layers,
+    head,
     bnStats: first.bnStats,
     dropouts: first.dropouts,
     taps: first.taps,

@@ -24,6 +24,8 @@ export interface ParamSpec {
   readonly init: InitSpec;
   /** `param` is trainable, `buffer` is state updated outside the optimizer (BN running stats). */
   readonly kind: 'param' | 'buffer';
+  /** The layer that owns it: its scope path (`layer1.0.conv1`), or the node name for imported graphs. */
+  readonly layer: string;
 }
 
 /** One training-mode batch-norm: the graph outputs holding its batch statistics and the buffers they update. */
@@ -78,6 +80,10 @@ export interface Network {
   readonly buffers: Map<string, Float32Array>;
   /** Dims of every parameter and buffer. */
   readonly shapes: ReadonlyMap<string, readonly number[]>;
+  /** Layers owning parameters, in declaration (= topological) order, with their parameter names. */
+  readonly layers: readonly { readonly name: string; readonly params: readonly string[] }[];
+  /** Parameters of the classifier head (trained alone in a frozen-trunk phase). */
+  readonly head: readonly string[];
   readonly bnStats: readonly BnStat[];
   readonly dropouts: readonly DropoutSpec[];
   /** Named values every graph exposes (e.g. `features` [N,C,h,w], `embedding` [N,D]) with their dims. */
