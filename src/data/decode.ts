@@ -43,8 +43,20 @@ export async function decodeBytes(bytes: Uint8Array, file: string): Promise<Deco
   const format = checkBytes(bytes, file);
   if (format === 'bmp') return decodeBmp(bytes, file);
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels as DecodedImage['channels'], data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    let pipeline = sharp(bytes, { failOn: 'warning' });
+    const meta = await pipeline.metadata();
+    // sharp outputs sRGB unless told otherwise: keep grey (and grey+alpha) images grey.
+    if ((meta.channels ?? 3) <= 2) pipeline = pipeline.toColourspace(meta.depth === 'ushort' ? 'grey16' : 'b-w');
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    const channels = info.channels as DecodedImage['channels'];
+    const n = info.width * info.height * channels;
+    let px: Uint8Array;
+    if (data.length === n * 2) { // 16-bit samples: keep the high byte
+      const wide = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+      px = new Uint8Array(n);
+      for (let i = 0; i < n; i++) px[i] = wide[i]! >> 8;
+    } else px = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return { width: info.width, height: info.height, channels, data: px };
   } catch (cause) {
     throw unreadable(file, format, cause);
   }

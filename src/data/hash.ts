@@ -1,9 +1,41 @@
 import { createHash } from 'node:crypto';
 import type { DecodedImage } from './types.js';
 
-/** SHA-1 of the decoded pixels with their geometry: equal iff two images decode to identical pixels. */
+/**
+ * Drops channels that carry no information, so storage choices do not hide a duplicate: an opaque alpha channel
+ * is removed, and RGB with R = G = B everywhere becomes grey.
+ */
+export function canonicalPixels(img: DecodedImage): DecodedImage {
+  const { width, height, data } = img;
+  let c = img.channels;
+  let px = data;
+  const n = width * height;
+  if (c === 4 || c === 2) {
+    let opaque = true;
+    for (let i = c - 1; i < px.length; i += c) if (px[i] !== 255) { opaque = false; break; }
+    if (!opaque) return img;
+    const keep = c - 1;
+    const out = new Uint8Array(n * keep);
+    for (let i = 0; i < n; i++) for (let k = 0; k < keep; k++) out[i * keep + k] = px[i * c + k]!;
+    px = out;
+    c = keep as 1 | 3;
+  }
+  if (c === 3) {
+    let grey = true;
+    for (let i = 0; i < px.length; i += 3) if (px[i] !== px[i + 1] || px[i] !== px[i + 2]) { grey = false; break; }
+    if (grey) {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = px[i * 3]!;
+      return { width, height, channels: 1, data: out };
+    }
+  }
+  return { width, height, channels: c, data: px };
+}
+
+/** SHA-1 of the decoded pixels (canonical channels) with their geometry: equal iff the images look identical. */
 export function pixelHash(img: DecodedImage): string {
-  return createHash('sha1').update(`${img.width}x${img.height}x${img.channels};`).update(img.data).digest('hex');
+  const c = canonicalPixels(img);
+  return createHash('sha1').update(`${c.width}x${c.height}x${c.channels};`).update(c.data).digest('hex');
 }
 
 /** Mean of the colour channels (alpha ignored) as a float grey image. */

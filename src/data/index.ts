@@ -17,5 +17,5 @@ export type { SplitItem } from './splits.js';
 export { canonicalSplit } from './split-names.js';
 export { auditSource } from './audit.js';
 export type { AuditReport, AuditMember } from './audit.js';
-export { pixelHash, dHash, hamming, hashHex } from './hash.js';
+export { pixelHash, canonicalPixels, dHash, hamming, hashHex } from './hash.js';
 export { mapLimit } from './concurrency.js';

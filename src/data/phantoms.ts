@@ -40,13 +40,13 @@ function drawBlob(rng: Rng, s: number, lesion: boolean): Blob | undefined {
     cx: rng.uniform(edge, s - edge), cy: rng.uniform(edge, s - edge),
     rx: rng.uniform(rLo, rHi) * s / 64, ry: rng.uniform(rLo, rHi) * s / 64, angle: rng.uniform(0, Math.PI), amp: rng.uniform(ampLo, ampHi),
   });
-  return lesion ? mkBlob(0.12, 0.3, 3, 7) : rng.uniform() < 0.5 ? mkBlob(0.05, 0.12, 1.5, 3) : undefined;
+  return lesion ? mkBlob(0.15, 0.35, 3, 7) : rng.uniform() < 0.5 ? mkBlob(0.05, 0.12, 1.5, 3) : undefined;
 }
 
 function renderPhantom(rng: Rng, s: number, blob: Blob | undefined): DecodedImage {
   const f = new Float32Array(s * s);
   const gratings = Array.from({ length: 5 }, () => ({
-    kx: rng.normal(0, 0.25), ky: rng.normal(0, 0.25), ph: rng.uniform(0, 2 * Math.PI), a: rng.uniform(0.02, 0.06),
+    kx: rng.normal(0, 0.25), ky: rng.normal(0, 0.25), ph: rng.uniform(0, 2 * Math.PI), a: rng.uniform(0.01, 0.035),
   }));
   const blotches = Array.from({ length: 6 }, () => ({
     x: rng.uniform(0, s), y: rng.uniform(0, s), r: rng.uniform(s / 10, s / 4), a: rng.uniform(-0.1, 0.1),
