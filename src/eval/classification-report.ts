@@ -18,7 +18,7 @@ export function classificationReport(pc: PerClassScores, accuracy: number, names
   const wmean = { p: 0, r: 0, f: 0 };
   for (let k = 0; k < K; k++) {
     const s = pc.support[k]!;
-    out += `${name(labels[k]!)}  ${num(pc.precision[k]!)}  ${num(pc.recall[k]!)}  ${num(pc.f1[k]!)}  ${int(s)}\n`;
+    out += `${name(labels[k]!)}  ${num(pc.precision[k]!)} ${num(pc.recall[k]!)} ${num(pc.f1[k]!)} ${int(s)}\n`;
     total += s;
     mean.p += pc.precision[k]! / K;
     mean.r += pc.recall[k]! / K;
@@ -28,9 +28,9 @@ export function classificationReport(pc: PerClassScores, accuracy: number, names
     wmean.f += pc.f1[k]! * s;
   }
   out += '\n';
-  out += `${name('accuracy')}  ${''.padStart(9)}  ${''.padStart(9)}  ${num(accuracy)}  ${int(total)}\n`;
-  out += `${name('macro avg')}  ${num(mean.p)}  ${num(mean.r)}  ${num(mean.f)}  ${int(total)}\n`;
+  out += `${name('accuracy')}  ${''.padStart(9)} ${''.padStart(9)} ${num(accuracy)} ${int(total)}\n`;
+  out += `${name('macro avg')}  ${num(mean.p)} ${num(mean.r)} ${num(mean.f)} ${int(total)}\n`;
   const t = total > 0 ? total : 1;
-  out += `${name('weighted avg')}  ${num(wmean.p / t)}  ${num(wmean.r / t)}  ${num(wmean.f / t)}  ${int(total)}\n`;
+  out += `${name('weighted avg')}  ${num(wmean.p / t)} ${num(wmean.r / t)} ${num(wmean.f / t)} ${int(total)}\n`;
   return out;
 }

@@ -29,3 +29,5 @@ export { parsePredictionsCsv, readPredictionsCsv, selectSplit } from './predicti
 export type { PredictionTable, PredictionSplit } from './predictions-csv.js';
 export { evaluatePredictions, evaluateRun, DISCLAIMER } from './evaluate.js';
 export type { SplitScores, EvaluationInput, MetricsReport } from './evaluate.js';
+export { compareReports, comparisonToCsv, comparisonToMarkdown, DEFAULT_COMPARISON_COLUMNS } from './compare.js';
+export type { ComparisonEntry, ComparisonColumn, ComparisonCell, ComparisonTable } from './compare.js';

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
+import { registerMetrics } from './metrics.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
   void program;
   registerDemo(program);
   registerData(program);
+  registerMetrics(program);
 }
