@@ -1,0 +1,97 @@
+import { MedclassError } from '../../errors.js';
+import { inferShapes, type ShapeMap } from '../graph/shape-inference.js';
+import type { Graph } from '../graph/types.js';
+import { f32 } from '../tensor.js';
+import { GradEmitter, NodeView } from './grad-emitter.js';
+import { BROADCASTING, NON_DIFFERENTIABLE, RULES } from './rules/index.js';
+
+/** Options for `differentiate`. */
+export interface DifferentiateOptions {
+  /** Name of the value to differentiate; a non-scalar value means the gradient of its sum. */
+  loss: string;
+  /** Values (graph inputs, initializers or intermediate values) to take gradients with respect to. */
+  wrt: readonly string[];
+  /** Concrete dims for graph inputs with symbolic dims (e.g. the batch size). */
+  inputDims?: Record<string, readonly number[]>;
+  /** Precomputed shapes (skips inference). */
+  shapes?: ShapeMap;
+  /** Prefix of emitted node and value names (default 'grad'). */
+  prefix?: string;
+}
+
+const isFloat = (t: string | undefined) => t === 'float32' || t === 'float64';
+
+/**
+ * Reverse-mode autodiff: appends the gradient graph to `graph` (standard opset-17 ops only) and returns, for each
+ * name in `wrt`, the value holding d(loss)/d(wrt). Walks the nodes between `wrt` and `loss` in reverse topological
+ * order, sums contributions where branches meet, un-broadcasts for broadcasting ops, and throws
+ * `MC_ENGINE_UNSUPPORTED_OP` naming the op and node when a rule is missing. Usable for Grad-CAM too (gradient of
+ * one logit with respect to a feature map).
+ *
+ * @example
+ * const grads = differentiate(graph, { loss: 'loss', wrt: ['fc.weight'], inputDims: { x: [8, 20] } });
+ * graph.outputs.push({ name: grads.get('fc.weight')!, dtype: 'float32', dims: [3, 20] });
+ */
+export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<string, string> {
+  const shapes = opts.shapes ?? inferShapes(graph, opts.inputDims);
+  const g = new GradEmitter(graph, shapes, opts.prefix ?? 'grad');
+  const forward = graph.nodes.slice();
+  const lossInfo = shapes.get(opts.loss);
+  if (!lossInfo) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `loss '${opts.loss}' is not a value of graph '${graph.name}' with a known shape`);
+
+  // Values that depend on a wrt value through float tensors …
+  const needs = new Set<string>(opts.wrt);
+  for (const node of forward) {
+    if (node.inputs.some((i) => needs.has(i))) for (const o of node.outputs) if (isFloat(shapes.get(o)?.dtype)) needs.add(o);
+  }
+  // … and nodes the loss depends on.
+  const feeds = new Set<string>([opts.loss]);
+  const active: boolean[] = Array(forward.length).fill(false);
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const node = forward[k]!;
+    if (!node.outputs.some((o) => feeds.has(o))) continue;
+    for (const i of node.inputs) if (i) feeds.add(i);
+    active[k] = node.inputs.some((i) => needs.has(i));
+  }
+
+  const grads = new Map<string, string[]>();
+  const push = (name: string, v: string) => { const l = grads.get(name); if (l) l.push(v); else grads.set(name, [v]); };
+  const take = (name: string): string | undefined => {
+    const l = grads.get(name);
+    if (!l || l.length === 0) return undefined;
+    const s = g.sum(l);
+    grads.set(name, [s]);
+    return s;
+  };
+  push(opts.loss, g.constant(f32(new Float32Array(lossInfo.dims.reduce((a, b) => a * b, 1)).fill(1), lossInfo.dims), 'seed'));
+
+  for (let k = forward.length - 1; k >= 0; k--) {
+    if (!active[k]) continue;
+    const node = forward[k]!;
+    const dYs = node.outputs.map((o) => take(o) ?? '');
+    if (dYs.every((d) => d === '')) continue;
+    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    if (!rule) {
+      throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node '${node.name}')`, {
+        hint: 'freeze the parameters before this node, or add a rule in src/engine/autodiff/rules/',
+      });
+    }
+    const view = new NodeView(node, g);
+    const dXs = rule(view, dYs, g);
+    node.inputs.forEach((input, i) => {
+      const dx = dXs[i];
+      if (!dx || !input || !needs.has(input) || !isFloat(shapes.get(input)?.dtype)) return;
+      const fixed = BROADCASTING.has(node.opType) ? g.unbroadcast(dx, view.outDims(0), view.inDims(i)) : dx;
+      push(input, fixed);
+    });
+  }
+
+  const result = new Map<string, string>();
+  for (const w of opts.wrt) {
+    const info = shapes.get(w);
+    if (!info) throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `'${w}' is not a value of graph '${graph.name}'`);
+    result.set(w, take(w) ?? g.zeros(info.dims));
+  }
+  return result;
+}

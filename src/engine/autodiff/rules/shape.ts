@@ -1,0 +1,85 @@
+import { MedclassError } from '../../../errors.js';
+import { intAttr, intsAttr, normAxis, stringAttr } from '../../graph/op-attrs.js';
+import { attr } from '../../graph/types.js';
+import { i64 } from '../../tensor.js';
+import type { GradEmitter, NodeView, RuleTable } from '../grad-emitter.js';
+
+/** Reshapes dY back to the input's dims (Reshape, Flatten, Squeeze, Unsqueeze only move dims around). */
+const backToInput = (n: NodeView, [dY]: readonly string[], g: GradEmitter) => [g.reshape(dY!, n.inDims(0))];
+
+function staticInput(n: NodeView, g: GradEmitter, i: number, what: string): number[] {
+  const v = g.values(n.input(i));
+  if (!v) throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `${n.opType} '${n.name}': ${what} must be a static constant to differentiate`);
+  return v;
+}
+
+/** Shape and indexing ops: each gradient is the inverse data movement, zeros where nothing was read. */
+export const shapeRules = {
+  Reshape: backToInput, Flatten: backToInput, Squeeze: backToInput, Unsqueeze: backToInput,
+  Transpose: (n, [dY], g) => {
+    const rank = n.inDims(0).length;
+    const perm = intsAttr(n.node, 'perm', [...Array(rank).keys()].reverse());
+    const inv = Array<number>(rank);
+    perm.forEach((p, i) => { inv[p] = i; });
+    return [g.transpose(dY!, inv)];
+  },
+  Expand: (n, [dY], g) => [g.unbroadcast(dY!, n.outDims(0), n.inDims(0)), undefined],
+  Concat: (n, [dY], g) => {
+    const rank = n.outDims(0).length;
+    const axis = normAxis(intAttr(n.node, 'axis', 0), rank);
+    let start = 0;
+    return n.node.inputs.map((_, i) => {
+      const len = n.inDims(i)[axis]!;
+      const s = g.slice(dY!, [start], [start + len], [axis]);
+      start += len;
+      return s;
+    });
+  },
+  Split: (n, dYs, g) => {
+    const axis = normAxis(intAttr(n.node, 'axis', 0), n.inDims(0).length);
+    const parts = n.node.outputs.map((o, i) => (dYs[i] ? dYs[i]! : g.zeros(n.outDims(i))));
+    return [parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(axis) }), undefined];
+  },
+  // Step-1 slices: zero-pad dY back to the input's extent.
+  Slice: (n, [dY], g) => {
+    const xd = n.inDims(0), yd = n.outDims(0), rank = xd.length;
+    const starts = staticInput(n, g, 1, 'starts');
+    const axes = n.has(3) ? staticInput(n, g, 3, 'axes') : starts.map((_, i) => i);
+    const steps = n.has(4) ? staticInput(n, g, 4, 'steps') : starts.map(() => 1);
+    if (steps.some((s) => s !== 1)) throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `Slice '${n.name}': only step 1 is differentiable (steps ${steps.join(',')})`);
+    const pads = Array<number>(2 * rank).fill(0);
+    axes.forEach((a, i) => {
+      const ax = normAxis(a, rank), d = xd[ax]!;
+      const st = Math.min(Math.max(starts[i]! < 0 ? starts[i]! + d : starts[i]!, 0), d);
+      pads[ax] = st;
+      pads[ax + rank] = d - st - yd[ax]!;
+    });
+    return [g.pad(dY!, pads)];
+  },
+  Pad: (n, [dY], g) => {
+    if (stringAttr(n.node, 'mode', 'constant') !== 'constant') {
+      throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `Pad '${n.name}': only mode 'constant' is differentiable`);
+    }
+    const xd = n.inDims(0), rank = xd.length;
+    const pads = n.has(1) ? staticInput(n, g, 1, 'pads') : intsAttr(n.node, 'pads', []);
+    if (pads.some((p) => p < 0)) throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `Pad '${n.name}': negative pads are not differentiable`);
+    const begin = pads.slice(0, rank);
+    return [g.slice(dY!, begin, begin.map((b, i) => b + xd[i]!), [...Array(rank).keys()])];
+  },
+  // Scatter-add dY into zeros along `axis` (repeated indices accumulate).
+  Gather: (n, [dY], g) => {
+    const xd = n.inDims(0), id = n.inDims(1), rank = xd.length, q = id.length;
+    const axis = normAxis(intAttr(n.node, 'axis', 0), rank);
+    const D = xd[axis]!;
+    let idx = g.op('Cast', [n.input(1)], { to: attr.int(7) });
+    idx = g.where(g.op('Less', [idx, g.constant(i64([0], []))]), g.add(idx, g.constant(i64([D], []))), idx);
+    const yRank = rank - 1 + q;
+    const permUp = [...Array(q).keys()].map((i) => i + axis);
+    const rest = [...Array(yRank).keys()].filter((i) => i < axis || i >= axis + q);
+    const updates = q === 0 && axis === 0 ? dY! : g.transpose(dY!, [...permUp, ...rest]);
+    const moved = [D, ...xd.slice(0, axis), ...xd.slice(axis + 1)];
+    const scat = g.op('ScatterND', [g.zeros(moved), g.op('Unsqueeze', [idx, g.ints([-1])]), updates], { reduction: attr.string('add') });
+    const back = axis === 0 ? scat : g.transpose(scat, [...Array(axis).keys()].map((i) => i + 1).concat([0], [...Array(rank - axis - 1).keys()].map((i) => i + axis + 1)));
+    return [back, undefined];
+  },
+} satisfies RuleTable;

@@ -1,0 +1,70 @@
+import { Emitter } from './graph/emitter.js';
+import { attr, type Graph } from './graph/types.js';
+import { f32, i64 } from './tensor.js';
+
+/** Softmax cross-entropy (mean over the batch), as `torch.nn.functional.cross_entropy`. */
+export interface CrossEntropySpec {
+  kind: 'cross-entropy';
+  /** Per-class weights w: loss = Σ w_y·l / Σ w_y (PyTorch semantics). */
+  classWeights?: readonly number[];
+  /** Label smoothing ε in [0, 1), PyTorch semantics (uniform ε/C mass, weighted like the NLL term). */
+  labelSmoothing?: number;
+}
+
+/** Binary cross-entropy with logits (mean), as `torch.nn.functional.binary_cross_entropy_with_logits`. */
+export interface BceSpec {
+  kind: 'bce-with-logits';
+  /** Weight of the positive term (PyTorch `pos_weight`). */
+  posWeight?: number;
+}
+
+/** Which loss to emit. */
+export type LossSpec = CrossEntropySpec | BceSpec;
+
+/** Names of what `emitLoss` added. */
+export interface EmittedLoss {
+  /** Scalar (dims []) loss value. */
+  loss: string;
+}
+
+/**
+ * Emits the loss as ONNX ops onto `graph`: `logits` [N, C] (cross-entropy; labels int64 [N]) or [N] / [N, 1]
+ * (BCE; labels float32 [N] in {0, 1}). Returns the scalar loss value's name.
+ *
+ * Cross-entropy with weights w and smoothing ε follows PyTorch exactly:
+ * (1−ε)·Σᵢ w_{yᵢ}·(−log pᵢ,yᵢ)/Σᵢ w_{yᵢ} + (ε/C)·Σᵢ Σ_c w_c·(−log pᵢ,c)/Σᵢ w_{yᵢ}.
+ * BCE: mean of pos_weight·y·softplus(−x) + (1−y)·softplus(x).
+ */
+export function emitLoss(graph: Graph, spec: LossSpec, logits: string, labels: string, dims: { batch: number; classes: number }): EmittedLoss {
+  const e = new Emitter(graph, 'loss');
+  if (spec.kind === 'bce-with-logits') {
+    const x = e.reshape(logits, [dims.batch]);
+    const y = labels;
+    const spNeg = e.op('Softplus', [e.neg(x)]);
+    const spPos = e.op('Softplus', [x]);
+    const pos = spec.posWeight !== undefined && spec.posWeight !== 1 ? e.mul(e.scalar(spec.posWeight), e.mul(y, spNeg)) : e.mul(y, spNeg);
+    const per = e.add(pos, e.mul(e.sub(e.scalar(1), y), spPos));
+    return { loss: e.reduceMean(per, [0], false) };
+  }
+  const C = dims.classes;
+  const logp = e.op('LogSoftmax', [logits], { axis: attr.int(1) });
+  const classes = e.constant(i64([...Array(C).keys()], [1, C]), 'classes');
+  const onehot = e.op('Cast', [e.op('Equal', [e.op('Unsqueeze', [labels, e.ints([1])]), classes])], { to: attr.int(1) });
+  const eps = spec.labelSmoothing ?? 0;
+  const w = spec.classWeights ? e.constant(f32(spec.classWeights, [1, C]), 'class_weights') : undefined;
+  const nllRows = e.neg(e.reduceSum(e.mul(onehot, logp), [1], false)); // [N]
+  let nll: string;
+  let denom: string | undefined;
+  if (w) {
+    const wy = e.reduceSum(e.mul(onehot, w), [1], false); // [N]
+    denom = e.reduceSum(wy, [0], false);
+    nll = e.div(e.reduceSum(e.mul(wy, nllRows), [0], false), denom);
+  } else {
+    nll = e.reduceMean(nllRows, [0], false);
+  }
+  if (eps === 0) return { loss: nll };
+  const weighted = w ? e.mul(logp, w) : logp;
+  const smoothRows = e.neg(e.reduceSum(weighted, [1], false));
+  const smooth = denom ? e.div(e.reduceSum(smoothRows, [0], false), denom) : e.reduceMean(smoothRows, [0], false);
+  return { loss: e.add(e.mul(e.scalar(1 - eps), nll), e.mul(e.scalar(eps / C), smooth)) };
+}

@@ -1,0 +1,124 @@
+import { MedclassError } from '../errors.js';
+import { differentiate } from './autodiff/gradient.js';
+import { inferShapes } from './graph/shape-inference.js';
+import type { Graph, ValueInfo } from './graph/types.js';
+import { emitLoss, type LossSpec } from './loss.js';
+
+/** Options for `buildTrainingGraph`. */
+export interface TrainingGraphOptions {
+  /** Initializer names to train; they become graph inputs. All other initializers stay frozen constants. */
+  trainable: readonly string[];
+  /** The logits value (default: the forward graph's first output). */
+  logits?: string;
+  loss: LossSpec;
+  /** Extra forward values to expose as outputs (e.g. batch-norm batch statistics). */
+  keepOutputs?: readonly string[];
+  /** Batch size the graph is compiled for (required when the data inputs have a symbolic batch dim). */
+  batchSize?: number;
+}
+
+/** A compiled-ready training graph and the names of its inputs and outputs. */
+export interface TrainingGraph {
+  graph: Graph;
+  /** Data inputs of the forward graph, e.g. ['x'] with dims [batchSize, C, H, W]. */
+  dataInputs: string[];
+  /** 'labels': int64 [N] for cross-entropy, float32 [N] for BCE. */
+  labelsInput: string;
+  /** Trainable parameters, fed as inputs each step. */
+  paramInputs: string[];
+  /** Scalar loss output. */
+  lossOutput: string;
+  logitsOutput: string;
+  /** Gradient output name per trainable parameter (`grad/<param>`). */
+  gradOutputs: Record<string, string>;
+  keptOutputs: string[];
+}
+
+function cloneGraph(g: Graph): Graph {
+  return {
+    ...g,
+    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })),
+    inputs: g.inputs.map((v) => ({ ...v, dims: [...v.dims] })),
+    outputs: [],
+    initializers: new Map(g.initializers),
+    valueInfo: new Map(g.valueInfo),
+  };
+}
+
+/**
+ * Forward + loss + backward as one ONNX graph, compiled once and run every step. Inputs: the data inputs, `labels`
+ * and one input per trainable parameter; outputs: `loss` (scalar), the logits, `grad/<param>` for each trainable
+ * parameter and `keepOutputs`. The graph is specialised to `batchSize` (rebuild for another one).
+ *
+ * @example
+ * const tg = buildTrainingGraph(loadModel('model.onnx'), { trainable: ['fc.weight', 'fc.bias'], loss: { kind: 'cross-entropy' }, batchSize: 32 });
+ */
+export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): TrainingGraph {
+  const graph = cloneGraph(forward);
+  graph.name = `${forward.name}-training`;
+  const logits = opts.logits ?? forward.outputs[0]?.name;
+  if (!logits) throw new MedclassError('MC_ENGINE_BAD_MODEL', `graph '${forward.name}' has no output to use as logits`);
+
+  const inputDims: Record<string, number[]> = {};
+  for (const v of graph.inputs) {
+    const dims = v.dims.map((d, i) => {
+      if (typeof d === 'number') return d;
+      if (i === 0 && opts.batchSize !== undefined) return opts.batchSize;
+      throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `input '${v.name}': dim ${i} is symbolic ('${d}'); ${i === 0 ? 'pass batchSize' : 'only the batch dim may be symbolic'}`);
+    });
+    v.dims = dims;
+    inputDims[v.name] = dims;
+  }
+  const dataInputs = graph.inputs.map((v) => v.name);
+  const batch = graph.inputs[0]?.dims[0] as number;
+
+  for (const p of opts.trainable) {
+    const t = graph.initializers.get(p);
+    if (!t) {
+      const close = [...graph.initializers.keys()].filter((k) => k.includes(p) || p.includes(k)).slice(0, 3);
+      throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `'${p}' is not an initializer of graph '${forward.name}'`, {
+        hint: close.length > 0 ? `did you mean ${close.join(', ')}?` : 'list parameters with the model summary',
+      });
+    }
+    graph.initializers.delete(p);
+    graph.inputs.push({ name: p, dtype: t.dtype, dims: [...t.dims] });
+  }
+
+  const labelsInput = 'labels';
+  const isBce = opts.loss.kind === 'bce-with-logits';
+  graph.inputs.push({ name: labelsInput, dtype: isBce ? 'float32' : 'int64', dims: [batch] });
+  inputDims[labelsInput] = [batch];
+
+  const pre = inferShapes(graph, inputDims);
+  const logitsDims = pre.get(logits)?.dims;
+  if (!logitsDims) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `shape of logits '${logits}' could not be inferred`);
+  const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: logitsDims[1] ?? 1 });
+
+  const shapes = inferShapes(graph, inputDims);
+  const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes });
+
+  const taken = new Set([...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  const alias = (from: string, want: string): string => {
+    let name = want;
+    for (let k = 1; taken.has(name); k++) name = `${want}_${k}`;
+    taken.add(name);
+    graph.nodes.push({ opType: 'Identity', name: `${name}/identity`, domain: '', inputs: [from], outputs: [name], attrs: {} });
+    return name;
+  };
+  const lossOutput = alias(loss, 'loss');
+  const gradOutputs: Record<string, string> = {};
+  for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
+
+  const info = (name: string, dimsOf: string): ValueInfo => {
+    const v = shapes.get(dimsOf);
+    return { name, dtype: v?.dtype === 'float64' ? 'float32' : v?.dtype ?? 'float32', dims: v ? [...v.dims] : [] };
+  };
+  const keptOutputs = [...(opts.keepOutputs ?? [])];
+  graph.outputs = [
+    info(lossOutput, loss),
+    info(logits, logits),
+    ...opts.trainable.map((p) => info(gradOutputs[p]!, p)),
+    ...keptOutputs.filter((k) => k !== logits).map((k) => info(k, k)),
+  ];
+  return { graph, dataInputs, labelsInput, paramInputs: [...opts.trainable], lossOutput, logitsOutput: logits, gradOutputs, keptOutputs };
+}
