@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng, Session, defineNetwork, f32, loadModel, saveModel } from '../../src/engine/index.js';
 import type { LayerBuilder, Network, Sym, Tensor } from '../../src/engine/index.js';
+import { buildTrainingGraph } from '../../src/engine/training-graph.js';
 
 // conv(3→4, 3×3, pad 1) → batch-norm → flatten → linear(64→3): small enough for a float64 reference in TS.
 const N = 5, C = 3, H = 4, W = 4, K = 4, CLASSES = 3;
@@ -80,6 +81,46 @@ describe('training-mode batch-norm decomposition', () => {
     expect(maxAbsDiff(out.logits!.data as Float32Array, ref.logits)).toBeLessThan(1e-5);
     expect(maxAbsDiff(out[s.meanOutput]!.data as Float32Array, ref.mean)).toBeLessThan(1e-6);
     expect(maxAbsDiff(out[s.varOutput]!.data as Float32Array, ref.varUnbiased)).toBeLessThan(1e-5);
+  });
+
+  it('autodiff gradients through the decomposition match central differences of the float64 forward (conv weight included)', async () => {
+    const { net, x, y } = setup();
+    const trainable = [...net.params.keys()];
+    const tg = buildTrainingGraph(net.trainGraph(), { trainable, loss: { kind: 'cross-entropy' }, batchSize: N, keepOutputs: [] });
+    const feeds: Record<string, Tensor> = { x, [tg.labelsInput]: { dtype: 'int64', dims: [N], data: BigInt64Array.from(y.map(BigInt)) } };
+    for (const p of trainable) feeds[p] = f32(net.params.get(p)!, net.shapes.get(p)!);
+    const out = await (await open(tg.graph)).run(feeds);
+    const p64 = to64(net.params);
+    const x64 = Float64Array.from(x.data);
+    const loss = (): number => {
+      const { logits } = referenceForward(p64, x64);
+      let s = 0;
+      for (let n = 0; n < N; n++) {
+        const row = logits.subarray(n * CLASSES, (n + 1) * CLASSES);
+        const m = Math.max(...row);
+        s += m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0)) - row[y[n]!]!;
+      }
+      return s / N;
+    };
+    expect(out[tg.lossOutput]!.data[0]).toBeCloseTo(loss(), 5);
+    const h = 1e-5;
+    const worst: Record<string, number> = {};
+    for (const p of trainable) {
+      const v = p64.get(p)!;
+      const fd = new Float64Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const keep = v[i]!;
+        v[i] = keep + h; const lp = loss();
+        v[i] = keep - h; const lm = loss();
+        v[i] = keep;
+        fd[i] = (lp - lm) / (2 * h);
+      }
+      const g = out[tg.gradOutputs[p]!]!.data as Float32Array;
+      const scale = Math.max(...fd.map(Math.abs));
+      worst[p] = maxAbsDiff(g, fd) / scale;
+    }
+    // Relative to each tensor's largest gradient, as the autodiff fixtures: float32 graph vs float64 differences.
+    for (const [p, e] of Object.entries(worst)) expect(e, p).toBeLessThan(1e-4);
   });
 
   it('eval graph (decomposed, running stats) equals the BatchNormalization inference graph and its ONNX round trip', async () => {

@@ -41,6 +41,7 @@ export function defineNetwork(define: NetworkDefinition, opts: DefineNetworkOpti
       throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `${opts.name}: logits expected [N,${opts.numClasses}], got [${logits.dims.join(',')}]`);
     }
     b.output(logits, 'logits');
+    b.graph.outputs.unshift(b.graph.outputs.pop()!); // logits first: consumers default to the first output
     return b;
   };
   const first = record('train');
