@@ -40,7 +40,7 @@ function relErr(a: Float32Array, ref: Float32Array): number {
  * Runs one case of `fixtures/autodiff` (model.onnx, reference.npz, meta.json): loss, gradients of every trainable
  * initializer, and where the fixture has them, one SGD step and three AdamW steps, against PyTorch's values.
  */
-export async function checkFixture(dir: string, opts: { threads?: number } = {}): Promise<FixtureCheck> {
+export async function checkFixture(dir: string, opts: { threads?: number; batchSize?: 'fixed' | 'dynamic' } = {}): Promise<FixtureCheck> {
   let meta: { case: string; trainable: string[]; input_shape: number[]; has_optimizer_references?: boolean };
   let ref: Map<string, Tensor>;
   try {
@@ -58,7 +58,7 @@ export async function checkFixture(dir: string, opts: { threads?: number } = {})
   const forward = loadModel(join(dir, 'model.onnx'));
   const params = new Map<string, Float32Array>();
   for (const p of meta.trainable) params.set(p, (forward.initializers.get(p)!.data as Float32Array).slice());
-  const tg = buildTrainingGraph(forward, { trainable: meta.trainable, loss: { kind: 'cross-entropy' }, batchSize: meta.input_shape[0] });
+  const tg = buildTrainingGraph(forward, { trainable: meta.trainable, loss: { kind: 'cross-entropy' }, ...(opts.batchSize === 'fixed' ? { batchSize: meta.input_shape[0] } : {}) });
   const session = await Session.create(tg.graph, opts.threads !== undefined ? { threads: opts.threads } : {});
   const compileMs = performance.now() - t0;
   try {

@@ -38,7 +38,7 @@ export interface EmittedLoss {
 export function emitLoss(graph: Graph, spec: LossSpec, logits: string, labels: string, dims: { batch: number; classes: number }): EmittedLoss {
   const e = new Emitter(graph, 'loss');
   if (spec.kind === 'bce-with-logits') {
-    const x = e.reshape(logits, [dims.batch]);
+    const x = e.reshape(logits, [-1]);
     const y = labels;
     const spNeg = e.op('Softplus', [e.neg(x)]);
     const spPos = e.op('Softplus', [x]);

@@ -1,7 +1,7 @@
 import { MedclassError } from '../errors.js';
 import { differentiate } from './autodiff/gradient.js';
 import { inferShapes } from './graph/shape-inference.js';
-import type { Graph, ValueInfo } from './graph/types.js';
+import type { Dim, Graph, ValueInfo } from './graph/types.js';
 import { emitLoss, type LossSpec } from './loss.js';
 
 /** Options for `buildTrainingGraph`. */
@@ -13,7 +13,11 @@ export interface TrainingGraphOptions {
   loss: LossSpec;
   /** Extra forward values to expose as outputs (e.g. batch-norm batch statistics). */
   keepOutputs?: readonly string[];
-  /** Batch size the graph is compiled for (required when the data inputs have a symbolic batch dim). */
+  /**
+   * Batch size to specialise the graph to. When omitted, a symbolic batch dim stays symbolic: shapes are inferred
+   * with a probe batch and the gradient rules emit runtime shapes wherever the batch enters, so one session serves
+   * every batch size (the last, smaller batch of an epoch included).
+   */
   batchSize?: number;
 }
 
@@ -33,6 +37,9 @@ export interface TrainingGraph {
   gradOutputs: Record<string, string>;
   keptOutputs: string[];
 }
+
+/** Batch size used for shape inference when the batch dim stays symbolic (odd, so it rarely equals another dim). */
+const PROBE_BATCH = 3;
 
 function cloneGraph(g: Graph): Graph {
   return {
@@ -60,17 +67,19 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   if (!logits) throw new MedclassError('MC_ENGINE_BAD_MODEL', `graph '${forward.name}' has no output to use as logits`);
 
   const inputDims: Record<string, number[]> = {};
+  const symbolic = typeof graph.inputs[0]?.dims[0] === 'string' && opts.batchSize === undefined;
+  const batchDim: Dim = symbolic ? graph.inputs[0]!.dims[0]! : (opts.batchSize ?? (graph.inputs[0]?.dims[0] as number));
+  const batch = symbolic ? PROBE_BATCH : (batchDim as number);
   for (const v of graph.inputs) {
     const dims = v.dims.map((d, i) => {
       if (typeof d === 'number') return d;
-      if (i === 0 && opts.batchSize !== undefined) return opts.batchSize;
-      throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `input '${v.name}': dim ${i} is symbolic ('${d}'); ${i === 0 ? 'pass batchSize' : 'only the batch dim may be symbolic'}`);
+      if (i === 0) return batch;
+      throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `input '${v.name}': dim ${i} is symbolic ('${d}'); only the batch dim may be symbolic`);
     });
-    v.dims = dims;
+    if (!symbolic) v.dims = dims;
     inputDims[v.name] = dims;
   }
   const dataInputs = graph.inputs.map((v) => v.name);
-  const batch = graph.inputs[0]?.dims[0] as number;
 
   for (const p of opts.trainable) {
     const t = graph.initializers.get(p);
@@ -86,7 +95,7 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
 
   const labelsInput = 'labels';
   const isBce = opts.loss.kind === 'bce-with-logits';
-  graph.inputs.push({ name: labelsInput, dtype: isBce ? 'float32' : 'int64', dims: [batch] });
+  graph.inputs.push({ name: labelsInput, dtype: isBce ? 'float32' : 'int64', dims: [batchDim] });
   inputDims[labelsInput] = [batch];
 
   const pre = inferShapes(graph, inputDims);
@@ -109,16 +118,18 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const gradOutputs: Record<string, string> = {};
   for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
 
-  const info = (name: string, dimsOf: string): ValueInfo => {
+  const info = (name: string, dimsOf: string, batched = false): ValueInfo => {
     const v = shapes.get(dimsOf);
-    return { name, dtype: v?.dtype === 'float64' ? 'float32' : v?.dtype ?? 'float32', dims: v ? [...v.dims] : [] };
+    const dims: Dim[] = v ? [...v.dims] : [];
+    if (batched && symbolic && dims.length > 0) dims[0] = batchDim;
+    return { name, dtype: v?.dtype === 'float64' ? 'float32' : v?.dtype ?? 'float32', dims };
   };
   const keptOutputs = [...(opts.keepOutputs ?? [])];
   graph.outputs = [
     info(lossOutput, loss),
-    info(logits, logits),
+    info(logits, logits, true),
     ...opts.trainable.map((p) => info(gradOutputs[p]!, p)),
-    ...keptOutputs.filter((k) => k !== logits).map((k) => info(k, k)),
+    ...keptOutputs.filter((k) => k !== logits).map((k) => info(k, k, true)),
   ];
   return { graph, dataInputs, labelsInput, paramInputs: [...opts.trainable], lossOutput, logitsOutput: logits, gradOutputs, keptOutputs };
 }

@@ -31,18 +31,38 @@ export class GradEmitter extends Emitter {
     return name;
   }
 
-  /** Sums `v` (dims `from`, a broadcast of `to`) back to dims `to` with ReduceSum, as NumPy broadcasting requires. */
+  /**
+   * Sums `v` (dims `from`, a broadcast of `to`) back to dims `to` with ReduceSum, as NumPy broadcasting requires:
+   * stretched axes keep their size-1 dim, extra leading axes are dropped. Emits no shape constant, so the result
+   * stays valid for other batch sizes.
+   */
   unbroadcast(v: string, from: readonly number[], to: readonly number[]): string {
     if (from.length === to.length && from.every((d, i) => d === to[i])) return v;
     const lead = from.length - to.length;
-    const axes = from.flatMap((d, i) => (i < lead || (to[i - lead] === 1 && d !== 1) ? [i] : []));
-    const summed = axes.length > 0 ? this.reduceSum(v, axes, true) : v;
-    return this.reshape(summed, to);
+    const stretched = from.flatMap((d, i) => (i >= lead && to[i - lead] === 1 && d !== 1 ? [i] : []));
+    let out = stretched.length > 0 ? this.reduceSum(v, stretched, true) : v;
+    if (lead > 0) out = this.reduceSum(out, [...Array(lead).keys()], false);
+    return out;
   }
 
-  /** Broadcasts `v` to `dims` with Expand. */
+  /** Broadcasts `v` to `dims` with Expand (static dims: use `expandLike` when a dim is the batch). */
   expandTo(v: string, dims: readonly number[]): string {
     return this.op('Expand', [v, this.ints(dims)]);
+  }
+
+  /** Broadcasts `v` to the runtime shape of `like`. */
+  expandLike(v: string, like: string): string {
+    return this.op('Expand', [v, this.shape(like)]);
+  }
+
+  /** Reshapes `v` to the runtime shape of `like`. */
+  reshapeLike(v: string, like: string): string {
+    return this.op('Reshape', [v, this.shape(like)]);
+  }
+
+  /** Float32 zeros with the runtime shape of `like`. */
+  zerosShaped(shape: string): string {
+    return this.op('ConstantOfShape', [shape], { value: attr.tensor({ dtype: 'float32', dims: [1], data: new Float32Array(1) }) });
   }
 
   /** A float32 zero tensor of `dims`. */

@@ -26,7 +26,7 @@ export const convRules = {
     const xd = n.inDims(0), wd = n.inDims(1), yd = n.outDims(0);
     const sp = xd.slice(2), r = sp.length;
     const a = windowAttrs(n.node, sp, wd.slice(2));
-    const N = xd[0]!, C = xd[1]!, G = a.group, Cg = C / G;
+    const C = xd[1]!, G = a.group, Cg = C / G;
 
     // dX
     const convT = g.op('ConvTranspose', [dY!, w], {
@@ -41,7 +41,7 @@ export const convRules = {
     const swap01 = [1, 0, ...spAxes];
     const xr = G === 1
       ? g.transpose(x, swap01)
-      : g.reshape(g.transpose(g.reshape(x, [N, G, Cg, ...sp]), [2, 1, 0, ...spAxes.map((i) => i + 1)]), [Cg, G * N, ...sp]);
+      : g.reshape(g.transpose(g.reshape(x, [0, G, Cg, ...sp]), [2, 1, 0, ...spAxes.map((i) => i + 1)]), [Cg, -1, ...sp]);
     const dyr = g.transpose(dY!, swap01);
     const dwc = g.op('Conv', [xr, dyr], {
       strides: attr.ints(a.dilations), dilations: attr.ints(a.strides), group: attr.int(G),

@@ -24,13 +24,13 @@ function windowCounts(sp: number[], out: number[], k: number[], s: number[], pad
 /** Pooling. MaxPool routes dY to the arg-max (first maximum, as PyTorch) via a MaxPool with Indices and ScatterElements(add). */
 export const poolRules = {
   MaxPool: (n, [dY], g) => {
-    const xd = n.inDims(0);
-    const [, idx] = g.opN('MaxPool', [n.input(0)], { ...n.node.attrs }, 2);
-    const total = numel(xd);
-    const flat = g.op('ScatterElements', [g.zeros([total]), g.reshape(idx!, [-1]), g.reshape(dY!, [-1])], {
+    const x = n.input(0);
+    const [, idx] = g.opN('MaxPool', [x], { ...n.node.attrs }, 2);
+    const zeros = g.reshape(g.zerosShaped(g.shape(x)), [-1]);
+    const flat = g.op('ScatterElements', [zeros, g.reshape(idx!, [-1]), g.reshape(dY!, [-1])], {
       axis: attr.int(0), reduction: attr.string('add'),
     });
-    return [g.reshape(flat, xd)];
+    return [g.reshapeLike(flat, x)];
   },
   // dX = ConvTranspose(dY / count, ones) per channel: each input element collects the windows it belongs to.
   AveragePool: (n, [dY], g) => {
@@ -41,16 +41,15 @@ export const poolRules = {
     const counts = windowCounts(sp, out, a.kernelShape, a.strides, a.pads, a.countIncludePad || !hasPad);
     const uniform = counts.every((c) => c === counts[0]);
     const scaled = uniform ? g.mul(dY!, g.scalar(1 / counts[0]!)) : g.div(dY!, g.constant(f32(counts, [1, 1, ...out]), 'pool_count'));
-    const NC = xd[0]! * xd[1]!;
     const ones = g.constant(f32(new Float32Array(numel(a.kernelShape)).fill(1), [1, 1, ...a.kernelShape]), 'pool_ones');
-    const convT = g.op('ConvTranspose', [g.reshape(scaled, [NC, 1, ...out]), ones], {
+    const convT = g.op('ConvTranspose', [g.reshape(scaled, [-1, 1, ...out]), ones], {
       strides: attr.ints(a.strides), pads: attr.ints([...a.pads.slice(0, r), ...Array(r).fill(0)]), kernel_shape: attr.ints(a.kernelShape),
     });
     const full = sp.map((_, i) => (out[i]! - 1) * a.strides[i]! + a.kernelShape[i]! - a.pads[i]!);
-    return [g.reshape(fitSpatial(g, convT, full, sp), xd)];
+    return [g.reshapeLike(fitSpatial(g, convT, full, sp), n.input(0))];
   },
   GlobalAveragePool: (n, [dY], g) => {
     const xd = n.inDims(0);
-    return [g.expandTo(g.mul(dY!, g.scalar(1 / numel(xd.slice(2)))), xd)];
+    return [g.expandLike(g.mul(dY!, g.scalar(1 / numel(xd.slice(2)))), n.input(0))];
   },
 } satisfies RuleTable;

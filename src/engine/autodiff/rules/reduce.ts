@@ -1,4 +1,5 @@
 import { intAttr, intsAttr, normAxis } from '../../graph/op-attrs.js';
+import { attr } from '../../graph/types.js';
 import { numel } from '../../tensor.js';
 import type { NodeView, GradEmitter, RuleTable } from '../grad-emitter.js';
 
@@ -17,9 +18,9 @@ function reducedAxes(n: NodeView, g: GradEmitter): number[] {
 
 /** Broadcasts dY (reduced dims) back over the reduced axes of X. */
 function spread(n: NodeView, g: GradEmitter, dY: string, axes: number[]): string {
-  const xd = n.inDims(0);
-  const keep = xd.map((d, i) => (axes.includes(i) ? 1 : d));
-  return g.expandTo(g.reshape(dY, keep), xd);
+  const keepdims = intAttr(n.node, 'keepdims', 1) === 1;
+  const kept = keepdims || axes.length === 0 ? dY : g.op('Unsqueeze', [dY, g.ints(axes)]);
+  return g.expandLike(kept, n.input(0));
 }
 
 /** Reductions: the gradient spreads back over the reduced axes (divided by their size for the mean). */
@@ -27,7 +28,10 @@ export const reduceRules = {
   ReduceSum: (n, [dY], g) => [spread(n, g, dY!, reducedAxes(n, g))],
   ReduceMean: (n, [dY], g) => {
     const axes = reducedAxes(n, g);
-    const count = numel(axes.map((a) => n.inDims(0)[a]!));
-    return [spread(n, g, g.mul(dY!, g.scalar(1 / count)), axes)];
+    // Over the batch axis the count is taken at run time (Size(X)/Size(Y)), so the graph serves any batch size.
+    const scaled = axes.includes(0)
+      ? g.div(dY!, g.op('Cast', [g.div(g.op('Size', [n.input(0)]), g.op('Size', [n.output(0)]))], { to: attr.int(1) }))
+      : g.mul(dY!, g.scalar(1 / numel(axes.map((a) => n.inDims(0)[a]!))));
+    return [spread(n, g, scaled, axes)];
   },
 } satisfies RuleTable;

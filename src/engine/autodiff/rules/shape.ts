@@ -5,7 +5,7 @@ import { i64 } from '../../tensor.js';
 import type { GradEmitter, NodeView, RuleTable } from '../grad-emitter.js';
 
 /** Reshapes dY back to the input's dims (Reshape, Flatten, Squeeze, Unsqueeze only move dims around). */
-const backToInput = (n: NodeView, [dY]: readonly string[], g: GradEmitter) => [g.reshape(dY!, n.inDims(0))];
+const backToInput = (n: NodeView, [dY]: readonly string[], g: GradEmitter) => [g.reshapeLike(dY!, n.input(0))];
 
 function staticInput(n: NodeView, g: GradEmitter, i: number, what: string): number[] {
   const v = g.values(n.input(i));
@@ -37,7 +37,7 @@ export const shapeRules = {
   },
   Split: (n, dYs, g) => {
     const axis = normAxis(intAttr(n.node, 'axis', 0), n.inDims(0).length);
-    const parts = n.node.outputs.map((o, i) => (dYs[i] ? dYs[i]! : g.zeros(n.outDims(i))));
+    const parts = n.node.outputs.map((o, i) => (dYs[i] ? dYs[i]! : g.zerosShaped(g.shape(o))));
     return [parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(axis) }), undefined];
   },
   // Step-1 slices: zero-pad dY back to the input's extent.
@@ -63,8 +63,9 @@ export const shapeRules = {
     const xd = n.inDims(0), rank = xd.length;
     const pads = n.has(1) ? staticInput(n, g, 1, 'pads') : intsAttr(n.node, 'pads', []);
     if (pads.some((p) => p < 0)) throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `Pad '${n.name}': negative pads are not differentiable`);
-    const begin = pads.slice(0, rank);
-    return [g.slice(dY!, begin, begin.map((b, i) => b + xd[i]!), [...Array(rank).keys()])];
+    // ends counted from the end (−pad), or "to the end" where nothing was padded, so any batch size works.
+    const ends = pads.slice(rank).map((p) => (p > 0 ? -p : Number.MAX_SAFE_INTEGER));
+    return [g.slice(dY!, pads.slice(0, rank), ends, [...Array(rank).keys()])];
   },
   // Scatter-add dY into zeros along `axis` (repeated indices accumulate).
   Gather: (n, [dY], g) => {
@@ -77,8 +78,8 @@ export const shapeRules = {
     const permUp = [...Array(q).keys()].map((i) => i + axis);
     const rest = [...Array(yRank).keys()].filter((i) => i < axis || i >= axis + q);
     const updates = q === 0 && axis === 0 ? dY! : g.transpose(dY!, [...permUp, ...rest]);
-    const moved = [D, ...xd.slice(0, axis), ...xd.slice(axis + 1)];
-    const scat = g.op('ScatterND', [g.zeros(moved), g.op('Unsqueeze', [idx, g.ints([-1])]), updates], { reduction: attr.string('add') });
+    const movedShape = g.op('Gather', [g.shape(n.input(0)), g.ints([axis, ...[...Array(rank).keys()].filter((i) => i !== axis)])], { axis: attr.int(0) });
+    const scat = g.op('ScatterND', [g.zerosShaped(movedShape), g.op('Unsqueeze', [idx, g.ints([-1])]), updates], { reduction: attr.string('add') });
     const back = axis === 0 ? scat : g.transpose(scat, [...Array(axis).keys()].map((i) => i + 1).concat([0], [...Array(rank - axis - 1).keys()].map((i) => i + axis + 1)));
     return [back, undefined];
   },
