@@ -31,3 +31,5 @@ export { evaluatePredictions, evaluateRun, DISCLAIMER } from './evaluate.js';
 export type { SplitScores, EvaluationInput, MetricsReport } from './evaluate.js';
 export { compareReports, comparisonToCsv, comparisonToMarkdown, DEFAULT_COMPARISON_COLUMNS } from './compare.js';
 export type { ComparisonEntry, ComparisonColumn, ComparisonCell, ComparisonTable } from './compare.js';
+export { predictionsToCsv, calibrationArtifact } from './run-artifacts.js';
+export type { CalibrationArtifact } from './run-artifacts.js';
