@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
+import { registerEngine } from './engine.js';
 import { registerMetrics } from './metrics.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
   void program;
   registerDemo(program);
+  registerEngine(program);
   registerData(program);
   registerMetrics(program);
 }
