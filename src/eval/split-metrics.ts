@@ -3,7 +3,7 @@ import { classificationReport } from './classification-report.js';
 import { confusionMatrix, normalizeConfusionRows, perClassScores } from './confusion.js';
 import { HeadlineEvaluator } from './headline.js';
 import { column } from './probabilities.js';
-import { oneVsRest, precisionRecallCurve, rocCurve } from './ranking.js';
+import { averagePrecisionScore, oneVsRest, precisionRecallCurve, rocCurve } from './ranking.js';
 import type { OnEvalEvent } from './types.js';
 
 /** One class's row of the per-class table (key names as `../shared/fixtures/metrics/*\/reference.json`). */
@@ -17,6 +17,8 @@ export interface PerClassRow {
   f1: number;
   support: number;
   auc: number;
+  /** one-vs-rest average precision (multi-class only) */
+  average_precision?: number;
 }
 
 /** Every metric of one split; keys follow `reference.json` (ece_15 etc. carry the bin count). */
@@ -38,6 +40,9 @@ export interface SplitMetrics {
   roc_curve?: { fpr: number[]; tpr: number[]; thresholds: number[] };
   pr_curve?: { precision: number[]; recall: number[]; thresholds: number[] };
   roc_auc_ovr_macro?: number;
+  /** one-vs-rest ROC and PR curves per class (multi-class only) */
+  roc_curves_ovr?: { fpr: number[]; tpr: number[]; thresholds: number[] }[];
+  pr_curves_ovr?: { precision: number[]; recall: number[]; thresholds: number[] }[];
   per_class_auc?: number[];
   brier?: number;
   brier_multiclass?: number;
@@ -104,7 +109,18 @@ export function computeSplitMetrics(labels: Int32Array, probs: Float64Array, cla
       brier: h.brier,
     });
   } else {
-    Object.assign(out, { roc_auc_ovr_macro: h.roc_auc_ovr_macro, per_class_auc: per_class.map((r) => r.auc), brier_multiclass: h.brier_multiclass });
+    const curves = per_class.map((_, k) => {
+      const pos = oneVsRest(labels, k);
+      const pk = column(probs, K, k);
+      const roc = rocCurve(pos, pk);
+      const pr = precisionRecallCurve(pos, pk);
+      return { roc: { fpr: [...roc.fpr], tpr: [...roc.tpr], thresholds: [...roc.thresholds] }, pr: { precision: [...pr.precision], recall: [...pr.recall], thresholds: [...pr.thresholds] }, ap: averagePrecisionScore(pos, pk) };
+    });
+    per_class.forEach((r, k) => (r.average_precision = curves[k]!.ap));
+    Object.assign(out, {
+      roc_auc_ovr_macro: h.roc_auc_ovr_macro, per_class_auc: per_class.map((r) => r.auc), brier_multiclass: h.brier_multiclass,
+      roc_curves_ovr: curves.map((c) => c.roc), pr_curves_ovr: curves.map((c) => c.pr),
+    });
   }
   out[`ece_${bins}`] = cal.ece;
   out[`mce_${bins}`] = cal.mce;

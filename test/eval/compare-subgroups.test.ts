@@ -60,3 +60,18 @@ describe('model comparison', () => {
     expect(comparisonToMarkdown(t)).toBe('| run | n | accuracy ↑ | log_loss ↓ |\n| --- | ---: | ---: | ---: |\n| knn | 100 | 0.800 [0.720, 0.870] | **0.500** |\n| mlp | 100 | **0.850** | 0.600 |\n');
   });
 });
+
+describe('degenerate inputs', () => {
+  it('test rows of one class only: AUC is NaN (null in JSON) with a warning, no CI for it, the rest still computed', () => {
+    const events: string[] = [];
+    const labels = Int32Array.from([1, 1, 1, 1, 1, 1]);
+    const scores = Float64Array.from([0, 1, 0, 2, 1, 0, 0, 3, 1, 1, 2, 0]);
+    const r = evaluatePredictions({ classes: 2, scoreKind: 'logit', test: { labels, scores } }, { bootstrap: 20 }, new Rng(0), (e) => events.push(e.metric));
+    expect(r.roc_auc).toBeNaN();
+    expect(JSON.parse(JSON.stringify(r)).roc_auc).toBeNull();
+    expect(events).toContain('roc_auc[class 1]');
+    expect(r.ci!.intervals.roc_auc).toBeUndefined();
+    expect(r.accuracy).toBeCloseTo(3 / 6, 12); // argmax: 1, 1, 0, 1, 0 (tie → first), 0
+    expect(r.ci!.intervals.accuracy).toBeDefined();
+  });
+});

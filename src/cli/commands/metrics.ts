@@ -106,7 +106,7 @@ export function registerMetrics(program: Command): void {
     .option('--json <file>', 'write the full report as JSON (keys as ../shared/fixtures/metrics/*/reference.json); "-" for stdout')
     .option('--alpha <a>', desc('alpha'), num)
     .option('--bootstrap <n>', desc('bootstrap'), num)
-    .option('--seed <n>', 'seed of the bootstrap resampling (default 0)', num, 0)
+    .option('--seed <n>', 'seed of the bootstrap resampling', num, 0)
     .option('--ci-level <p>', desc('ciLevel'), num)
     .option('--bins <n>', desc('bins'), num)
     .option('--target-sensitivity <s>', desc('targetSensitivity'), num)
