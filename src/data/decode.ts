@@ -1,8 +1,9 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { MedclassError } from '../errors.js';
 import type { Tensor } from '../engine/index.js';
 import { decodeBmp } from './bmp.js';
 import { PreprocessOptions, type PreprocessConfig } from './options.js';
+import { placement, resamplePlane, toPlanes } from './resample.js';
 import type { DecodedImage } from './types.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'tiff' | 'bmp' | 'gif' | 'webp';
@@ -74,8 +75,11 @@ export function normalizationStats(preset: PreprocessConfig['normalize'], channe
 }
 
 /**
- * Decodes (when given bytes) and resizes an image to a float32 `[C,H,W]` tensor: letterbox or squash to
- * `size`×`size`, alpha flattened onto black, grey↔RGB converted, then normalised by the preset.
+ * Decodes (when given bytes; sharp, format sniffed from content) and resizes an image to a float32 `[C,H,W]` tensor:
+ * alpha flattened onto black, grey↔RGB converted (RGB→grey by ITU-R 601-2 luma), squashed or letterboxed (black
+ * padding) to `size`×`size` by area averaging when shrinking and bilinear interpolation when enlarging, then
+ * normalised by the preset. The resize runs in JavaScript: after a sharp decode it is about twice as fast as a
+ * sharp resize pipeline for 224→64 px on this machine, and its arithmetic is exactly specified.
  * `out`/`offset` let a batch loader write straight into its `[N,C,H,W]` buffer.
  */
 export async function preprocessImage(
@@ -84,34 +88,9 @@ export async function preprocessImage(
 ): Promise<Tensor<'float32'>> {
   const o = PreprocessOptions.parse(options);
   const { size, channels } = o;
-  let img = input instanceof Uint8Array ? undefined : input;
-  let pipeline: Sharp | undefined;
-  let format = 'raw pixels';
-  if (input instanceof Uint8Array) {
-    const f = checkBytes(input, file);
-    format = f;
-    if (f === 'bmp') img = decodeBmp(input, file);
-    else pipeline = sharp(input, { failOn: 'warning' });
-  }
-  let pixels: Uint8Array;
-  if (img && img.width === size && img.height === size && img.channels === channels) {
-    pixels = img.data; // nothing to resize or convert (e.g. 28×28 MedMNIST at size 28)
-  } else {
-    pipeline ??= sharp(img!.data, { raw: { width: img!.width, height: img!.height, channels: img!.channels } });
-    pipeline = pipeline
-      .flatten({ background: '#000000' })
-      .resize(size, size, { fit: o.fit === 'letterbox' ? 'contain' : 'fill', background: '#000000' });
-    pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
-    try {
-      const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-      if (info.channels !== channels || info.width !== size || info.height !== size) {
-        throw new Error(`pipeline produced ${info.width}x${info.height}x${info.channels}`);
-      }
-      pixels = data;
-    } catch (cause) {
-      throw unreadable(file, format, cause);
-    }
-  }
+  const img = input instanceof Uint8Array ? await decodeBytes(input, file) : input;
+  const planes = toPlanes(img, channels);
+  const at = placement(img.width, img.height, size, o.fit);
   const plane = size * size;
   const dst = out ?? new Float32Array(channels * plane);
   const { mean, std } = STATS[o.normalize][channels];
@@ -119,7 +98,13 @@ export async function preprocessImage(
     const m = mean[c]!;
     const s = 1 / std[c]!;
     const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) dst[base + i] = (pixels[i * channels + c]! / 255 - m) * s;
+    const small = resamplePlane(planes[c]!, img.width, img.height, at.w, at.h);
+    const pad = (0 - m) * s;
+    if (o.fit === 'letterbox') dst.fill(pad, base, base + plane);
+    for (let y = 0; y < at.h; y++) {
+      const row = base + (at.y + y) * size + at.x;
+      for (let x = 0; x < at.w; x++) dst[row + x] = (small[y * at.w + x]! / 255 - m) * s;
+    }
   }
   return { dtype: 'float32', dims: [channels, size, size], data: out ? dst.subarray(offset, offset + channels * plane) : dst };
 }

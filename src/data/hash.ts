@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resampleArea } from './resample.js';
 import type { DecodedImage } from './types.js';
 
 /**
@@ -49,31 +50,6 @@ function toGrey(img: DecodedImage): Float32Array {
     g[i] = s / colour;
   }
   return g;
-}
-
-/** Area-average resample of a grey image to `tw`×`th` (exact box filter with fractional pixel coverage). */
-export function resampleArea(g: Float32Array, w: number, h: number, tw: number, th: number): Float32Array {
-  const out = new Float32Array(tw * th);
-  const sx = w / tw;
-  const sy = h / th;
-  for (let ty = 0; ty < th; ty++) {
-    const y0 = ty * sy;
-    const y1 = y0 + sy;
-    for (let tx = 0; tx < tw; tx++) {
-      const x0 = tx * sx;
-      const x1 = x0 + sx;
-      let sum = 0;
-      for (let y = Math.floor(y0); y < Math.ceil(y1) && y < h; y++) {
-        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
-        for (let x = Math.floor(x0); x < Math.ceil(x1) && x < w; x++) {
-          const wx = Math.min(x + 1, x1) - Math.max(x, x0);
-          sum += g[y * w + x]! * wx * wy;
-        }
-      }
-      out[ty * tw + tx] = sum / (sx * sy);
-    }
-  }
-  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeBytes, normalizationStats, preprocessImage, sniffFormat } from '../../src/data/index.js';
+import { placement, resampleArea, resampleBilinear, toPlanes } from '../../src/data/resample.js';
 import { isMedclassError } from '../../src/errors.js';
 
 /** A hand-written 24-bit bottom-up BMP (rows padded to 4 bytes), pixels given top row first as [r,g,b]. */
@@ -100,5 +101,24 @@ describe('preprocessImage', () => {
     await preprocessImage(grey(4, 4, 255), { size: 4 }, 'x', buf, 16);
     expect(buf[15]).toBe(-9);
     expect(buf[16]).toBeCloseTo(1, 6);
+  });
+});
+
+describe('resampling arithmetic', () => {
+  it('area averaging of 4x4 → 2x2 gives the 2x2 block means; 3 → 2 weighs the shared pixel half', () => {
+    const g = Float32Array.from([1, 3, 5, 7, 1, 3, 5, 7, 0, 0, 8, 8, 0, 0, 8, 8]);
+    expect([...resampleArea(g, 4, 4, 2, 2)]).toEqual([2, 6, 0, 8]);
+    expect([...resampleArea(Float32Array.from([0, 30, 90]), 3, 1, 2, 1)].map((v) => +v.toFixed(4))).toEqual([10, 70]);
+  });
+
+  it('bilinear enlarging matches PyTorch interpolate(align_corners=False): [0,100] → [0,25,75,100]', () => {
+    expect([...resampleBilinear(Float32Array.from([0, 100]), 2, 1, 4, 1)]).toEqual([0, 25, 75, 100]);
+  });
+
+  it('RGB → grey uses ITU-R 601-2 luma like PIL convert("L"); letterbox placement centres the image', () => {
+    const [g] = toPlanes({ width: 1, height: 1, channels: 3, data: Uint8Array.from([255, 0, 0]) }, 1);
+    expect(g![0]).toBeCloseTo(76.245, 3);
+    expect(placement(200, 150, 64, 'letterbox')).toEqual({ x: 0, y: 8, w: 64, h: 48 });
+    expect(placement(200, 150, 64, 'squash')).toEqual({ x: 0, y: 0, w: 64, h: 64 });
   });
 });
