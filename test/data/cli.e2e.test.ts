@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/medclass.js', import.meta.url).pathname;
+const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'medclass-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('medclass data audit / demo (spawned CLI)', () => {
+  it('audits BreastMNIST: table on stdout, full JSON with the documented keys', async () => {
+    const json = join(tmp, 'breast.json');
+    const r = await cli('data', 'audit', `${DATA}breastmnist/BreastMNIST.npz`, '--json', json);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/train\s+546\s+147\s+399/);
+    expect(r.stdout).toContain('label conflicts: 1');
+    expect(r.stdout).toContain('train/115 [train, malignant]');
+    const a = JSON.parse(readFileSync(json, 'utf8'));
+    expect(a.splits.test.count).toBe(156);
+    expect(a.splits.val.classes.malignant).toBe(21);
+    expect(a.unreadable).toEqual([]);
+    expect(Array.isArray(a.duplicates.exact_groups)).toBe(true);
+    expect(a.duplicates.cross_split[0].members).toHaveLength(2);
+    expect(a.duplicates.label_conflicts[0].labels).toEqual(['malignant', 'normal, benign']);
+  }, 60_000);
+
+  it('npm start job (medclass demo) runs on phantoms with no data', async () => {
+    const r = await cli('demo', '--n', '60');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/train\s+42\s+21\s+21/);
+  }, 60_000);
+
+  it('a wrong CSV column mapping fails with a coded error naming the column', async () => {
+    const r = await cli('data', 'audit', `${DATA}ham10000/HAM10000_metadata.csv`, '--path-col', 'image_id', '--label-col', 'diagnosis');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("MC_DATA_BAD_CSV: HAM10000_metadata.csv: no label column 'diagnosis'");
+    expect(r.stderr).toContain('lesion_id, image_id, dx');
+  }, 60_000);
+});
