@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { PreprocessOptions, SplitOptions, CsvOptions } from '../data/index.js';
+import { FitOptions } from '../train/index.js';
+
+/** Where the images come from and how they become tensors. */
+export const DataConfig = z.strictObject({
+  source: z.string().describe('image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..]'),
+  csv: CsvOptions.optional().describe('CSV column mapping (pathCol, labelCol, groupCol, pathTemplate, …)'),
+  preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
+  split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
+});
+
+/** Which network: a built-in architecture or an imported ONNX backbone with a head. */
+export const ModelConfig = z.strictObject({
+  arch: z.string().default('compact-cnn').describe("built-in: compact-cnn, resnet18-28, resnet18, vit-small; or 'backbone'"),
+  width: z.number().positive().default(1).describe('channel-width multiplier of built-in nets'),
+  dropout: z.number().min(0).lt(1).default(0).describe('dropout before the classifier'),
+  backbone: z.string().optional().describe("ONNX file when arch is 'backbone'"),
+  featureTensor: z.string().optional().describe('backbone tensor to cut at (e.g. features)'),
+  head: z.enum(['linear', 'mlp']).default('linear').describe('classifier head on a backbone'),
+});
+
+/** A whole training run, as read from `--config run.yaml` (flags override single fields). */
+export const RunConfig = z.strictObject({
+  name: z.string().default('run').describe('run name (used for the run directory)'),
+  seed: z.number().int().default(0).describe('one seed drives splits, init, sampling, augmentation, dropout, bootstrap'),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  out: z.string().default('runs').describe('parent folder of run directories'),
+  data: DataConfig,
+  model: ModelConfig.default(ModelConfig.parse({})),
+  fit: FitOptions.default(FitOptions.parse({})),
+  eval: z.strictObject({
+    bootstrap: z.number().int().min(0).default(1000).describe('bootstrap resamples for 95% CIs (0 = none)'),
+    alpha: z.number().gt(0).lt(1).default(0.1).describe('conformal miscoverage α'),
+  }).default({ bootstrap: 1000, alpha: 0.1 }),
+});
+export type RunConfig = z.output<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;

@@ -1,0 +1,8 @@
+// Public surface of the pipeline layer (whole jobs: train → evaluate → run directory): named re-exports only.
+export { DataConfig, ModelConfig, RunConfig } from './config.js';
+export type { RunConfigInput } from './config.js';
+export { monitorFor } from './monitors.js';
+export { runTraining, readSummary } from './run.js';
+export type { RunEvent, RunOptions, RunSummary } from './run.js';
+export { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
+export { versions } from './versions.js';

@@ -1,0 +1,224 @@
+import type { LossSpec, Network, Optimizer, ReduceLrOnPlateau as Plateau, Rng, Schedule, Tensor } from '../engine/index.js';
+import {
+  ParameterStore, ReduceLrOnPlateau, Trainer, bnStatOutputs, createOptimizer, dropoutFeeds, makeSchedule, updateRunningStats,
+} from '../engine/index.js';
+import { selectTrainable } from '../models/index.js';
+import { augmentBatch } from './augment.js';
+import { gatherRows, type ImageSet } from './image-set.js';
+import type { FitOptions, PhaseOptions } from './options.js';
+import { Predictor, softmaxRows } from './predict.js';
+import { balancedClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
+
+/** A validation score: labels and probabilities `[N,K]` → a number; `higherIsBetter` says which way is good. */
+export interface Monitor {
+  name: string;
+  higherIsBetter: boolean;
+  score(labels: Int32Array, probs: Float64Array, numClasses: number): number;
+}
+
+/** One epoch's record (a row of history.csv). */
+export interface EpochRecord {
+  phase: number;
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valScore: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** Events `fit` reports; the CLI draws progress from them. */
+export type FitEvent =
+  | { type: 'phase-start'; phase: number; epochs: number; trainable: number; total: number }
+  | { type: 'batch-end'; phase: number; epoch: number; batch: number; batches: number; loss: number; elapsedMs: number }
+  | { type: 'epoch-end'; record: EpochRecord; best: boolean };
+
+/** Hooks: each gets read-only state and may answer 'stop' (a clean stop with a checkpoint, as on Ctrl-C). */
+export interface FitHooks {
+  onBatchEnd?(e: Extract<FitEvent, { type: 'batch-end' }>): void | 'stop';
+  /** Called after each epoch with everything needed to write a resumable checkpoint. */
+  onEpochEnd?(state: FitState): void | 'stop' | Promise<void | 'stop'>;
+}
+
+/** Training state at an epoch boundary: enough to resume bit-exactly. */
+export interface FitState {
+  phase: number;
+  /** Epochs finished in this phase. */
+  epoch: number;
+  step: number;
+  net: Network;
+  optimizer: Optimizer;
+  history: EpochRecord[];
+  best: { score: number; epoch: number; phase: number; params: Map<string, Float32Array> } | undefined;
+  badEpochs: number;
+  plateau?: ReturnType<Plateau['stateDict']>;
+}
+
+/** Where to continue from (a checkpoint's state). */
+export interface ResumeFrom {
+  phase: number;
+  epoch: number;
+  step: number;
+  optimizer?: Parameters<Optimizer['loadStateDict']>[0];
+  history: EpochRecord[];
+  best?: FitState['best'];
+  badEpochs: number;
+  plateau?: ReturnType<Plateau['stateDict']>;
+}
+
+export interface FitArgs {
+  net: Network;
+  train: ImageSet;
+  val: ImageSet;
+  options: FitOptions;
+  monitor: Monitor;
+  rng: Rng;
+  threads?: number;
+  hooks?: FitHooks;
+  onEvent?: (e: FitEvent) => void;
+  resume?: ResumeFrom;
+}
+
+export interface FitResult {
+  history: EpochRecord[];
+  best: FitState['best'];
+  stopped: 'done' | 'early' | 'interrupted';
+}
+
+/** The phases to run: the explicit ones, or one phase training everything. */
+export function phasesOf(o: FitOptions): PhaseOptions[] {
+  return o.phases.length > 0 ? o.phases : [{ epochs: o.epochs, lr: o.lr, trainable: 'all' }];
+}
+
+function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
+  const classWeights = o.classWeights === 'auto' ? balancedClassWeights(train.labels, k) : o.classWeights === 'none' ? undefined : o.classWeights;
+  return { kind: 'cross-entropy', ...(classWeights ? { classWeights } : {}), ...(o.labelSmoothing > 0 ? { labelSmoothing: o.labelSmoothing } : {}) };
+}
+
+function meanCrossEntropy(labels: Int32Array, probs: Float64Array, k: number): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) s -= Math.log(Math.max(probs[i * k + labels[i]!]!, 1e-15));
+  return s / labels.length;
+}
+
+/**
+ * Trains `net` in place (its `params` and `buffers`), phase by phase: per epoch a seeded order (shuffled or
+ * class-balanced), seeded augmentation and dropout masks, one compiled training step per batch (fixed batch size;
+ * the last partial batch is dropped), running batch-norm statistics, then validation with `monitor`. The best
+ * epoch's weights are kept in `best` (restore them with `restoreBest`). Every random draw comes from
+ * `rng.fork('phase<p>/epoch<e>')`, so resuming at an epoch boundary reproduces an uninterrupted run.
+ */
+export async function fit(args: FitArgs): Promise<FitResult> {
+  const { net, train, val, options: o, monitor, rng } = args;
+  const k = net.numClasses;
+  const phases = phasesOf(o);
+  const loss = lossSpec(o, train, k);
+  const bs = Math.min(o.batchSize, train.dims[0]);
+  const per = train.dims[1] * train.dims[2] * train.dims[3];
+  const r = args.resume;
+  const history = r ? [...r.history] : [];
+  let best = r?.best;
+  let badEpochs = r?.badEpochs ?? 0;
+  let step = r?.step ?? 0;
+  const predictor = await Predictor.create(net, args.threads);
+  try {
+    for (let p = r?.phase ?? 0; p < phases.length; p++) {
+      const phase = phases[p]!;
+      const startEpoch = r && p === r.phase ? r.epoch : 0;
+      if (startEpoch >= phase.epochs) continue;
+      const store = new ParameterStore();
+      for (const [name, data] of net.params) store.add(name, data, net.shapes.get(name)!);
+      const trainable = new Set(selectTrainable(net, phase.trainable));
+      const frozen = store.names().filter((n) => !trainable.has(n));
+      if (frozen.length > 0) store.freeze(frozen);
+      const optimizer = createOptimizer(o.optimizer === 'sgd'
+        ? { name: 'sgd', lr: phase.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: o.momentum > 0 }
+        : { name: 'adamw', lr: phase.lr, weightDecay: o.weightDecay });
+      if (r?.optimizer && p === r.phase) optimizer.loadStateDict(r.optimizer);
+      const stepsPerEpoch = Math.floor(train.dims[0] / bs);
+      const phaseSteps = stepsPerEpoch * phase.epochs;
+      const schedule: Schedule | undefined = o.schedule === 'plateau' || o.schedule === 'constant' ? undefined
+        : makeSchedule(o.schedule === 'onecycle' ? { name: 'onecycle', pctStart: o.warmup, divFactor: 25, finalDivFactor: 1e4, threePhase: false }
+          : { name: 'cosine', warmupSteps: Math.round(o.warmup * phaseSteps), warmupStartFactor: 0, minFactor: 0 }, phaseSteps);
+      const plateau = o.schedule === 'plateau' ? new ReduceLrOnPlateau({ mode: monitor.higherIsBetter ? 'max' : 'min', factor: 0.5, patience: 2, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 }) : undefined;
+      if (plateau && r?.plateau && p === r.phase) plateau.loadStateDict(r.plateau);
+      const forward = net.trainGraph();
+      forward.inputs = forward.inputs.map((v) => (v.name === 'x' ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
+      const trainer = await Trainer.compile(forward, {
+        params: store, optimizer, loss, keepOutputs: bnStatOutputs(net),
+        ...(schedule ? { schedule } : {}),
+        options: { threads: args.threads ?? 0, ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}), totalSteps: Math.max(1, phaseSteps) },
+      });
+      trainer.stepCount = startEpoch * stepsPerEpoch;
+      args.onEvent?.({ type: 'phase-start', phase: p, epochs: phase.epochs, trainable: store.count(true), total: store.count() });
+      try {
+        const xBuf = new Float32Array(bs * per);
+        const yBuf = new BigInt64Array(bs);
+        for (let e = startEpoch; e < phase.epochs; e++) {
+          const erng = rng.fork(`phase${p}/epoch${e}`);
+          const order = o.sampler === 'balanced'
+            ? balancedSampleOrder(train.labels, k, train.dims[0], erng.fork('sampler'))
+            : shuffledOrder(train.dims[0], erng.fork('sampler'));
+          const augRng = erng.fork('augment');
+          const dropRng = erng.fork('dropout');
+          const t0 = performance.now();
+          let lossSum = 0;
+          const bl = batches(order, bs, true);
+          let stop = false;
+          for (let b = 0; b < bl.length; b++) {
+            const rows = bl[b]!;
+            gatherRows(train, rows, xBuf);
+            rows.forEach((row, i) => (yBuf[i] = BigInt(train.labels[row]!)));
+            augmentBatch(xBuf, [bs, train.dims[1], train.dims[2], train.dims[3]], o.augment, augRng);
+            const x: Tensor = { dtype: 'float32', dims: [bs, train.dims[1], train.dims[2], train.dims[3]], data: xBuf };
+            const res = await trainer.step({ x, labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(net, dropRng, bs));
+            updateRunningStats(net.buffers, net.bnStats, res.kept);
+            lossSum += res.loss;
+            step++;
+            const ev = { type: 'batch-end' as const, phase: p, epoch: e, batch: b + 1, batches: bl.length, loss: res.loss, elapsedMs: performance.now() - t0 };
+            args.onEvent?.(ev);
+            if (args.hooks?.onBatchEnd?.(ev) === 'stop') { stop = true; break; }
+          }
+          if (stop) return { history, best, stopped: 'interrupted' };
+          const trainSeconds = (performance.now() - t0) / 1000;
+          const probs = softmaxRows(await predictor.logits(val), k);
+          const valScore = monitor.score(val.labels, probs, k);
+          const record: EpochRecord = {
+            phase: p, epoch: e + 1, trainLoss: lossSum / Math.max(1, bl.length), valLoss: meanCrossEntropy(val.labels, probs, k), valScore,
+            lr: optimizer.groups[0]!.lr, seconds: (performance.now() - t0) / 1000, imagesPerSecond: (bl.length * bs) / trainSeconds,
+          };
+          history.push(record);
+          const improved = best === undefined || (monitor.higherIsBetter ? valScore > best.score : valScore < best.score);
+          if (improved) {
+            best = { score: valScore, epoch: e + 1, phase: p, params: copyWeights(net) };
+            badEpochs = 0;
+          } else badEpochs++;
+          plateau?.step(valScore, optimizer);
+          args.onEvent?.({ type: 'epoch-end', record, best: improved });
+          const state: FitState = { phase: p, epoch: e + 1, step, net, optimizer, history, best, badEpochs, ...(plateau ? { plateau: plateau.stateDict() } : {}) };
+          if ((await args.hooks?.onEpochEnd?.(state)) === 'stop') return { history, best, stopped: 'interrupted' };
+          if (o.patience > 0 && badEpochs >= o.patience) return { history, best, stopped: 'early' };
+        }
+      } finally {
+        await trainer.dispose();
+      }
+      badEpochs = 0;
+    }
+    return { history, best, stopped: 'done' };
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/** Copies of every parameter and buffer of `net`. */
+export function copyWeights(net: Network): Map<string, Float32Array> {
+  const m = new Map<string, Float32Array>();
+  for (const [n, d] of [...net.params, ...net.buffers]) m.set(n, d.slice());
+  return m;
+}
+
+/** Writes saved weights back into `net` in place. */
+export function loadWeights(net: Network, weights: ReadonlyMap<string, Float32Array>): void {
+  for (const [n, d] of weights) (net.params.get(n) ?? net.buffers.get(n))?.set(d);
+}

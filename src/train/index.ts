@@ -1,0 +1,10 @@
+// Public surface of the train layer: named re-exports only.
+export { AugmentOptions, FitOptions, PhaseOptions } from './options.js';
+export { applyAugment, augmentBatch, drawAugment, isAugmenting, mixupBatch } from './augment.js';
+export type { AugmentDraw, AugmentSpec } from './augment.js';
+export { balancedClassWeights, balancedSampleOrder, batches, classCounts, shuffledOrder } from './sampling.js';
+export { gatherRows, hflipBatch, subsetImages } from './image-set.js';
+export type { ImageSet } from './image-set.js';
+export { Predictor, softmaxRows } from './predict.js';
+export { copyWeights, fit, loadWeights, phasesOf } from './fit.js';
+export type { EpochRecord, FitArgs, FitEvent, FitHooks, FitResult, FitState, Monitor, ResumeFrom } from './fit.js';

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** Seeded, train-only augmentation. */
+export const AugmentOptions = z.strictObject({
+  hflip: z.boolean().default(false).describe('random horizontal flip (p = 0.5)'),
+  vflip: z.boolean().default(false).describe('random vertical flip (p = 0.5)'),
+  rotate: z.number().min(0).max(180).default(0).describe('max rotation in degrees'),
+  translate: z.number().min(0).max(0.5).default(0).describe('max shift as a fraction of the image size'),
+  zoom: z.number().min(0).max(0.5).default(0).describe('max zoom deviation (scale in [1-zoom, 1+zoom])'),
+  brightness: z.number().min(0).max(1).default(0).describe('max additive brightness shift on [0,1] pixels'),
+  contrast: z.number().min(0).max(1).default(0).describe('max contrast deviation (factor in [1-c, 1+c])'),
+});
+export type AugmentOptions = z.output<typeof AugmentOptions>;
+
+/** One training phase: which parameters train, for how long, at what learning rate. */
+export const PhaseOptions = z.strictObject({
+  epochs: z.number().int().positive().describe('epochs in this phase'),
+  lr: z.number().positive().describe('peak learning rate in this phase'),
+  trainable: z.string().default('all').describe("'all', 'head', or 'last:N' (the last N conv blocks plus the head)"),
+});
+export type PhaseOptions = z.output<typeof PhaseOptions>;
+
+/** Everything about fitting: optimiser, schedule, imbalance handling, augmentation, stopping. */
+export const FitOptions = z.strictObject({
+  epochs: z.number().int().positive().default(10).describe('epochs (ignored when phases are given)'),
+  batchSize: z.number().int().positive().default(64).describe('images per training step'),
+  optimizer: z.enum(['adamw', 'sgd']).default('adamw').describe('optimizer (torch.optim semantics)'),
+  lr: z.number().positive().default(3e-3).describe('peak learning rate'),
+  weightDecay: z.number().min(0).default(1e-4).describe('decoupled (AdamW) or L2 (SGD) weight decay'),
+  momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
+  schedule: z.enum(['onecycle', 'cosine', 'plateau', 'constant']).default('onecycle').describe('learning-rate schedule'),
+  warmup: z.number().min(0).max(0.5).default(0.2).describe('warm-up fraction of the steps (onecycle, cosine)'),
+  classWeights: z.union([z.enum(['auto', 'none']), z.array(z.number().positive())]).default('none').describe("'auto' = N/(C·n_c), 'none', or one weight per class"),
+  sampler: z.enum(['shuffle', 'balanced']).default('shuffle').describe("'balanced' oversamples rare classes (weighted random sampler)"),
+  labelSmoothing: z.number().min(0).max(0.5).default(0).describe('label smoothing for cross-entropy'),
+  mixup: z.number().min(0).default(0).describe('MixUp alpha (0 = off)'),
+  augment: AugmentOptions.default(AugmentOptions.parse({})).describe('train-only augmentation'),
+  monitor: z.enum(['auc', 'loss', 'balanced_accuracy', 'accuracy']).default('auc').describe('validation metric for best checkpoint and early stopping'),
+  patience: z.number().int().min(0).default(0).describe('early-stopping patience in epochs (0 = off)'),
+  clipNorm: z.number().min(0).default(0).describe('clip gradients to this global norm (0 = off)'),
+  phases: z.array(PhaseOptions).default([]).describe('fine-tuning phases; overrides epochs/lr when given'),
+  tta: z.boolean().default(false).describe('test-time augmentation: average logits over the horizontal flip'),
+});
+export type FitOptions = z.output<typeof FitOptions>;
