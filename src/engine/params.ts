@@ -62,6 +62,17 @@ export class ParameterStore {
     return store;
   }
 
+  /** Parameters from named values and their dims (e.g. a builder network's `params` and `shapes`), kept by reference. */
+  static fromWeights(values: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>): ParameterStore {
+    const store = new ParameterStore();
+    for (const [name, data] of values) {
+      const dims = shapes.get(name);
+      if (!dims) throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `no dims given for parameter ${name}`);
+      store.add(name, data, dims);
+    }
+    return store;
+  }
+
   /** Adds (or replaces) a parameter; the store keeps `data` by reference. */
   add(name: string, data: Float32Array, dims: readonly number[]): void {
     if (data.length !== numel(dims)) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `parameter ${name}: ${data.length} values for dims [${dims.join(',')}]`);

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, restoreParams, saveCheckpoint } from '../../src/engine/checkpoint.js';
 import { exportInferenceGraph } from '../../src/engine/export.js';
 import { createOptimizer } from '../../src/engine/optim/create.js';
 import { cosineSchedule } from '../../src/engine/optim/schedules.js';
@@ -97,6 +101,42 @@ describe('Trainer', () => {
     } finally {
       await t.dispose();
       await exported.s?.dispose();
+    }
+  });
+
+  it('a run checkpointed after 3 of 6 steps and resumed in a fresh trainer ends bit-identical (AdamW, cosine schedule, clipping; resblock)', async () => {
+    const { graph, ref, meta } = loadFixture('resblock');
+    const feeds = { x: ref.get('x') as Tensor, labels: ref.get('y') as Tensor };
+    const setup = (params: ParameterStore) => ({
+      params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-2 }, [{ params: 'fc.*', lr: 3e-2 }]), loss: LOSS,
+      schedule: cosineSchedule({ totalSteps: 6, warmupSteps: 1 }), options: { threads: 1, clipNorm: 0.5 },
+    });
+    const straight = ParameterStore.fromGraph(graph, meta.trainable);
+    const a = await Trainer.compile(graph, setup(straight));
+    const dir = mkdtempSync(join(tmpdir(), 'mc-trainer-'));
+    const path = join(dir, 'last.ckpt');
+    try {
+      for (let i = 0; i < 6; i++) await a.step(feeds);
+      const first = ParameterStore.fromGraph(graph, meta.trainable);
+      const s1 = setup(first);
+      const b = await Trainer.compile(graph, s1);
+      for (let i = 0; i < 3; i++) await b.step(feeds);
+      await saveCheckpoint(path, { step: b.stepCount, epoch: 0, rngKey: [0], params: first, optimizer: s1.optimizer.stateDict() });
+      await b.dispose();
+
+      const ck = await loadCheckpoint(path);
+      const resumed = ParameterStore.fromGraph(graph, meta.trainable);
+      restoreParams(ck, resumed);
+      const s2 = setup(resumed);
+      s2.optimizer.loadStateDict(ck.optimizer!);
+      const c = await Trainer.compile(graph, s2);
+      c.stepCount = ck.step;
+      for (let i = 3; i < 6; i++) await c.step(feeds);
+      await c.dispose();
+      for (const n of meta.trainable) expect(Buffer.from(resumed.get(n).data.buffer).equals(Buffer.from(straight.get(n).data.buffer)), n).toBe(true);
+    } finally {
+      await a.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
