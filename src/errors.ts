@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   MC_DATA_MISSING_FILE: 'file named by the dataset does not exist',
   MC_DATA_BAD_SOURCE: 'dataset source could not be recognised',
   MC_DATA_BAD_SPLIT: 'split request cannot be satisfied',
+  MC_DATA_DOWNLOAD_FAILED: 'dataset download failed',
+  MC_DATA_CHECKSUM_MISMATCH: 'downloaded file does not have the expected MD5',
   // models
   MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
   MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',

@@ -19,3 +19,5 @@ export { auditSource } from './audit.js';
 export type { AuditReport, AuditMember } from './audit.js';
 export { pixelHash, canonicalPixels, dHash, hamming, hashHex } from './hash.js';
 export { mapLimit } from './concurrency.js';
+export { fetchMedmnist, md5File, MEDMNIST_FILES } from './fetch.js';
+export type { FetchOptions } from './fetch.js';

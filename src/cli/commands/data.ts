@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
-import { auditSource, CsvOptions, openSource, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
+import { auditSource, CsvOptions, fetchMedmnist, MEDMNIST_FILES, openSource, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
 import { out, table } from '../output.js';
 
 /** Renders data-layer progress on stderr: a bar with ETA when stderr is a TTY (≤ 10 redraws/s), else nothing. */
@@ -129,6 +129,24 @@ export function registerData(program: Command): void {
         writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
         out(`audit JSON written to ${opts.json}`);
       }
+      process.exitCode = 0;
+    });
+
+  data.command('fetch')
+    .description('Download a MedMNIST .npz (28 px) with an MD5 check')
+    .argument('<name>', `dataset: ${Object.keys(MEDMNIST_FILES).join(', ')}`)
+    .requiredOption('--dir <dir>', 'folder to write <name>.npz into')
+    .option('--url <url>', 'download from this mirror instead of the official Zenodo URL')
+    .option('--md5 <md5>', 'expected MD5 (default: the official one)')
+    .action(async (name: string, opts: { dir: string; url?: string; md5?: string }) => {
+      const progress = progressRenderer();
+      let r;
+      try {
+        r = await fetchMedmnist(name, { dir: opts.dir, url: opts.url, md5: opts.md5, onEvent: progress.onEvent });
+      } finally {
+        progress.done();
+      }
+      out(r.downloaded ? `downloaded ${r.bytes} bytes to ${r.path}, MD5 ${r.md5} ok` : `${r.path} already present, MD5 ${r.md5} ok`);
       process.exitCode = 0;
     });
 }
