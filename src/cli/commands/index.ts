@@ -3,6 +3,7 @@ import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEngine } from './engine.js';
 import { registerMetrics } from './metrics.js';
+import { registerTrain } from './train.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerEngine(program);
   registerData(program);
   registerMetrics(program);
+  registerTrain(program);
 }

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { MedclassError } from '../../errors.js';
+import { RunConfig, runTraining, type RunSummary } from '../../pipeline/index.js';
+import { out, table } from '../output.js';
+import { runRenderer } from '../progress.js';
+
+interface TrainFlags {
+  config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
+  out?: string; name?: string; threads?: string; resume?: boolean; quiet?: boolean; json?: string; size?: string; channels?: string;
+}
+
+/** Reads the YAML/JSON config, applies flags over it and validates it (zod), printing each bad field. */
+export function loadRunConfig(flags: TrainFlags): RunConfig {
+  let base: Record<string, any> = {};
+  if (flags.config) {
+    try {
+      base = (parseYaml(readFileSync(flags.config, 'utf8')) ?? {}) as Record<string, any>;
+    } catch (cause) {
+      throw new MedclassError('MC_TRAIN_BAD_CONFIG', `${flags.config}: could not be read as YAML (${String(cause)})`, { file: flags.config, cause });
+    }
+  }
+  const num = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new MedclassError('MC_CLI_BAD_OPTION', `--${name}: expected a number, got '${v}'`);
+    return n;
+  };
+  const set = (path: string[], v: unknown) => {
+    if (v === undefined) return;
+    let o = base;
+    for (const k of path.slice(0, -1)) o = o[k] ??= {};
+    o[path.at(-1)!] = v;
+  };
+  set(['data', 'source'], flags.data);
+  set(['data', 'preprocess', 'size'], num(flags.size, 'size'));
+  set(['data', 'preprocess', 'channels'], num(flags.channels, 'channels'));
+  set(['model', 'arch'], flags.arch);
+  set(['fit', 'epochs'], num(flags.epochs, 'epochs'));
+  set(['fit', 'lr'], num(flags.lr, 'lr'));
+  set(['fit', 'batchSize'], num(flags.batchSize, 'batch-size'));
+  set(['seed'], num(flags.seed, 'seed'));
+  set(['threads'], num(flags.threads, 'threads'));
+  set(['out'], flags.out);
+  set(['name'], flags.name);
+  const parsed = RunConfig.safeParse(base);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    throw new MedclassError('MC_TRAIN_BAD_CONFIG', `${flags.config ?? 'configuration'} is invalid:\n${lines}`, { hint: 'see examples/*.yaml; every field is listed in docs/config.md' });
+  }
+  return parsed.data;
+}
+
+/** The metrics table printed after a run: headline test metrics with 95% CIs, n beside. */
+export function formatRunSummary(s: RunSummary): string {
+  const m = s.metrics as unknown as Record<string, any> | undefined;
+  const lines = [`run directory: ${s.runDir}  (${s.status}, ${s.wallSeconds.toFixed(0)} s)`];
+  if (s.skipped.length) lines.push(`skipped ${s.skipped.length} unreadable file(s); see summary.json`);
+  if (!m) return lines.join('\n');
+  const ci = (m.ci?.intervals ?? {}) as Record<string, [number, number]>;
+  const keys = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'f1_macro', 'mcc', 'cohen_kappa_quadratic', 'log_loss', 'brier', 'ece', 'ece_after'];
+  const rows: (string | number)[][] = [['test metric', 'value', '95% CI', 'n']];
+  for (const k of keys) {
+    if (typeof m[k] !== 'number') continue;
+    const c = ci[k];
+    rows.push([k, m[k].toFixed(4), c ? `${c[0].toFixed(4)}–${c[1].toFixed(4)}` : '', m.n_test]);
+  }
+  if (typeof m.temperature === 'number') rows.push(['temperature (fit on val)', m.temperature.toFixed(3), '', m.n_val]);
+  lines.push(table(rows));
+  lines.push(`best epoch: phase ${(s.bestEpoch?.phase ?? 0) + 1}, epoch ${s.bestEpoch?.epoch ?? '?'}   data: ${s.counts.train} train / ${s.counts.val} val / ${s.counts.test} test`);
+  lines.push('Research software, not a diagnostic device.');
+  return lines.join('\n');
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a classifier from a YAML config (and flags) and write a run directory')
+    .option('-c, --config <file>', 'run configuration (YAML or JSON); see examples/')
+    .option('--data <source>', 'image folder, .npz, .csv manifest or phantom:')
+    .option('--arch <name>', 'compact-cnn, resnet18-28, resnet18, vit-small or backbone')
+    .option('--size <px>', 'input size in pixels')
+    .option('--channels <n>', '1 (grey) or 3 (RGB)')
+    .option('--epochs <n>', 'epochs')
+    .option('--lr <x>', 'peak learning rate')
+    .option('--batch-size <n>', 'images per step')
+    .option('--seed <n>', 'seed for everything random')
+    .option('--threads <n>', 'onnxruntime threads (0 = all cores)')
+    .option('--out <dir>', 'parent folder of run directories')
+    .option('--name <name>', 'run name (directory under --out)')
+    .option('--resume', 'continue from the run directory\'s last checkpoint')
+    .option('--json <file>', 'also write the summary as JSON')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (flags: TrainFlags) => {
+      const cfg = loadRunConfig(flags);
+      let stopRequested = false;
+      const onSigint = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        process.stderr.write('\ninterrupt: finishing this batch and saving a checkpoint (Ctrl-C again to abort)…\n');
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const s = await runTraining(cfg, { resume: flags.resume === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop: () => stopRequested });
+        if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
+        out(formatRunSummary(s));
+        if (s.status === 'interrupted') {
+          out(`interrupted: resume with  medclass train ${flags.config ? `--config ${flags.config} ` : ''}--resume`);
+          process.exitCode = 130;
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
