@@ -18,7 +18,7 @@ export interface VitConfig {
 const TRUNC = { kind: 'truncNormal', std: 0.02 } as const;
 
 /** Multi-head self-attention on [N,T,D] with separate q/k/v projections (MatMul, Softmax, Transpose, Reshape only). */
-function attention(b: LayerBuilder, x: Sym, heads: number): Sym {
+export function attention(b: LayerBuilder, x: Sym, heads: number): Sym {
   const [t, d] = x.dims.slice(1) as [number, number];
   const dh = d / heads;
   const split = (name: string, perm: number[]): Sym =>
@@ -33,7 +33,8 @@ function attention(b: LayerBuilder, x: Sym, heads: number): Sym {
 
 /** Pre-norm transformer block (timm naming): x + attn(norm1(x)), then x + mlp(norm2(x)) with a GELU MLP. */
 function block(b: LayerBuilder, x: Sym, cfg: VitConfig): Sym {
-  const h = b.add(x, b.scope('attn', () => attention(b, b.layerNorm(x, 'norm1'), cfg.heads)));
+  const n1 = b.layerNorm(x, 'norm1');
+  const h = b.add(x, b.scope('attn', () => attention(b, n1, cfg.heads)));
   const normed = b.layerNorm(h, 'norm2');
   const m = b.scope('mlp', () => {
     const hidden = b.gelu(b.linear(normed, 'fc1', { out: cfg.dim * cfg.mlpRatio, init: TRUNC }));
