@@ -99,9 +99,10 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   inputDims[labelsInput] = [batch];
 
   const pre = inferShapes(graph, inputDims);
-  const logitsDims = pre.get(logits)?.dims;
-  if (!logitsDims) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `shape of logits '${logits}' could not be inferred`);
-  const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: logitsDims[1] ?? 1 });
+  const declared = forward.outputs.find((o) => o.name === logits)?.dims[1];
+  const classes = pre.get(logits)?.dims[1] ?? (typeof declared === 'number' ? declared : undefined);
+  if (classes === undefined && !isBce) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `number of classes of logits '${logits}' could not be inferred`);
+  const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: classes ?? 1 });
 
   const shapes = inferShapes(graph, inputDims);
   const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes });

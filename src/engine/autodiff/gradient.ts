@@ -1,9 +1,15 @@
 import { MedclassError } from '../../errors.js';
 import { inferShapes, type ShapeMap } from '../graph/shape-inference.js';
-import type { Graph } from '../graph/types.js';
+import type { Graph, Node } from '../graph/types.js';
 import { f32 } from '../tensor.js';
 import { GradEmitter, NodeView } from './grad-emitter.js';
 import { BROADCASTING, NON_DIFFERENTIABLE, RULES } from './rules/index.js';
+
+function unsupported(node: Node): MedclassError {
+  return new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node '${node.name}')`, {
+    hint: 'freeze the parameters before this node, or add a rule in src/engine/autodiff/rules/',
+  });
+}
 
 /** Options for `differentiate`. */
 export interface DifferentiateOptions {
@@ -20,6 +26,8 @@ export interface DifferentiateOptions {
 }
 
 const isFloat = (t: string | undefined) => t === 'float32' || t === 'float64';
+/** Unknown dtype (an op shape inference does not cover) counts as float, so a missing rule is reported, not skipped. */
+const maybeFloat = (t: string | undefined) => t === undefined || isFloat(t);
 
 /**
  * Reverse-mode autodiff: appends the gradient graph to `graph` (standard opset-17 ops only) and returns, for each
@@ -36,13 +44,11 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
   const shapes = opts.shapes ?? inferShapes(graph, opts.inputDims);
   const g = new GradEmitter(graph, shapes, opts.prefix ?? 'grad');
   const forward = graph.nodes.slice();
-  const lossInfo = shapes.get(opts.loss);
-  if (!lossInfo) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `loss '${opts.loss}' is not a value of graph '${graph.name}' with a known shape`);
 
   // Values that depend on a wrt value through float tensors …
   const needs = new Set<string>(opts.wrt);
   for (const node of forward) {
-    if (node.inputs.some((i) => needs.has(i))) for (const o of node.outputs) if (isFloat(shapes.get(o)?.dtype)) needs.add(o);
+    if (node.inputs.some((i) => needs.has(i))) for (const o of node.outputs) if (maybeFloat(shapes.get(o)?.dtype)) needs.add(o);
   }
   // … and nodes the loss depends on.
   const feeds = new Set<string>([opts.loss]);
@@ -53,6 +59,14 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
     for (const i of node.inputs) if (i) feeds.add(i);
     active[k] = node.inputs.some((i) => needs.has(i));
   }
+
+  // Fail early, naming the op, before any rule asks for shapes the unsupported op left unknown.
+  forward.forEach((node, k) => {
+    if (active[k] && !NON_DIFFERENTIABLE.has(node.opType) && !((node.domain === '' || node.domain === 'ai.onnx') && RULES[node.opType])) throw unsupported(node);
+  });
+
+  const lossInfo = shapes.get(opts.loss);
+  if (!lossInfo) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `loss '${opts.loss}' is not a value of graph '${graph.name}' with a known shape`);
 
   const grads = new Map<string, string[]>();
   const push = (name: string, v: string) => { const l = grads.get(name); if (l) l.push(v); else grads.set(name, [v]); };
@@ -72,11 +86,7 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
     if (dYs.every((d) => d === '')) continue;
     if (NON_DIFFERENTIABLE.has(node.opType)) continue;
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
-    if (!rule) {
-      throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (node '${node.name}')`, {
-        hint: 'freeze the parameters before this node, or add a rule in src/engine/autodiff/rules/',
-      });
-    }
+    if (!rule) throw unsupported(node);
     const view = new NodeView(node, g);
     const dXs = rule(view, dYs, g);
     node.inputs.forEach((input, i) => {
