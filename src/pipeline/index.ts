@@ -6,3 +6,5 @@ export { runTraining, readSummary } from './run.js';
 export type { RunEvent, RunOptions, RunSummary } from './run.js';
 export { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
 export { versions } from './versions.js';
+export { runKFold } from './kfold.js';
+export type { KFoldSummary } from './kfold.js';

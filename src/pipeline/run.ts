@@ -25,6 +25,8 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
   /** Polled after every batch; true stops cleanly after writing a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Split per source item, overriding `data.split` (k-fold uses it). */
+  splits?: (source: DatasetSource) => SplitName[];
 }
 
 /** What a finished (or interrupted) run reports; also written as summary.json. */
@@ -96,7 +98,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
   const source: DatasetSource = openSource(cfg.data.source, cfg.data.csv ? { csv: cfg.data.csv } : {});
-  const splits = assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
+  const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunSummary['skipped'] = [];
   const train = await loadSplit(ds, 'train', cfg, emit, skipped);

@@ -4,6 +4,7 @@ import { registerDemo } from './demo.js';
 import { registerEngine } from './engine.js';
 import { registerMetrics } from './metrics.js';
 import { registerTrain } from './train.js';
+import { registerKFold } from './kfold.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
@@ -13,4 +14,5 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerMetrics(program);
   registerTrain(program);
+  registerKFold(program);
 }

@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { runKFold } from '../../pipeline/index.js';
+import { out, table } from '../output.js';
+import { runRenderer } from '../progress.js';
+import { loadRunConfig } from './train.js';
+
+export function registerKFold(program: Command): void {
+  program
+    .command('kfold')
+    .description('stratified (group-aware) k-fold cross-validation on train+val; prints mean ± sd')
+    .requiredOption('-c, --config <file>', 'run configuration (YAML), as for train')
+    .option('--folds <k>', 'number of folds', '5')
+    .option('--data <source>', 'override data.source')
+    .option('--epochs <n>', 'override fit.epochs')
+    .option('--seed <n>', 'seed')
+    .option('--out <dir>', 'parent folder of run directories')
+    .option('--name <name>', 'run name')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (flags: { config: string; folds: string; quiet?: boolean } & Record<string, string | undefined>) => {
+      const cfg = loadRunConfig(flags);
+      const k = Number(flags.folds);
+      const s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }) });
+      const rows: (string | number)[][] = [['test metric', ...s.metrics[Object.keys(s.metrics)[0]!]!.values.map((_, i) => `fold ${i + 1}`), 'mean ± sd']];
+      for (const [key, m] of Object.entries(s.metrics)) rows.push([key, ...m.values.map((v) => v.toFixed(4)), `${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`]);
+      out(table(rows));
+      out(`${s.folds} folds; run directories under ${s.runDirs[0]?.replace(/fold-1$/, '')}`);
+      out('Research software, not a diagnostic device.');
+    });
+}
