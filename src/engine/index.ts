@@ -12,7 +12,7 @@ export { loadModel, saveModel, onnxTypeCode } from './graph/onnx-io.js';
 export type { InitSpec } from './init.js';
 export { fans, initScale, initTensor } from './init.js';
 export type { BnStat, BuildMode, Conv2dOptions, DefineNetworkOptions, DropoutSpec, ExtraFeeds, InferenceGraphOptions, LinearOptions, Network, NetworkDefinition, ParamSpec, Sym, WeightMap } from './builder/index.js';
-export { LayerBuilder, bnStatOutputs, defineNetwork, dropoutFeeds, featureDims, updateRunningStats } from './builder/index.js';
+export { LayerBuilder, bnStatOutputs, cutGraph, defineNetwork, dropoutFeeds, featureDims, importGraph, updateRunningStats } from './builder/index.js';
 export { ParameterStore, matchesPattern, selectNames } from './params.js';
 export type { Param, ParamPattern } from './params.js';
 export { Optimizer } from './optim/optimizer.js';

@@ -8,5 +8,5 @@ export { resnet } from './resnet.js';
 export type { ResNetConfig } from './resnet.js';
 export { vit } from './vit.js';
 export type { VitConfig } from './vit.js';
-export { attachHead, createBackbone, sumInputChannels } from './backbone.js';
+export { attachHead, createBackbone, cutBeforeLastConvs, sumInputChannels, trunkPrefix } from './backbone.js';
 export { selectTrainable } from './trainable.js';

@@ -31,6 +31,7 @@ export const BackboneOptions = z.strictObject({
   inChannels: z.number().int().positive().default(3).describe('channels of the images fed to the model (1 adapts the first conv)'),
   greyInput: z.enum(['sum', 'repeat']).default('sum').describe("1-channel input: 'sum' the first conv's RGB weights (fastai), or 'repeat' the grey channel 3×"),
   head: HeadOptions.default(HeadOptions.parse({})).describe('classifier head on the embedding'),
+  startTensor: z.string().optional().describe('cached-trunk training: the network starts at this tensor (the frozen part before it is `trunkPrefix`)'),
   numClasses: z.number().int().min(2).describe('classes (logits per image)'),
 });
 export type BackboneOptions = z.output<typeof BackboneOptions>;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, Session, dropoutFeeds, f32, loadModel } from '../../src/engine/index.js';
 import type { Graph, Tensor } from '../../src/engine/index.js';
 import { isMedclassError } from '../../src/errors.js';
-import { createBackbone, selectTrainable } from '../../src/models/index.js';
+import { createBackbone, cutBeforeLastConvs, selectTrainable, trunkPrefix } from '../../src/models/index.js';
 
 const MODEL = new URL('../../../shared/models/tf-mobilenet-coral/mobilenet_v2_1.0_224_quant.f32.onnx', import.meta.url).pathname;
 const N = 2, S = 224;
@@ -82,5 +82,26 @@ describe('MobileNetV2 backbone cut at embedding, with a new head', () => {
     try { createBackbone(original, { numClasses: 2, embeddingTensor: 'pool5', rng: new Rng(0) }); } catch (e) { err = e; }
     expect(isMedclassError(err, 'MC_MODELS_BAD_BACKBONE')).toBe(true);
     expect((err as Error).message).toMatch(/no tensor 'pool5'/);
+  });
+
+  it('cached trunk: prefix → cached tensor → suffix network gives the full network\'s logits; cuts avoid skip connections', async () => {
+    const start = cutBeforeLastConvs(original, 4);
+    // The last 4 convs are block 16's expand/depthwise/project and Conv_1; block 16 has no residual, so its input is a clean cut.
+    expect(start).toBe('n57_add');
+    const opts = { numClasses: 2, inChannels: 1, head: { kind: 'mlp', hidden: 32 } } as const;
+    const full = createBackbone(original, { ...opts, rng: new Rng(0) });
+    const suffix = createBackbone(original, { ...opts, startTensor: start, rng: new Rng(0) });
+    expect(suffix.inputDims).toEqual([160, 7, 7]);
+    expect([...suffix.params.keys()].filter((p) => !p.startsWith('head.'))).toHaveLength(4 * 2);
+    for (const [p, v] of suffix.params) expect(v, p).toEqual(full.params.get(p));
+    const x = f32(grey, [N, 1, S, S]);
+    const cached = (await (await open(trunkPrefix(original, { ...opts, startTensor: start }))).run({ x })).cached!;
+    expect(cached.dims).toEqual([N, 160, 7, 7]);
+    const a = (await (await open(suffix.inferenceGraph())).run({ x: cached })).logits!;
+    const b = (await (await open(full.inferenceGraph())).run({ x })).logits!;
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+    // Inside a residual block the skip path would cross the cut: it is rejected with a coded error.
+    const inside = original.nodes.filter((n) => n.opType === 'Add').at(-1)!.inputs[0]!;
+    expect(() => createBackbone(original, { ...opts, startTensor: inside, rng: new Rng(0) })).toThrow(/skip connection crosses the cut/);
   });
 });

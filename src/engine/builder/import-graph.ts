@@ -11,9 +11,10 @@ const WEIGHT_INPUTS: Record<string, readonly number[]> = {
 
 /**
  * Nodes of `g` needed to compute `targets`, in the graph's (topological) order: a graph cut at named tensors.
+ * Values in `stopAt` are treated as given (their producers are not kept), for cutting out a graph's suffix.
  * Throws `MC_MODELS_BAD_BACKBONE` naming a target no node or input produces.
  */
-export function cutGraph(g: Graph, targets: readonly string[]): Node[] {
+export function cutGraph(g: Graph, targets: readonly string[], stopAt: readonly string[] = []): Node[] {
   const producer = new Map<string, number>();
   g.nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
   const needed = new Set<number>();
@@ -26,8 +27,11 @@ export function cutGraph(g: Graph, targets: readonly string[]): Node[] {
       });
     }
   }
+  const given = new Set(stopAt);
   while (stack.length > 0) {
-    const i = producer.get(stack.pop()!);
+    const v = stack.pop()!;
+    if (given.has(v)) continue;
+    const i = producer.get(v);
     if (i === undefined || needed.has(i)) continue;
     needed.add(i);
     stack.push(...g.nodes[i]!.inputs.filter((v) => v !== ''));
@@ -49,7 +53,13 @@ export function importGraph(
   outputs: readonly string[],
   prefix: string,
 ): Record<string, Sym> {
-  const nodes = cutGraph(g, outputs);
+  const nodes = cutGraph(g, outputs, Object.keys(inputs));
+  const ungiven = g.inputs.filter((v) => !inputs[v.name] && nodes.some((n) => n.inputs.includes(v.name)));
+  if (ungiven.length > 0) {
+    throw new MedclassError('MC_MODELS_BAD_BACKBONE', `'${g.name}': computing ${outputs.join(', ')} from ${Object.keys(inputs).join(', ')} also needs input '${ungiven[0]!.name}' (a skip connection crosses the cut)`, {
+      hint: 'cut at a tensor every later path goes through, e.g. a block output',
+    });
+  }
   const weightOwner = new Map<string, string>();
   for (const n of nodes) {
     for (const slot of WEIGHT_INPUTS[n.opType] ?? []) {
@@ -78,11 +88,9 @@ export function importGraph(
     b.graph.nodes.push({ ...n, name: `${prefix}${n.name}`, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename), attrs: { ...n.attrs } });
   }
   const batch1: Record<string, number[]> = {};
-  for (const v of g.inputs) {
-    const s = inputs[v.name];
-    if (s) batch1[v.name] = s.dims.map((d) => (typeof d === 'number' ? d : 1));
-  }
-  const shapes = inferShapes({ ...g, nodes, inputs: g.inputs.filter((v) => inputs[v.name]) }, batch1);
+  for (const [name, s] of Object.entries(inputs)) batch1[name] = s.dims.map((d) => (typeof d === 'number' ? d : 1));
+  const inputInfo = Object.keys(inputs).map((name) => ({ name, dtype: 'float32' as const, dims: batch1[name]! }));
+  const shapes = inferShapes({ ...g, nodes, inputs: inputInfo }, batch1);
   const out: Record<string, Sym> = {};
   for (const o of outputs) {
     const dims = shapes.get(o)?.dims;
