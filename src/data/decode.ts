@@ -39,15 +39,43 @@ function unreadable(file: string, format: string, cause: unknown): MedclassError
   return new MedclassError('MC_DATA_UNREADABLE_IMAGE', `${file}: ${format} could not be decoded (${why})`, { file, cause, hint: 're-export the file; it is skipped meanwhile' });
 }
 
+/** Whether the image is grey according to its header (JPEG SOF component count, PNG colour type); else undefined. */
+function greyFromHeader(b: Uint8Array, format: ImageFormat): boolean | undefined {
+  if (format === 'png') {
+    if (b.length < 26 || b[24] === 16) return undefined; // 16-bit: let sharp describe it
+    return b[25] === 0 || b[25] === 4;
+  }
+  if (format !== 'jpeg') return undefined;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) { i++; continue; }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    // SOF0–SOF15 except DHT (C4), JPG (C8), DAC (CC): byte 9 after the marker is the number of components
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9] === 1;
+    if (marker === 0xda) return undefined;
+    i += 2 + len;
+  }
+  return undefined;
+}
+
 /** Decodes encoded bytes (format sniffed from content) to HWC uint8 pixels at the image's own size. */
 export async function decodeBytes(bytes: Uint8Array, file: string): Promise<DecodedImage> {
   const format = checkBytes(bytes, file);
   if (format === 'bmp') return decodeBmp(bytes, file);
   try {
     let pipeline = sharp(bytes, { failOn: 'warning' });
-    const meta = await pipeline.metadata();
-    // sharp outputs sRGB unless told otherwise: keep grey (and grey+alpha) images grey.
-    if ((meta.channels ?? 3) <= 2) pipeline = pipeline.toColourspace(meta.depth === 'ushort' ? 'grey16' : 'b-w');
+    // sharp outputs sRGB unless told otherwise: keep grey (and grey+alpha) images grey. JPEG and PNG headers say
+    // so directly; other formats ask sharp for the metadata.
+    let grey = greyFromHeader(bytes, format);
+    let sixteen = false;
+    if (grey === undefined) {
+      const meta = await pipeline.metadata();
+      grey = (meta.channels ?? 3) <= 2;
+      sixteen = meta.depth === 'ushort';
+    }
+    if (grey) pipeline = pipeline.toColourspace(sixteen ? 'grey16' : 'b-w');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     const channels = info.channels as DecodedImage['channels'];
     const n = info.width * info.height * channels;
