@@ -50,4 +50,17 @@ describe('medclass data audit / demo (spawned CLI)', () => {
     expect(r.stderr).toContain("MC_DATA_BAD_CSV: HAM10000_metadata.csv: no label column 'diagnosis'");
     expect(r.stderr).toContain('lesion_id, image_id, dx');
   }, 60_000);
+
+  it('data split on HAM10000 by lesion_id: no lesion in two splits, CSV written', async () => {
+    const csv = join(tmp, 'ham-split.csv');
+    const r = await cli('data', 'split', `${DATA}ham10000/HAM10000_metadata.csv`, '--path-col', 'image_id', '--label-col', 'dx',
+      '--group-col', 'lesion_id', '--path-template', 'images/{}.jpg', '--mode', 'stratified', '--seed', '3', '--out', csv);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('groups: 7470; groups in more than one split: 0');
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(10015);
+    const splitOf = new Map<string, Set<string>>();
+    for (const [, , group, split] of rows) splitOf.set(group!, (splitOf.get(group!) ?? new Set()).add(split!));
+    expect([...splitOf.values()].filter((s) => s.size > 1)).toEqual([]);
+  }, 60_000);
 });

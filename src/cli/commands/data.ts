@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
-import { auditSource, CsvOptions, fetchMedmnist, MEDMNIST_FILES, openSource, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
+import { Rng } from '../../engine/index.js';
+import { assignSplits, auditSource, CsvOptions, fetchMedmnist, groupLeaks, kFold, MEDMNIST_FILES, openSource, SplitOptions, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
 import { out, table } from '../output.js';
 
 /** Renders data-layer progress on stderr: a bar with ETA when stderr is a TTY (≤ 10 redraws/s), else nothing. */
@@ -147,6 +148,56 @@ export function registerData(program: Command): void {
         progress.done();
       }
       out(r.downloaded ? `downloaded ${r.bytes} bytes to ${r.path}, MD5 ${r.md5} ok` : `${r.path} already present, MD5 ${r.md5} ok`);
+      process.exitCode = 0;
+    });
+
+  addCsvFlags(
+    data.command('split')
+      .description('Make seeded splits (stratified, group-aware, k-fold) and check that no group spans two splits')
+      .argument('<source>', 'image folder, MedMNIST .npz, CSV manifest, or phantom:'),
+  )
+    .addOption(new Option('--mode <mode>', 'keep the source split, re-split everything, or merge train+val and re-split').choices(['keep', 'stratified', 'merge-train-val']).default('keep'))
+    .option('--fractions <t,v,t>', 'train,val,test fractions for stratified splits', '0.7,0.15,0.15')
+    .option('--val-fraction <f>', 'val share of pooled train+val in merge-train-val', '0.2')
+    .option('--seed <n>', 'seed (splits draw from Rng(seed).fork("split"))', '0')
+    .option('--no-by-group', 'ignore groups (allows the same patient/lesion in two splits)')
+    .addOption(new Option('--k <folds>', 'instead: stratified k-fold (group-aware), fold per item').argParser(intOption('--k')))
+    .option('--out <file>', 'write id,label,group,split (or fold) as CSV')
+    .action((source: string, opts: Record<string, string | undefined> & { byGroup: boolean; k?: number }) => {
+      const src = openFromFlags(source, opts);
+      const fractions = (opts.fractions ?? '').split(',').map(Number);
+      const parsed = SplitOptions.safeParse({
+        mode: opts.mode, fractions, valFraction: Number(opts.valFraction), seed: Number(opts.seed), byGroup: opts.byGroup,
+      });
+      if (!parsed.success) {
+        throw new MedclassError('MC_CLI_BAD_OPTION', `split options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      }
+      const o = parsed.data;
+      let assignment: string[];
+      if (opts.k !== undefined) {
+        const folds = kFold(src.items, opts.k, new Rng(o.seed).fork('kfold'), { byGroup: o.byGroup });
+        assignment = src.items.map((_, i) => `fold${folds.get(i)}`);
+      } else {
+        assignment = assignSplits(src.items, o);
+      }
+      const names = [...new Set(assignment)].sort();
+      const rows: (string | number)[][] = [[opts.k !== undefined ? 'fold' : 'split', 'count', ...src.classes]];
+      for (const n of names) {
+        const idx = assignment.flatMap((a, i) => (a === n ? [i] : []));
+        rows.push([n, idx.length, ...src.classes.map((_, c) => idx.filter((i) => src.items[i]!.labelIndex === c).length)]);
+      }
+      out(table(rows));
+      const grouped = src.items.some((i) => i.group !== undefined);
+      if (grouped) {
+        const leaks = groupLeaks(src.items, assignment as never[]);
+        out(`groups: ${new Set(src.items.map((i) => i.group)).size}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}`);
+      } else out('groups: none in this source');
+      if (opts.out) {
+        const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+        const lines = ['id,label,group,' + (opts.k !== undefined ? 'fold' : 'split'), ...src.items.map((it, i) => [it.id, it.label, it.group ?? '', assignment[i]!].map(q).join(','))];
+        writeFileSync(opts.out, `${lines.join('\n')}\n`);
+        out(`written to ${opts.out}`);
+      }
       process.exitCode = 0;
     });
 }
