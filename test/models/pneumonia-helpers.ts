@@ -108,10 +108,7 @@ export async function trainPneumonia(opts: { model?: string; epochs: number; see
         }
         const masks = dropoutFeeds(net, root.fork(`dropout-${epoch}-${s}`), B);
         const r = await trainer.step({ x: f32(x, [B, 1, 28, 28]), [label]: { dtype: 'int64', dims: [B], data: y } as Tensor }, masks);
-        // Kept outputs by name (older trainer builds key them by position).
-        const kept: Record<string, Tensor> = {};
-        keep.forEach((k, i) => { kept[k] = r.kept[k] ?? r.kept[String(i)]!; });
-        updateRunningStats(net.buffers, net.bnStats, kept);
+        updateRunningStats(net.buffers, net.bnStats, r.kept);
         lastLoss = r.loss;
       }
     }

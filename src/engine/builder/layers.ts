@@ -108,9 +108,9 @@ export class LayerBuilder extends GraphRecorder {
         variance = this.e.reshape(rv.name, bshape);
         centred = this.e.sub(x.name, mean);
       }
-      const normed = this.e.div(centred, this.e.op('Sqrt', [this.e.add(variance, this.scalar(eps))]));
-      const scaled = this.e.mul(normed, this.e.reshape(weight.name, bshape));
-      return { name: this.e.add(scaled, this.e.reshape(bias.name, bshape)), dims: x.dims };
+      // γ/√(σ²+ε) is formed per channel ([1,C,1,1]) so only two full-size ops (Mul, Add) follow the centring.
+      const factor = this.e.div(this.e.reshape(weight.name, bshape), this.e.op('Sqrt', [this.e.add(variance, this.scalar(eps))]));
+      return { name: this.e.add(this.e.mul(centred, factor), this.e.reshape(bias.name, bshape)), dims: x.dims };
     });
   }
 
