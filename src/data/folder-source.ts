@@ -8,6 +8,14 @@ import type { DatasetItem, DatasetSource, SplitName } from './types.js';
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const visible = (name: string) => !name.startsWith('.') && name !== 'Thumbs.db' && name !== '__MACOSX';
 
+function isFileTarget(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return true; // a broken link is listed, and its load() reports it as missing
+  }
+}
+
 function subdirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && visible(d.name)).map((d) => d.name).sort(byName);
 }
@@ -19,7 +27,7 @@ function filesBelow(dir: string, prefix = ''): string[] {
     if (!visible(d.name)) continue;
     const rel = prefix ? `${prefix}/${d.name}` : d.name;
     if (d.isDirectory()) out.push(...filesBelow(join(dir, d.name), rel));
-    else if (d.isFile() || (d.isSymbolicLink() && statSync(join(dir, d.name)).isFile())) out.push(rel);
+    else if (d.isFile() || (d.isSymbolicLink() && isFileTarget(join(dir, d.name)))) out.push(rel);
   }
   return out;
 }
@@ -30,7 +38,7 @@ function filesBelow(dir: string, prefix = ''): string[] {
  * out not to be images fail on `load()` with a coded error, so a listing never fails on one bad file.
  * Classes are the union of class-folder names, sorted.
  */
-export function openFolderSource(root: string): DatasetSource {
+export function openFolderSource(root: string, idPrefix = ''): DatasetSource {
   let dirs: string[];
   try {
     dirs = subdirs(root);
@@ -39,6 +47,14 @@ export function openFolderSource(root: string): DatasetSource {
   }
   if (dirs.length === 0) {
     throw new MedclassError('MC_DATA_BAD_SOURCE', `${basename(root)}: no class folders (expected <class>/* or <split>/<class>/*)`, { file: basename(root) });
+  }
+  // A lone wrapper folder holding only class (or split) folders, e.g. `brain_tumor_dataset/{yes,no}`: descend into it.
+  if (dirs.length === 1 && canonicalSplit(dirs[0]!) === undefined) {
+    const inner = join(root, dirs[0]!);
+    const hasFiles = readdirSync(inner, { withFileTypes: true }).some((d) => !d.isDirectory() && visible(d.name));
+    if (!hasFiles && subdirs(inner).length >= 2) {
+      return { ...openFolderSource(inner, `${idPrefix}${dirs[0]}/`), name: basename(root) };
+    }
   }
   const splitOf = dirs.map((d) => canonicalSplit(d));
   const isSplitLayout = splitOf.every((s) => s !== undefined);
@@ -59,7 +75,8 @@ export function openFolderSource(root: string): DatasetSource {
   const classes = [...new Set(entries.map((e) => e.cls))].sort(byName);
   const index = new Map(classes.map((c, i) => [c, i]));
   const items: DatasetItem[] = entries.map((e) => fileItem({
-    absPath: join(root, e.rel), id: e.rel, label: e.cls, labelIndex: index.get(e.cls)!, ...(e.split ? { split: e.split } : {}),
+    absPath: join(root, e.rel), id: idPrefix + e.rel, label: e.cls, labelIndex: index.get(e.cls)!, ...(e.split ? { split: e.split } : {}),
   }));
   return { kind: 'folder', name: basename(root), classes, items };
 }
+

@@ -31,6 +31,12 @@ describe('shared image folders', () => {
     expect(r.readable).toBe(139);
     expect(r.splits.all!.classes).toEqual({ no: 25, yes: 114 });
     expect(r.sizes.length).toBeGreaterThan(10);
+    expect(r.duplicates.exact_groups).toHaveLength(8); // shared README: 8 exact-duplicate groups, all within a class
+    expect(r.duplicates.label_conflicts).toEqual([]);
+    // the dataset's top folder (a lone wrapper folder beside manifest.csv) opens the same 139 images
+    const top = openSource(`${DATA}brain-tumor-mri-yes-no`);
+    expect(top.classes).toEqual(['no', 'yes']);
+    expect(top.items.map((i) => i.id)).toEqual(s.items.map((i) => `brain_tumor_dataset/${i.id}`));
     const ds = new Dataset(s);
     const b = await ds.loadBatch(s.items.map((_, i) => i), { size: 32, channels: 1, fit: 'letterbox' });
     expect(b.skipped).toEqual([]);
