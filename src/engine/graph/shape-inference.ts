@@ -154,7 +154,8 @@ const TABLE: Record<string, Infer> = {
   },
   Identity: same, Relu: same, Sigmoid: same, Tanh: same, Exp: same, Log: same, Sqrt: same, Neg: same, Erf: same, Abs: same,
   Reciprocal: same, Softplus: same, Softmax: same, LogSoftmax: same, Clip: same, Floor: same, Ceil: same, Sign: same, LeakyRelu: same, Elu: same,
-  HardSigmoid: same, HardSwish: same, Round: same,
+  HardSigmoid: same, HardSwish: same, Round: same, Selu: same, InstanceNormalization: same,
+  PRelu: (_n, [x]) => (x ? [{ dtype: x.dtype, dims: [...x.dims] }] : []),
   Not: (_n, [x]) => (x ? [{ dtype: 'bool', dims: [...x.dims] }] : []),
   Dropout: (_n, [x]) => (x ? [{ dtype: x.dtype, dims: [...x.dims] }, { dtype: 'bool', dims: [...x.dims] }] : []),
   Cast: (node, [x]) => {
@@ -166,6 +167,7 @@ const TABLE: Record<string, Infer> = {
   Add: binary((a, b) => a + b), Sub: binary((a, b) => a - b), Mul: binary((a, b) => a * b),
   Div: binary((a, b, int) => (int ? Math.trunc(a / b) : a / b)), Pow: binary((a, b) => a ** b),
   Max: binary((a, b) => Math.max(a, b)), Min: binary((a, b) => Math.min(a, b)), Sum: binary((a, b) => a + b),
+  Mean: (n, ins) => binary((a, b) => a + b)(n, ins).map((v) => v && { dtype: v.dtype, dims: v.dims }),
   Equal: binary((a, b) => Number(a === b), 'bool'), Greater: binary((a, b) => Number(a > b), 'bool'), Less: binary((a, b) => Number(a < b), 'bool'),
   GreaterOrEqual: binary((a, b) => Number(a >= b), 'bool'), LessOrEqual: binary((a, b) => Number(a <= b), 'bool'),
   And: binary((a, b) => Number(a && b), 'bool'), Or: binary((a, b) => Number(a || b), 'bool'),

@@ -1,4 +1,4 @@
-import { intAttr, normAxis } from '../../graph/op-attrs.js';
+import { floatAttr, intAttr, normAxis } from '../../graph/op-attrs.js';
 import type { RuleTable } from '../grad-emitter.js';
 
 /** Activations and (log-)softmax. Sigmoid/Tanh/Softmax reuse the forward output. */
@@ -20,6 +20,35 @@ export const activationRules = {
   LeakyRelu: (n, [dY], g) => {
     const alpha = n.node.attrs.alpha?.type === 'float' ? n.node.attrs.alpha.value : 0.01;
     return [g.mul(dY!, g.where(g.greater(n.input(0), g.scalar(0)), g.scalar(1), g.scalar(alpha)))];
+  },
+  // HardSigmoid: y = clip(αx + β, 0, 1) (ONNX defaults α 0.2, β 0.5); slope α strictly inside.
+  HardSigmoid: (n, [dY], g) => {
+    const alpha = floatAttr(n.node, 'alpha', 0.2), beta = floatAttr(n.node, 'beta', 0.5);
+    const z = g.add(g.mul(n.input(0), g.scalar(alpha)), g.scalar(beta));
+    const inside = g.op('And', [g.greater(z, g.scalar(0)), g.op('Less', [z, g.scalar(1)])]);
+    return [g.where(inside, g.mul(dY!, g.scalar(alpha)), g.zerosLike(dY!))];
+  },
+  // HardSwish: y = x·clip(x/6 + 1/2, 0, 1); dy/dx = 0 below −3, x/3 + 1/2 on [−3, 3], 1 above (PyTorch).
+  HardSwish: (n, [dY], g) => {
+    const x = n.input(0);
+    const mid = g.add(g.mul(x, g.scalar(1 / 3)), g.scalar(0.5));
+    const slope = g.where(g.op('Less', [x, g.scalar(-3)]), g.scalar(0), g.where(g.op('LessOrEqual', [x, g.scalar(3)]), mid, g.scalar(1)));
+    return [g.mul(dY!, slope)];
+  },
+  Elu: (n, [dY], g) => {
+    const alpha = floatAttr(n.node, 'alpha', 1);
+    return [g.mul(dY!, g.where(g.greater(n.input(0), g.scalar(0)), g.scalar(1), g.add(n.output(0), g.scalar(alpha))))];
+  },
+  Selu: (n, [dY], g) => {
+    const alpha = floatAttr(n.node, 'alpha', 1.67326319217681884765625), gamma = floatAttr(n.node, 'gamma', 1.05070102214813232421875);
+    return [g.mul(dY!, g.where(g.greater(n.input(0), g.scalar(0)), g.scalar(gamma), g.add(n.output(0), g.scalar(gamma * alpha))))];
+  },
+  // PRelu broadcasts its slope (driver un-broadcasts): dX = x > 0 ? dY : slope·dY, dSlope = x > 0 ? 0 : x·dY.
+  PRelu: (n, [dY], g) => {
+    const pos = g.greater(n.input(0), g.scalar(0));
+    const zero = g.zerosLike(dY!);
+    const dx = g.where(pos, dY!, g.mul(dY!, g.expandLike(n.input(1), dY!)));
+    return [dx, g.where(pos, zero, g.mul(dY!, n.input(0)))];
   },
   // dX = y·(dY − Σ dY·y) over the softmax axis (opset 13: one axis, default −1).
   Softmax: (n, [dY], g) => {

@@ -2,12 +2,13 @@ import { attr } from '../../graph/types.js';
 import type { RuleTable } from '../grad-emitter.js';
 
 /** Ops whose inputs broadcast (NumPy rules): their rules return output-shaped gradients the driver un-broadcasts. */
-export const BROADCASTING: ReadonlySet<string> = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Sum', 'Max', 'Min']);
+export const BROADCASTING: ReadonlySet<string> = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Sum', 'Mean', 'Max', 'Min', 'PRelu']);
 
 /** Arithmetic and pointwise maths. Sqrt, Exp use the forward output; Log, Erf the input. */
 export const elementwiseRules = {
   Add: (_n, [dY]) => [dY, dY],
   Sum: (n, [dY]) => n.node.inputs.map(() => dY),
+  Mean: (n, [dY], g) => { const d = g.mul(dY!, g.scalar(1 / n.node.inputs.length)); return n.node.inputs.map(() => d); },
   Sub: (_n, [dY], g) => [dY, g.neg(dY!)],
   Mul: (n, [dY], g) => [g.mul(dY!, n.input(1)), g.mul(dY!, n.input(0))],
   // d(a/b) = dY/b, -dY·y/b

@@ -16,6 +16,20 @@ export const normRules = {
     const db = g.reduceSum(dY!, axes, false);
     return [dx, dscale, db, undefined, undefined];
   },
+  // InstanceNormalization: per (n, c) statistics over space, per-channel scale and bias (layer-norm algebra).
+  InstanceNormalization: (n, [dY], g) => {
+    const xd = n.inDims(0), rank = xd.length, C = xd[1]!;
+    const eps = floatAttr(n.node, 'epsilon', 1e-5);
+    const sp = [...Array(rank - 2).keys()].map((i) => i + 2);
+    const pshape = [C, ...Array(rank - 2).fill(1)];
+    const x = n.input(0);
+    const xc = g.sub(x, g.reduceMean(x, sp));
+    const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(g.reduceMean(g.mul(xc, xc), sp), g.scalar(eps))])]);
+    const xhat = g.mul(xc, rstd);
+    const dxhat = g.mul(dY!, g.reshape(n.input(1), pshape));
+    const dx = g.mul(rstd, g.sub(g.sub(dxhat, g.reduceMean(dxhat, sp)), g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), sp))));
+    return [dx, g.reduceSum(g.mul(dY!, xhat), [0, ...sp], false), g.reduceSum(dY!, [0, ...sp], false)];
+  },
   // dX = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) over the normalised axes, dx̂ = dY·scale.
   LayerNormalization: (n, [dY], g) => {
     const xd = n.inDims(0), rank = xd.length;

@@ -48,6 +48,14 @@ export const poolRules = {
     const full = sp.map((_, i) => (out[i]! - 1) * a.strides[i]! + a.kernelShape[i]! - a.pads[i]!);
     return [g.reshapeLike(fitSpatial(g, convT, full, sp), n.input(0))];
   },
+  // The arg-max over all of space: a MaxPool with the whole plane as its window, routed like MaxPool.
+  GlobalMaxPool: (n, [dY], g) => {
+    const x = n.input(0);
+    const [, idx] = g.opN('MaxPool', [x], { kernel_shape: attr.ints(n.inDims(0).slice(2)) }, 2);
+    const zeros = g.reshape(g.zerosShaped(g.shape(x)), [-1]);
+    const flat = g.op('ScatterElements', [zeros, g.reshape(idx!, [-1]), g.reshape(dY!, [-1])], { axis: attr.int(0), reduction: attr.string('add') });
+    return [g.reshapeLike(flat, x)];
+  },
   GlobalAveragePool: (n, [dY], g) => {
     const xd = n.inDims(0);
     return [g.expandLike(g.mul(dY!, g.scalar(1 / numel(xd.slice(2)))), n.input(0))];

@@ -24,6 +24,13 @@ export const shapeRules = {
     return [g.transpose(dY!, inv)];
   },
   Expand: (n, [dY], g) => [g.unbroadcast(dY!, n.outDims(0), n.inDims(0)), undefined],
+  // Tile: view dY as [r0, d0, r1, d1, …] and sum over the repeat axes.
+  Tile: (n, [dY], g) => {
+    const xd = n.inDims(0);
+    const reps = staticInput(n, g, 1, 'repeats');
+    const split = g.reshape(dY!, xd.flatMap((d, i) => [reps[i]!, d]));
+    return [g.reduceSum(split, xd.map((_, i) => 2 * i), false), undefined];
+  },
   Concat: (n, [dY], g) => {
     const rank = n.outDims(0).length;
     const axis = normAxis(intAttr(n.node, 'axis', 0), rank);
