@@ -90,6 +90,8 @@ const CASES: OpCase[] = [
   { name: 'Concat', op: 'Concat', inputs: ['a', 'b', 'c'], values: v({ a: r([2, 1, 3]), b: r([2, 2, 3]), c: r([2, 3, 3]) }), attrs: { axis: attr.int(1) } },
   { name: 'Split with one output unused', op: 'Split', inputs: ['x', 'sp'], values: v({ x: r([2, 6]), sp: ints([1, 2, 3]) }), attrs: { axis: attr.int(1) }, outputs: 3, use: [0, 2] },
   { name: 'Slice with negative start', op: 'Slice', inputs: ['x', 'st', 'en', 'ax'], values: v({ x: r([3, 6]), st: ints([1, -4]), en: ints([3, 5]), ax: ints([0, 1]) }) },
+  { name: 'Slice with step 2 and a reversing step -3', op: 'Slice', inputs: ['x', 'st', 'en', 'ax', 'sp'], values: v({ x: r([2, 7, 8]), st: ints([1, -1]), en: ints([7, 0]), ax: ints([1, 2]), sp: ints([2, -3]) }) },
+  { name: 'Slice reversing a whole axis (flip)', op: 'Slice', inputs: ['x', 'st', 'en', 'ax', 'sp'], values: v({ x: r([3, 4]), st: ints([-1]), en: ints([-(2 ** 40)]), ax: ints([1]), sp: ints([-1]) }) },
   { name: 'Pad constant', op: 'Pad', inputs: ['x', 'p'], values: v({ x: r([2, 3]), p: ints([1, 0, 0, 2]) }) },
   { name: 'Gather axis 0, repeated and negative indices', op: 'Gather', inputs: ['x', 'i'], values: v({ x: r([4, 3]), i: i64([0, 2, 2, -1], [2, 2]) }) },
   { name: 'Gather axis 1 scalar index', op: 'Gather', inputs: ['x', 'i'], values: v({ x: r([2, 5, 3]), i: i64([1], []) }), attrs: { axis: attr.int(1) } },

@@ -47,21 +47,38 @@ export const shapeRules = {
     const parts = n.node.outputs.map((o, i) => (dYs[i] ? dYs[i]! : g.zerosShaped(g.shape(o))));
     return [parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(axis) }), undefined];
   },
-  // Step-1 slices: zero-pad dY back to the input's extent.
+  // Zero-pad dY back to the input's extent; for steps ≠ 1, first interleave s−1 zeros after each element along
+  // that axis (a negative step reverses dY first and starts from the lowest index read).
   Slice: (n, [dY], g) => {
     const xd = n.inDims(0), yd = n.outDims(0), rank = xd.length;
     const starts = staticInput(n, g, 1, 'starts');
     const axes = n.has(3) ? staticInput(n, g, 3, 'axes') : starts.map((_, i) => i);
     const steps = n.has(4) ? staticInput(n, g, 4, 'steps') : starts.map(() => 1);
-    if (steps.some((s) => s !== 1)) throw new MedclassError('MC_ENGINE_UNSUPPORTED_OP', `Slice '${n.name}': only step 1 is differentiable (steps ${steps.join(',')})`);
     const pads = Array<number>(2 * rank).fill(0);
+    const cur = [...yd];
+    let v = dY!;
     axes.forEach((a, i) => {
-      const ax = normAxis(a, rank), d = xd[ax]!;
-      const st = Math.min(Math.max(starts[i]! < 0 ? starts[i]! + d : starts[i]!, 0), d);
-      pads[ax] = st;
-      pads[ax + rank] = d - st - yd[ax]!;
+      const ax = normAxis(a, rank), d = xd[ax]!, step = steps[i]!, len = yd[ax]!;
+      const raw = starts[i]! < 0 ? starts[i]! + d : starts[i]!;
+      const st = step > 0 ? Math.min(Math.max(raw, 0), d) : Math.min(Math.max(raw, -1), d - 1);
+      if (len === 0) { pads[ax] = d; cur[ax] = 0; return; }
+      let low = st, s = step, span = len;
+      if (step < 0) {
+        v = g.op('Slice', [v, g.ints([-1]), g.ints([-(2 ** 62)]), g.ints([ax]), g.ints([-1])]);
+        low = st + (len - 1) * step;
+        s = -step;
+      }
+      if (s > 1 && len > 1) {
+        const u = g.pad(g.op('Unsqueeze', [v, g.ints([ax + 1])]), [...Array(rank + 1).fill(0), ...Array(rank + 1).fill(0).map((_, j) => (j === ax + 1 ? s - 1 : 0))]);
+        v = g.reshape(u, cur.map((c, j) => (j < ax ? 0 : j === ax ? -1 : c)));
+        span = (len - 1) * s + 1;
+        v = g.slice(v, [0], [span], [ax]);
+      }
+      cur[ax] = span;
+      pads[ax] = low;
+      pads[ax + rank] = d - low - span;
     });
-    return [g.pad(dY!, pads)];
+    return [g.pad(v, pads)];
   },
   Pad: (n, [dY], g) => {
     if (stringAttr(n.node, 'mode', 'constant') !== 'constant') {
