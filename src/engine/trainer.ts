@@ -144,8 +144,7 @@ export class Trainer {
   async step(feeds: Record<string, Tensor>, extraFeeds: Record<string, Tensor> = {}): Promise<StepResult> {
     await this.ensureCurrent();
     const c = this.compiled;
-    const all = this.feeds;
-    for (const [k, v] of Object.entries(extraFeeds)) all[k] = v;
+    const all: Record<string, Tensor> = { ...this.feeds, ...extraFeeds }; // params are the pre-bound views
     for (const name of [...c.dataInputs, c.labelsInput]) {
       const t = feeds[name] ?? extraFeeds[name];
       if (!t) throw new MedclassError('MC_ENGINE_MISSING_INPUT', `training step: no feed for '${name}' (needs ${this.inputNames.join(', ')})`);

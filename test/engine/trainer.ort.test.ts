@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isMedclassError } from '../../src/errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,18 @@ describe('Trainer', () => {
     } finally {
       await a.dispose();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a step without the labels feed fails with MC_ENGINE_MISSING_INPUT naming it', async () => {
+    const { graph, ref, meta } = loadFixture('mlp');
+    const t = await Trainer.compile(graph, { params: ParameterStore.fromGraph(graph, meta.trainable), optimizer: createOptimizer({ name: 'sgd' }), loss: LOSS, options: { threads: 1 } });
+    try {
+      const err = await t.step({ x: ref.get('x') as Tensor }).catch((e: unknown) => e);
+      expect(isMedclassError(err, 'MC_ENGINE_MISSING_INPUT')).toBe(true);
+      expect((err as Error).message).toMatch(/'labels'/);
+    } finally {
+      await t.dispose();
     }
   });
 });
