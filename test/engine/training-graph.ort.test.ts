@@ -93,6 +93,24 @@ describe('buildTrainingGraph', () => {
     expectAllClose(gr.data as Float32Array, want, { rtol: 1e-6, atol: 1e-9, label: 'dlogit/dA', dims: gr.dims });
   });
 
+  it('emits only standard-domain ONNX ops that onnxruntime runs with graph optimisations disabled (no contrib kernels)', async () => {
+    for (const name of ['mbconv', 'tiny_vit']) {
+      const fwd = loadModel(`${FIXTURES}${name}/model.onnx`);
+      const meta = JSON.parse(readFileSync(`${FIXTURES}${name}/meta.json`, 'utf8')) as { trainable: string[] };
+      const tg = buildTrainingGraph(fwd, { trainable: meta.trainable, loss: { kind: 'cross-entropy', labelSmoothing: 0.1 } });
+      expect(tg.graph.opset).toBe(17);
+      expect(tg.graph.extraOpsets).toBeUndefined();
+      expect(tg.graph.nodes.filter((n) => n.domain !== '').map((n) => `${n.domain}.${n.opType}`)).toEqual([]);
+      const s = await Session.create(tg.graph, { threads: 1, optimization: 'disabled' });
+      sessions.push(s);
+      const r = ref(name);
+      const feeds: Record<string, Tensor> = { x: r.get('x')!, labels: r.get('y')! };
+      for (const p of meta.trainable) feeds[p] = fwd.initializers.get(p)!;
+      const out = await s.run(feeds, [tg.lossOutput]);
+      expect(Number.isFinite(out[tg.lossOutput]!.data[0] as number)).toBe(true);
+    }
+  });
+
   it('names an unknown parameter with a suggestion, and an op without a rule with its node', () => {
     const fwd = loadModel(`${FIXTURES}mlp/model.onnx`);
     let err: unknown;
