@@ -20,6 +20,7 @@ const CASES: OpCase[] = [
   { name: 'Identity', op: 'Identity', inputs: ['a'], values: v({ a: r([2, 2]) }) },
   { name: 'Dropout (eval) is identity', op: 'Dropout', inputs: ['a'], values: v({ a: r([2, 3]) }), outputs: 1 },
   { name: 'Cast float to float', op: 'Cast', inputs: ['a'], values: v({ a: r([3]) }), attrs: { to: attr.int(1) } },
+  { name: 'Pow with an int64 exponent', op: 'Pow', inputs: ['a', 'b'], values: v({ a: pos([2, 3]), b: i64([3], []) }), consts: ['b'] },
   { name: 'Sum of three with broadcasting', op: 'Sum', inputs: ['a', 'b', 'c'], values: v({ a: r([2, 3]), b: r([3]), c: r([2, 1]) }) },
   { name: 'Where routes to both branches', op: 'Where', inputs: ['c', 'a', 'b'], values: v({ c: { dtype: 'bool', dims: [2, 3], data: Uint8Array.from([1, 0, 1, 1, 0, 0]) }, a: r([2, 3]), b: r([3]) }) },
   { name: 'Max', op: 'Max', inputs: ['a', 'b'], values: v({ a: distinct(rng, [2, 3]), b: f32([0.01, 0.26, -0.33, 0.12, -0.04, 0.51], [2, 3]) }) },

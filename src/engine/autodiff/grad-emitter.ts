@@ -20,6 +20,11 @@ export class GradEmitter extends Emitter {
     return [...v.dims];
   }
 
+  /** Element type of a forward value ('float32' when unknown). */
+  dtype(name: string): string {
+    return this.shapes.get(name)?.dtype ?? 'float32';
+  }
+
   /** Statically known values of a small integer forward value (axes, pads, shape vectors), if any. */
   values(name: string): number[] | undefined {
     return this.shapes.get(name)?.value;

@@ -1,3 +1,4 @@
+import { onnxTypeCode } from '../../graph/onnx-io.js';
 import { attr } from '../../graph/types.js';
 import type { RuleTable } from '../grad-emitter.js';
 
@@ -20,7 +21,7 @@ export const elementwiseRules = {
   // d(a^b) = dY·b·a^(b−1), dY·y·ln a
   Pow: (n, [dY], g) => {
     const [a, b, y] = [n.input(0), n.input(1), n.output(0)];
-    const bf = g.op('Cast', [b], { to: attr.int(1) });
+    const bf = g.dtype(b) === g.dtype(a) ? b : g.op('Cast', [b], { to: attr.int(onnxTypeCode(g.dtype(a) as 'float32')) });
     const da = g.mul(dY!, g.mul(bf, g.op('Pow', [a, g.sub(bf, g.scalar(1))])));
     const db = g.mul(dY!, g.mul(y, g.op('Log', [a])));
     return [da, db];
@@ -29,8 +30,11 @@ export const elementwiseRules = {
   Identity: (_n, [dY]) => [dY],
   /** Dropout in eval mode is the identity (training-mode dropout is built from a seeded mask and Mul). */
   Dropout: (_n, [dY]) => [dY],
-  /** Float-to-float casts pass the gradient (the driver only reaches casts from float values). */
-  Cast: (_n, [dY]) => [dY],
+  /** Float-to-float casts pass the gradient, cast back to the input's type (the driver only reaches casts from floats). */
+  Cast: (n, [dY], g) => {
+    const from = g.dtype(n.input(0)), to = g.dtype(n.output(0));
+    return [from === to ? dY : g.op('Cast', [dY!], { to: attr.int(onnxTypeCode(from as 'float32')) })];
+  },
   Where: (n, [dY], g) => {
     const zero = g.zerosLike(dY!);
     return [undefined, g.where(n.input(0), dY!, zero), g.where(n.input(0), zero, dY!)];
