@@ -105,6 +105,10 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: classes ?? 1 });
 
   const shapes = inferShapes(graph, inputDims);
+  // A second probe batch tells which output dims follow the batch size (declared symbolic).
+  const alt = symbolic
+    ? inferShapes(graph, Object.fromEntries(Object.entries(inputDims).map(([k, d]) => [k, [PROBE_BATCH + 2, ...d.slice(1)]])))
+    : undefined;
   const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes });
 
   const taken = new Set([...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
@@ -122,7 +126,8 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const info = (name: string, dimsOf: string, batched = false): ValueInfo => {
     const v = shapes.get(dimsOf);
     const dims: Dim[] = v ? [...v.dims] : [];
-    if (batched && symbolic && dims.length > 0) dims[0] = batchDim;
+    const other = alt?.get(dimsOf)?.dims;
+    if (batched && other) dims.forEach((d, i) => { if (other[i] !== d) dims[i] = i === 0 ? batchDim : `${String(batchDim)}_${name}_${i}`; });
     return { name, dtype: v?.dtype === 'float64' ? 'float32' : v?.dtype ?? 'float32', dims };
   };
   const keptOutputs = [...(opts.keepOutputs ?? [])];

@@ -44,6 +44,11 @@ describe('buildTrainingGraph', () => {
     expect(dyn.graph.inputs[0]!.dims[0]).toBe('batch');
     const fixed3 = buildTrainingGraph(fwd, { trainable: meta.trainable, loss: { kind: 'cross-entropy' }, batchSize: 3 });
     expect(fixed3.graph.inputs[0]!.dims[0]).toBe(3);
+    const kept = buildTrainingGraph(fwd, { trainable: ['head.bias'], loss: { kind: 'cross-entropy' }, keepOutputs: ['/ln/LayerNormalization_output_0', '/qkv/Transpose_output_0'] });
+    const dimsOf = (n: string) => kept.graph.outputs.find((o) => o.name === n)!.dims;
+    expect(dimsOf('/ln/LayerNormalization_output_0')).toEqual(['batch', 17, 32]);
+    expect(dimsOf('/qkv/Transpose_output_0')).toEqual([32, 96]);
+    expect(dimsOf(kept.logitsOutput)).toEqual(['batch', 3]);
     const params = Object.fromEntries(meta.trainable.map((p) => [p, fwd.initializers.get(p)!]));
     const sd = await open(dyn.graph), sf = await open(fixed3.graph);
     const full = await sd.run({ x: r.get('x')!, labels: r.get('y')!, ...params });
