@@ -5,6 +5,8 @@ import { registerEngine } from './engine.js';
 import { registerMetrics } from './metrics.js';
 import { registerTrain } from './train.js';
 import { registerKFold } from './kfold.js';
+import { registerPredict } from './predict.js';
+import { registerEval } from './eval.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
@@ -15,4 +17,6 @@ export function registerCommands(program: Command): void {
   registerMetrics(program);
   registerTrain(program);
   registerKFold(program);
+  registerPredict(program);
+  registerEval(program);
 }

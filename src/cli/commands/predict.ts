@@ -1,0 +1,56 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { MedclassError } from '../../errors.js';
+import { DISCLAIMER } from '../../eval/index.js';
+import { PredictOptions, predictImages, type ImagePrediction } from '../../pipeline/index.js';
+import { out, table } from '../output.js';
+
+/** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
+export function formatPredictions(res: readonly ImagePrediction[]): string {
+  const rows: (string | number)[][] = [['file', 'label', 'probability', 'calibrated', 'conformal set']];
+  for (const r of res) {
+    if (r.error) rows.push([r.file, `${r.error.code}`, '', '', '']);
+    else {
+      const level = r.conformalLevel !== undefined ? ` (${Math.round(r.conformalLevel * 100)}%)` : '';
+      rows.push([r.file, r.label, r.probabilities[r.label]!.toFixed(4), r.calibrated ? 'yes' : 'no', r.conformalSet ? `{${r.conformalSet.join(', ')}}${level}` : '']);
+    }
+  }
+  const lines = [table(rows)];
+  for (const r of res) if (r.error) lines.push(`${r.file}: ${r.error.code}: ${r.error.message}`);
+  lines.push('Research software, not a diagnostic device: not for clinical decisions.');
+  return lines.join('\n');
+}
+
+const desc = (key: keyof typeof PredictOptions.shape) => {
+  const d = PredictOptions.parse({})[key];
+  return `${PredictOptions.shape[key].description}${d === undefined ? '' : ` (default ${JSON.stringify(d)})`}`;
+};
+
+/** `medclass predict --run DIR image…`: label and (calibrated) probabilities per image. */
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description(`classify images with a trained run directory (model.onnx, preprocess.json, calibration.json); exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
+    .requiredOption('--run <dir>', 'run directory written by medclass train')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP)')
+    .option('--json [file]', 'write the predictions as JSON to a file, or to stdout without a file')
+    .option('--no-calibrate', 'plain softmax of the logits (ignore the temperature)')
+    .option('--conformal <method>', desc('conformal'))
+    .option('--tta', desc('tta'))
+    .option('--threads <n>', desc('threads'), Number)
+    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number }) => {
+      const parsed = PredictOptions.safeParse({
+        calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      });
+      if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
+      const res = await predictImages(o.run, images, parsed.data);
+      const json = `${JSON.stringify({ disclaimer: DISCLAIMER, predictions: res }, null, 2)}\n`;
+      if (o.json === true) process.stdout.write(json);
+      else {
+        out(formatPredictions(res));
+        if (typeof o.json === 'string') writeFileSync(o.json, json);
+      }
+      const failed = res.filter((r) => r.error).length;
+      process.exitCode = failed === res.length ? 1 : failed > 0 ? 2 : 0;
+    });
+}

@@ -1,0 +1,226 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Session } from '../engine/index.js';
+import { PreprocessOptions, describeFailure, mapLimit, preprocessImage, type PreprocessConfig } from '../data/index.js';
+import { hflipBatch } from '../train/index.js';
+import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
+import { MedclassError, type ErrorCode } from '../errors.js';
+
+/** Options of `predictImages` (and `medclass predict`). */
+export const PredictOptions = z.strictObject({
+  calibrate: z.boolean().default(true).describe('divide logits by the temperature of calibration.json before the softmax (when the run has one)'),
+  conformal: z.enum(['lac', 'aps', 'none']).default('lac').describe('prediction sets from the q̂ stored in metrics.json (none = no sets)'),
+  batchSize: z.number().int().min(1).default(32).describe('images per onnxruntime call'),
+  concurrency: z.number().int().min(1).default(4).describe('images decoded at once'),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  tta: z.boolean().optional().describe('average the logits with those of the horizontal flip; default: as the run was evaluated'),
+});
+export type PredictOptions = z.output<typeof PredictOptions>;
+export type PredictOptionsInput = z.input<typeof PredictOptions>;
+
+/** `preprocess.json` of a run directory. */
+export interface RunPreprocess extends PreprocessConfig {
+  classes: string[];
+  input: string;
+  output: string;
+  inputDims: number[];
+}
+
+/** One image's prediction, or the reason it could not be read (a batch never fails on one bad file). */
+export type ImagePrediction =
+  | {
+    file: string;
+    /** most probable class name */
+    label: string;
+    labelIndex: number;
+    /** probability per class name (temperature-scaled when `calibrated`) */
+    probabilities: Record<string, number>;
+    logits: number[];
+    calibrated: boolean;
+    /** classes in the split-conformal set (aims at ≥ `conformalLevel` coverage), when the run stored q̂ */
+    conformalSet?: string[];
+    conformalLevel?: number;
+    error?: undefined;
+  }
+  | { file: string; error: { code: ErrorCode; message: string } };
+
+/** An input of `predictImages`: a path, or named bytes (an upload). */
+export type ImageInput = string | { name: string; bytes: Uint8Array };
+
+function readJson(runDir: string, name: string, required: boolean): any {
+  const path = join(runDir, name);
+  if (!existsSync(path)) {
+    if (!required) return undefined;
+    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name} is missing from the run directory`, { file: name, hint: 'pass a run directory written by medclass train' });
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name}: not valid JSON (${(cause as Error).message})`, { file: name, cause });
+  }
+}
+
+/** The conformal calibration stored in a run's metrics.json for `method` (marginal, not Mondrian), if any. */
+function storedConformal(metrics: any, method: ConformalMethod, classes: number): ConformalCalibration | undefined {
+  const test = metrics?.test as Record<string, any> | undefined;
+  if (!test) return undefined;
+  const key = Object.keys(test).find((k) => new RegExp(`^conformal_${method}_alpha_[\\d.]+$`).test(k));
+  if (!key) return undefined;
+  const alpha = Number(key.split('_alpha_')[1]);
+  const n = Number(test[key].n_calibration);
+  let q = test[key].qhat as number | null;
+  if (q === null) {
+    // JSON has no ∞ or NaN: null is ∞ when there were too few calibration rows for α, else an undefined q̂ (no sets).
+    if (!(n === 0 || Math.ceil((n + 1) * (1 - alpha)) / n > 1)) return undefined;
+    q = Infinity;
+  }
+  return { method, alpha, mondrian: false, qhat: new Float64Array(classes).fill(q), n: [n] };
+}
+
+/**
+ * A trained run directory opened for inference: `model.onnx` in one `Session`, `preprocess.json`, the temperature of
+ * `calibration.json` and the conformal q̂ of `metrics.json`. Dispose it when done.
+ */
+export class RunModel {
+  private constructor(
+    readonly runDir: string,
+    private readonly session: Session,
+    readonly preprocess: RunPreprocess,
+    /** temperature fitted on val (null when the run had none) */
+    readonly temperature: number | null,
+    /** whether the run's predictions.csv was made with flip TTA */
+    readonly tta: boolean,
+    private readonly metrics: unknown,
+  ) {}
+
+  /** Opens `runDir`; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
+  static async open(runDir: string, opts: { threads?: number } = {}): Promise<RunModel> {
+    const pre = readJson(runDir, 'preprocess.json', true) as RunPreprocess;
+    const modelPath = join(runDir, 'model.onnx');
+    if (!existsSync(modelPath)) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'model.onnx is missing from the run directory', { file: 'model.onnx', hint: 'the run may have been interrupted; resume it with medclass train --resume' });
+    const cal = readJson(runDir, 'calibration.json', false);
+    const summary = readJson(runDir, 'summary.json', false);
+    const metrics = readJson(runDir, 'metrics.json', false);
+    const t = typeof cal?.temperature === 'number' && cal.temperature > 0 ? (cal.temperature as number) : null;
+    const session = await Session.create(new Uint8Array(readFileSync(modelPath)), opts.threads ? { threads: opts.threads } : {});
+    return new RunModel(runDir, session, pre, t, summary?.config?.fit?.tta === true, metrics);
+  }
+
+  get classes(): readonly string[] { return this.preprocess.classes; }
+
+  /** The preprocessing options (size, channels, fit, normalize) for `preprocessImage`. */
+  get preprocessOptions(): PreprocessConfig {
+    const { size, channels, fit, normalize } = this.preprocess;
+    return PreprocessOptions.parse({ size, channels, fit, normalize });
+  }
+
+  /** Conformal calibration stored for `method`, or undefined. */
+  conformal(method: ConformalMethod): ConformalCalibration | undefined {
+    return storedConformal(this.metrics, method, this.classes.length);
+  }
+
+  /** Logits `[N, K]` for images `x` `[N, C, H, W]` (`x` is not modified); with `tta`, averaged with the flip. */
+  async logits(x: Float32Array, n: number, opts: { batchSize?: number; tta?: boolean } = {}): Promise<Float32Array> {
+    const { channels: c, size } = this.preprocess;
+    const per = c * size * size;
+    if (x.length !== n * per) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `x: expected [${n},${c},${size},${size}] (${n * per} values), got ${x.length} values`);
+    const k = this.classes.length;
+    const out = new Float32Array(n * k);
+    const bs = opts.batchSize ?? 32;
+    const tta = opts.tta ?? this.tta;
+    for (let s = 0; s < n; s += bs) {
+      const m = Math.min(bs, n - s);
+      const dims = [m, c, size, size];
+      const batch = x.slice(s * per, (s + m) * per);
+      const run = async (data: Float32Array) => {
+        const r = await this.session.run({ [this.preprocess.input]: { dtype: 'float32', dims, data } }, [this.preprocess.output]);
+        return Float32Array.from(r[this.preprocess.output]!.data as Float32Array);
+      };
+      const a = await run(batch);
+      if (tta) {
+        hflipBatch(batch, dims);
+        const b = await run(batch);
+        for (let i = 0; i < a.length; i++) a[i] = (a[i]! + b[i]!) / 2;
+      }
+      out.set(a, s * k);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
+
+/**
+ * Classifies image files with a trained run: decode and preprocess as `preprocess.json` says, run `model.onnx`,
+ * softmax with the calibration temperature T (logits / T) when the run has one, and the split-conformal set from
+ * the q̂ in metrics.json. Unreadable or missing files come back as `{file, error}` entries; the rest go on.
+ *
+ * @example
+ * const [p] = await predictImages('runs/pneumonia', ['xray.png']);
+ * if (!p.error) console.log(p.label, p.probabilities);
+ */
+export async function predictImages(runDir: string, files: readonly ImageInput[], options: PredictOptionsInput = {}): Promise<ImagePrediction[]> {
+  const o = PredictOptions.parse(options);
+  const model = await RunModel.open(runDir, { threads: o.threads });
+  try {
+    return await predictWith(model, files, o);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** `predictImages` with an open `RunModel` (a server keeps one open). */
+export async function predictWith(model: RunModel, files: readonly ImageInput[], options: PredictOptionsInput = {}): Promise<ImagePrediction[]> {
+  const o = PredictOptions.parse(options);
+  const pre = model.preprocessOptions;
+  const per = pre.channels * pre.size * pre.size;
+  const decoded = await mapLimit(files, o.concurrency, async (f) => {
+    const name = typeof f === 'string' ? f : f.name;
+    try {
+      let bytes: Uint8Array;
+      if (typeof f === 'string') {
+        try {
+          bytes = new Uint8Array(await readFile(f));
+        } catch (cause) {
+          const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+          throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
+        }
+      } else bytes = f.bytes;
+      return { name, x: (await preprocessImage(bytes, pre, name)).data };
+    } catch (e) {
+      const d = describeFailure(e);
+      return { name, error: { code: d.code, message: d.reason } };
+    }
+  });
+  const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
+  const x = new Float32Array(ok.length * per);
+  ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+  const k = model.classes.length;
+  const logits = ok.length ? await model.logits(x, ok.length, { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}) }) : new Float32Array(0);
+  const T = o.calibrate ? model.temperature : null;
+  const l64 = Float64Array.from(logits);
+  const probs = softmax(l64, k, T ?? 1);
+  const cal = o.conformal === 'none' ? undefined : model.conformal(o.conformal);
+  // q̂ was calibrated on temperature-scaled probabilities, so sets always use them.
+  const sets = cal ? predictionSets(model.temperature !== null ? softmax(l64, k, model.temperature) : softmax(l64, k), k, cal) : undefined;
+  const out: ImagePrediction[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+  ok.forEach((i, j) => {
+    const p = probs.subarray(j * k, (j + 1) * k);
+    let best = 0;
+    for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;
+    out[i] = {
+      file: decoded[i]!.name,
+      label: model.classes[best]!,
+      labelIndex: best,
+      probabilities: Object.fromEntries(model.classes.map((c, m) => [c, p[m]!])),
+      logits: Array.from(logits.subarray(j * k, (j + 1) * k)),
+      calibrated: T !== null,
+      ...(sets && cal ? { conformalSet: model.classes.filter((_, m) => sets[j * k + m] === 1), conformalLevel: 1 - cal.alpha } : {}),
+    };
+  });
+  return out;
+}
