@@ -13,7 +13,7 @@ export interface KFoldSummary {
   metrics: Record<string, { values: number[]; mean: number; sd: number }>;
 }
 
-const HEADLINE = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'f1_macro', 'mcc', 'cohen_kappa_quadratic', 'log_loss', 'brier', 'ece'];
+const HEADLINE = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier', 'ece_15'];
 
 /**
  * Stratified (group-aware when items have groups) k-fold cross-validation on train+val: fold f is the validation

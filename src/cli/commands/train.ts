@@ -59,7 +59,7 @@ export function formatRunSummary(s: RunSummary): string {
   if (s.skipped.length) lines.push(`skipped ${s.skipped.length} unreadable file(s); see summary.json`);
   if (!m) return lines.join('\n');
   const ci = (m.ci?.intervals ?? {}) as Record<string, [number, number]>;
-  const keys = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'f1_macro', 'mcc', 'cohen_kappa_quadratic', 'log_loss', 'brier', 'ece', 'ece_after'];
+  const keys = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier', 'ece_15', 'ece_15_after_temperature'];
   const rows: (string | number)[][] = [['test metric', 'value', '95% CI', 'n']];
   for (const k of keys) {
     if (typeof m[k] !== 'number') continue;
