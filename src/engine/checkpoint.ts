@@ -160,8 +160,9 @@ export function restoreParams(ckpt: LoadedCheckpoint, store: ParameterStore): vo
     want.data.set(got.data);
   }
   const frozen = new Set(ckpt.frozen);
-  const toFreeze = store.names().filter((n) => frozen.has(n));
-  const toThaw = store.names().filter((n) => !frozen.has(n));
+  const exact = (n: string) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const toFreeze = store.names().filter((n) => frozen.has(n)).map(exact);
+  const toThaw = store.names().filter((n) => !frozen.has(n)).map(exact);
   if (toFreeze.length) store.freeze(toFreeze);
   if (toThaw.length) store.unfreeze(toThaw);
 }

@@ -6,6 +6,8 @@ import { TrainerOptions } from './options.js';
 import { clipGradNorm } from './optim/clip.js';
 import type { Optimizer } from './optim/optimizer.js';
 import type { Schedule } from './optim/schedules.js';
+import { makeSchedule } from './optim/schedules.js';
+import type { ScheduleOptions } from './options.js';
 import type { ParameterStore } from './params.js';
 import { Session } from './runtime/session.js';
 import type { Tensor } from './tensor.js';
@@ -22,8 +24,8 @@ export interface TrainerSetup {
   logits?: string;
   /** Forward values to return from each step besides loss and logits (e.g. batch-norm batch statistics). */
   keepOutputs?: string[];
-  /** Learning-rate multiplier per 0-based step (default: constant 1). */
-  schedule?: Schedule;
+  /** Learning-rate multiplier per 0-based step, or schedule options (cosine/onecycle need `options.totalSteps`). Default: constant 1. */
+  schedule?: Schedule | ScheduleOptions;
   options?: TrainerOptionsInput;
 }
 
@@ -67,12 +69,15 @@ export class Trainer {
   private inference?: { session: Session; trainable: string[] };
   private readonly feeds: Record<string, Tensor> = {};
   private readonly opts: TrainerOptions;
+  private readonly schedule?: Schedule;
   /** Optimizer steps taken (the schedule's position); set it when resuming. */
   stepCount = 0;
 
   private constructor(private readonly forwardGraph: Graph, private readonly setup: TrainerSetup, compiled: Compiled) {
     this.compiled = compiled;
     this.opts = TrainerOptions.parse(setup.options ?? {});
+    const sch = setup.schedule;
+    if (sch) this.schedule = typeof sch === 'function' ? sch : makeSchedule(sch, this.opts.totalSteps);
     this.bindFeeds();
   }
 
@@ -153,8 +158,8 @@ export class Trainer {
     const out = await c.session.run(all, c.fetch);
     const gradArrays = c.grads.map(([, o]) => out[o]!.data as Float32Array);
     const gradNorm = this.opts.clipNorm !== undefined ? clipGradNorm(gradArrays, this.opts.clipNorm) : undefined;
-    const lrFactor = this.setup.schedule ? this.setup.schedule(this.stepCount) : 1;
-    if (this.setup.schedule) this.setup.optimizer.setLrFactor(lrFactor);
+    const lrFactor = this.schedule ? this.schedule(this.stepCount) : 1;
+    if (this.schedule) this.setup.optimizer.setLrFactor(lrFactor);
     const grads = new Map<string, Float32Array>();
     c.grads.forEach(([p], i) => grads.set(p, gradArrays[i]!));
     this.setup.optimizer.step(this.setup.params, grads);

@@ -73,4 +73,26 @@ describe('checkpoints', () => {
     const good = await loadCheckpoint(path);
     expect(() => restoreParams(good, other)).toThrow(/a.weight: expected \[4\], found \[3,4\]/);
   });
+
+  it('restores frozen flags by exact name, even for names with glob characters', async () => {
+    const s = new ParameterStore();
+    s.add('onnx::Mul_1', new Float32Array([1]), [1]);
+    s.add('onnx::Mul_10', new Float32Array([2]), [1]);
+    s.add('w?', new Float32Array([3]), [1]);
+    s.freeze('w?');
+    const path = join(dir, 'names.ckpt');
+    await saveCheckpoint(path, { step: 0, epoch: 0, rngKey: [], params: s });
+    const back = new ParameterStore();
+    back.add('onnx::Mul_1', new Float32Array(1), [1]);
+    back.add('onnx::Mul_10', new Float32Array(1), [1]);
+    back.add('w?', new Float32Array(1), [1]);
+    back.add('wx', new Float32Array(1), [1]);
+    const ck = await loadCheckpoint(path);
+    expect(() => restoreParams(ck, back)).toThrow(/lacks 1 parameter/);
+    const exactBack = new ParameterStore();
+    for (const n of ['onnx::Mul_1', 'onnx::Mul_10', 'w?']) exactBack.add(n, new Float32Array(1), [1]);
+    restoreParams(ck, exactBack);
+    expect(exactBack.frozenNames()).toEqual(['w?']);
+    expect([...exactBack.get('onnx::Mul_10').data]).toEqual([2]);
+  });
 });

@@ -78,8 +78,8 @@ describe('Trainer', () => {
     const { graph, ref, meta } = loadFixture('small_cnn');
     const params = ParameterStore.fromGraph(graph, meta.trainable);
     const t = await Trainer.compile(graph, {
-      params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-2 }), loss: LOSS, options: { threads: 1, clipNorm: 1 },
-      schedule: cosineSchedule({ totalSteps: 6, warmupSteps: 2 }),
+      params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-2 }), loss: LOSS,
+      schedule: { name: 'cosine', warmupSteps: 2, warmupStartFactor: 0, minFactor: 0 }, options: { threads: 1, clipNorm: 1, totalSteps: 6 },
     });
     const exported = { s: undefined as Session | undefined };
     try {
