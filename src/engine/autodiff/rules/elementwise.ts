@@ -36,7 +36,7 @@ export const elementwiseRules = {
     return [from === to ? dY : g.op('Cast', [dY!], { to: attr.int(onnxTypeCode(from as 'float32')) })];
   },
   Where: (n, [dY], g) => {
-    const zero = g.zerosLike(dY!);
+    const zero = g.scalar(0);
     return [undefined, g.where(n.input(0), dY!, zero), g.where(n.input(0), zero, dY!)];
   },
   Max: (n, [dY], g) => {
