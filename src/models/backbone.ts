@@ -92,8 +92,9 @@ export function createBackbone(source: string | Graph, options: BackboneOptionsI
     if (!dims) throw bad(`${name}: no tensor '${start}' with an inferable shape to start from`);
     inputDims = dims.slice(1);
   }
-  const startsAfterFeatures = start !== undefined && start !== o.featureTensor && !cutGraph(graph, [start]).some((n) => n.outputs.includes(o.featureTensor));
-  const withFeatures = produced.has(o.featureTensor) && (start === undefined || !startsAfterFeatures);
+  // A start at or before the feature map keeps the `features` tap; a start past it (e.g. the embedding) drops it.
+  const startsAfterFeatures = start !== undefined && start !== o.featureTensor && cutGraph(graph, [start]).some((n) => n.outputs.includes(o.featureTensor));
+  const withFeatures = produced.has(o.featureTensor) && !startsAfterFeatures;
   const define = (b: LayerBuilder, x: Sym): Sym => {
     b.graph.opset = Math.max(b.graph.opset, graph.opset);
     const from = start ?? input.name;
