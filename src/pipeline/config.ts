@@ -32,7 +32,9 @@ export const RunConfig = z.strictObject({
   eval: z.strictObject({
     bootstrap: z.number().int().min(0).default(1000).describe('bootstrap resamples for 95% CIs (0 = none)'),
     alpha: z.number().gt(0).lt(1).default(0.1).describe('conformal miscoverage α'),
-  }).default({ bootstrap: 1000, alpha: 0.1 }),
+    targetSensitivity: z.number().gt(0).max(1).default(0.9).describe('operating point: threshold reaching this sensitivity on val'),
+    phaseMetrics: z.boolean().default(false).describe('also evaluate val/test after each phase (summary.json phases)'),
+  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false }),
 });
 export type RunConfig = z.output<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

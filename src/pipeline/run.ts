@@ -6,11 +6,12 @@ import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
 import { Dataset, assignSplits, openSource } from '../data/index.js';
 import { createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
-import { Predictor, fit, loadWeights } from '../train/index.js';
+import { Predictor, TrunkCache, fit, loadWeights, phasesOf } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { RunConfig, type RunConfigInput } from './config.js';
 import { monitorFor } from './monitors.js';
+import { evaluatePhase, type PhaseMetrics } from './phase-metrics.js';
 import { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
 import { versions } from './versions.js';
 
@@ -39,6 +40,8 @@ export interface RunSummary {
   bestEpoch?: { phase: number; epoch: number; score: number };
   wallSeconds: number;
   metrics?: MetricsReport;
+  /** With `eval.phaseMetrics`: val/test figures of the best weights at the end of each phase. */
+  phases?: PhaseMetrics[];
 }
 
 async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent: RunOptions['onEvent'], skipped: RunSummary['skipped']): Promise<ImageSet> {
@@ -65,15 +68,19 @@ async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent:
   return { x, dims: [kept.length, dims[1]!, dims[2]!, dims[3]!], labels: Int32Array.from(labels), indices: kept };
 }
 
+function backboneOptions(cfg: RunConfig, classes: number) {
+  return {
+    numClasses: classes, inChannels: cfg.data.preprocess.channels,
+    ...(cfg.model.featureTensor ? { featureTensor: cfg.model.featureTensor } : {}),
+    head: { kind: cfg.model.head, dropout: cfg.model.dropout },
+  };
+}
+
 function buildNet(cfg: RunConfig, classes: number, rng: Rng): Network {
   const p = cfg.data.preprocess;
   if (cfg.model.arch === 'backbone') {
     if (!cfg.model.backbone) throw new Error("model.arch 'backbone' needs model.backbone (an ONNX file)");
-    return createBackbone(cfg.model.backbone, {
-      numClasses: classes, inChannels: p.channels, rng: rng.fork('init'),
-      ...(cfg.model.featureTensor ? { featureTensor: cfg.model.featureTensor } : {}),
-      head: { kind: cfg.model.head, dropout: cfg.model.dropout },
-    });
+    return createBackbone(cfg.model.backbone, { ...backboneOptions(cfg, classes), rng: rng.fork('init') });
   }
   return createModel(cfg.model.arch, { inChannels: p.channels, numClasses: classes, inputSize: p.size, dropout: cfg.model.dropout, width: cfg.model.width, rng: rng.fork('init') });
 }
@@ -127,7 +134,12 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   }
 
   let lastBestEpoch = resume?.best ? `${resume.best.phase}/${resume.best.epoch}` : '';
+  const phaseMetrics: PhaseMetrics[] = [];
   const onEpochEnd = async (s: FitState): Promise<void> => {
+    if (cfg.eval.phaseMetrics && s.epoch === phasesOf(cfg.fit)[s.phase]!.epochs) {
+      const pm = await evaluatePhase(net, s, { val, test }, cfg, classes, root.fork(`phase${s.phase}/eval`));
+      if (pm) phaseMetrics.push(pm);
+    }
     const bestKey = s.best ? `${s.best.phase}/${s.best.epoch}` : '';
     if (s.best && bestKey !== lastBestEpoch) {
       await saveCheckpoint(bestPath, { step: s.step, epoch: s.best.epoch, rngKey: root.key, params: weightStore(net, s.best.params) });
@@ -145,11 +157,15 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     net, train, val, options: cfg.fit, monitor, rng: root.fork('fit'), threads: cfg.threads,
     hooks: { onBatchEnd: () => (opts.shouldStop?.() ? 'stop' : undefined), onEpochEnd },
     ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}),
+    ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
+      trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
+    } : {}),
   });
   const counts = { train: train.dims[0], val: val.dims[0], test: test.dims[0] };
   const summary: RunSummary = {
     runDir, status: result.stopped, classes, counts, skipped, wallSeconds: (performance.now() - t0) / 1000,
     ...(result.best ? { bestEpoch: { phase: result.best.phase, epoch: result.best.epoch, score: result.best.score } } : {}),
+    ...(phaseMetrics.length > 0 ? { phases: phaseMetrics } : {}),
   };
   const meta = {
     disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: versions(), data: {
@@ -180,7 +196,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const metrics = evaluateRun(
     { labels: val.labels, scores: Float64Array.from(valLogits) },
     { labels: test.labels, scores: Float64Array.from(testLogits) },
-    k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, classNames: classes }, root.fork('eval'),
+    k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, targetSensitivity: cfg.eval.targetSensitivity, classNames: classes }, root.fork('eval'),
   );
   const { val: valMetrics, ...testMetrics } = metrics;
   writeAtomic(join(runDir, 'metrics.json'), toJson({ disclaimer: DISCLAIMER, classes: classNamesOf(classes), test: testMetrics, val: valMetrics }));

@@ -4,6 +4,7 @@ import {
 } from '../engine/index.js';
 import { selectTrainable } from '../models/index.js';
 import { augmentBatch } from './augment.js';
+import type { TrunkCache } from './cached-trunk.js';
 import { gatherRows, type ImageSet } from './image-set.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
@@ -78,6 +79,8 @@ export interface FitArgs {
   hooks?: FitHooks;
   onEvent?: (e: FitEvent) => void;
   resume?: ResumeFrom;
+  /** Cached-trunk training of head / last:N phases of an imported backbone (see cached-trunk.ts). */
+  trunkCache?: TrunkCache;
 }
 
 export interface FitResult {
@@ -115,7 +118,6 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   const phases = phasesOf(o);
   const loss = lossSpec(o, train, k);
   const bs = Math.min(o.batchSize, train.dims[0]);
-  const per = train.dims[1] * train.dims[2] * train.dims[3];
   const r = args.resume;
   const history = r ? [...r.history] : [];
   let best = r?.best;
@@ -127,9 +129,12 @@ export async function fit(args: FitArgs): Promise<FitResult> {
       const phase = phases[p]!;
       const startEpoch = r && p === r.phase ? r.epoch : 0;
       if (startEpoch >= phase.epochs) continue;
+      // Cached trunk: train the suffix network (sharing `net`'s weight arrays) on the frozen prefix's cached outputs.
+      const cached = await args.trunkCache?.phase({ net, trainable: phase.trainable, train, val, augment: o.augment, rng: rng.fork(`phase${p}/cache`) });
+      const pnet = cached?.net ?? net;
       const store = new ParameterStore();
-      for (const [name, data] of net.params) store.add(name, data, net.shapes.get(name)!);
-      const trainable = new Set(selectTrainable(net, phase.trainable));
+      for (const [name, data] of pnet.params) store.add(name, data, pnet.shapes.get(name)!);
+      const trainable = new Set(selectTrainable(pnet, phase.trainable));
       const frozen = store.names().filter((n) => !trainable.has(n));
       if (frozen.length > 0) store.freeze(frozen);
       const optimizer = createOptimizer(o.optimizer === 'sgd'
@@ -143,20 +148,23 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           : { name: 'cosine', warmupSteps: Math.round(o.warmup * phaseSteps), warmupStartFactor: 0, minFactor: 0 }, phaseSteps);
       const plateau = o.schedule === 'plateau' ? new ReduceLrOnPlateau({ mode: monitor.higherIsBetter ? 'max' : 'min', factor: 0.5, patience: 2, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 }) : undefined;
       if (plateau && r?.plateau && p === r.phase) plateau.loadStateDict(r.plateau);
-      const forward = net.trainGraph();
+      const forward = pnet.trainGraph();
       forward.inputs = forward.inputs.map((v) => (v.name === 'x' ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
       const trainer = await Trainer.compile(forward, {
-        params: store, optimizer, loss, keepOutputs: bnStatOutputs(net),
+        params: store, optimizer, loss, keepOutputs: bnStatOutputs(pnet),
         ...(schedule ? { schedule } : {}),
         options: { threads: args.threads ?? 0, ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}), totalSteps: Math.max(1, phaseSteps) },
       });
       trainer.stepCount = startEpoch * stepsPerEpoch;
       args.onEvent?.({ type: 'phase-start', phase: p, epochs: phase.epochs, trainable: store.count(true), total: store.count() });
+      const vpred = cached ? await Predictor.create(pnet, args.threads) : predictor;
       try {
-        const xBuf = new Float32Array(bs * per);
+        const xDims = [bs, ...pnet.inputDims];
+        const xBuf = new Float32Array(xDims.reduce((a, b) => a * b, 1));
         const yBuf = new BigInt64Array(bs);
         for (let e = startEpoch; e < phase.epochs; e++) {
           const erng = rng.fork(`phase${p}/epoch${e}`);
+          const ptrain = cached ? cached.trainFor(e) : train;
           const order = o.sampler === 'balanced'
             ? balancedSampleOrder(train.labels, k, train.dims[0], erng.fork('sampler'))
             : shuffledOrder(train.dims[0], erng.fork('sampler'));
@@ -168,12 +176,12 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           let stop = false;
           for (let b = 0; b < bl.length; b++) {
             const rows = bl[b]!;
-            gatherRows(train, rows, xBuf);
+            gatherRows(ptrain, rows, xBuf);
             rows.forEach((row, i) => (yBuf[i] = BigInt(train.labels[row]!)));
-            augmentBatch(xBuf, [bs, train.dims[1], train.dims[2], train.dims[3]], o.augment, augRng);
-            const x: Tensor = { dtype: 'float32', dims: [bs, train.dims[1], train.dims[2], train.dims[3]], data: xBuf };
-            const res = await trainer.step({ x, labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(net, dropRng, bs));
-            updateRunningStats(net.buffers, net.bnStats, res.kept);
+            if (!cached) augmentBatch(xBuf, xDims, o.augment, augRng);
+            const x: Tensor = { dtype: 'float32', dims: xDims, data: xBuf };
+            const res = await trainer.step({ x, labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(pnet, dropRng, bs));
+            updateRunningStats(pnet.buffers, pnet.bnStats, res.kept);
             lossSum += res.loss;
             step++;
             const ev = { type: 'batch-end' as const, phase: p, epoch: e, batch: b + 1, batches: bl.length, loss: res.loss, elapsedMs: performance.now() - t0 };
@@ -182,7 +190,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           }
           if (stop) return { history, best, stopped: 'interrupted' };
           const trainSeconds = (performance.now() - t0) / 1000;
-          const probs = softmaxRows(await predictor.logits(val), k);
+          const probs = softmaxRows(await vpred.logits(cached?.val ?? val), k);
           const valScore = monitor.score(val.labels, probs, k);
           const record: EpochRecord = {
             phase: p, epoch: e + 1, trainLoss: lossSum / Math.max(1, bl.length), valLoss: meanCrossEntropy(val.labels, probs, k), valScore,
@@ -202,7 +210,9 @@ export async function fit(args: FitArgs): Promise<FitResult> {
         }
       } finally {
         await trainer.dispose();
+        if (cached) await vpred.dispose();
       }
+      args.trunkCache?.invalidate(trainable);
       badEpochs = 0;
     }
     return { history, best, stopped: 'done' };

@@ -8,3 +8,5 @@ export type { ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';
 export { copyWeights, fit, loadWeights, phasesOf } from './fit.js';
 export type { EpochRecord, FitArgs, FitEvent, FitHooks, FitResult, FitState, Monitor, ResumeFrom } from './fit.js';
+export { TrunkCache } from './cached-trunk.js';
+export type { CachedPhase, CacheEvent, TrunkCacheOptions } from './cached-trunk.js';

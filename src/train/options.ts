@@ -40,5 +40,7 @@ export const FitOptions = z.strictObject({
   clipNorm: z.number().min(0).default(0).describe('clip gradients to this global norm (0 = off)'),
   phases: z.array(PhaseOptions).default([]).describe('fine-tuning phases; overrides epochs/lr when given'),
   tta: z.boolean().default(false).describe('test-time augmentation: average logits over the horizontal flip'),
+  cacheTrunk: z.boolean().default(false).describe('backbone head / last:N phases: run the frozen prefix once per image and train only the rest'),
+  cacheAugmentPasses: z.number().int().min(0).default(0).describe('cached phases: augmented passes through the prefix (0 = train on un-augmented images)'),
 });
 export type FitOptions = z.output<typeof FitOptions>;

@@ -27,7 +27,7 @@ export class Predictor {
     for (let s = 0; s < n; s += bs) {
       const m = Math.min(bs, n - s);
       const x = set.x.slice(s * per, (s + m) * per);
-      const dims = [m, c, h, w];
+      const dims = [m, ...this.net.inputDims]; // = [m, c, h, w], or [m, D] for a cached [D,1,1] set
       const run = async (data: Float32Array) => {
         const r = await this.session.run({ ...weights, x: { dtype: 'float32', dims, data } }, ['logits']);
         return r.logits!.data as Float32Array;
