@@ -1,5 +1,5 @@
 // Decode + resize the 5,840 chest X-rays (224×224 RGB JPEG) to 64×64 grey float tensors; prints one JSON line.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Dataset, openSource } from '../src/data/index.js';
 
@@ -19,7 +19,10 @@ const run = async () => {
 
 await run(); // warm-up (page cache, sharp init)
 const times: number[] = [];
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < 5; i++) times.push(await run());
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6 / times.length; // process-wide, includes sharp's worker threads
 times.sort((a, b) => a - b);
 const median = times[2]!;
 process.stdout.write(`${JSON.stringify({
@@ -30,6 +33,10 @@ process.stdout.write(`${JSON.stringify({
   min_ms: Math.round(times[0]!),
   max_ms: Math.round(times.at(-1)!),
   images_per_s: Math.round((config.images / median) * 1000),
+  // wall-clock figures depend on what else runs on the machine; CPU time per image does much less
+  cpu_s_per_iteration: Math.round(cpuSeconds * 100) / 100,
+  images_per_cpu_s: Math.round(config.images / cpuSeconds),
+  loadavg_1m: Math.round(loadavg()[0]! * 10) / 10,
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   node: process.version,

@@ -6,8 +6,8 @@ import { AuditOptions } from './options.js';
 import type { DatasetSource, OnDataEvent } from './types.js';
 import type { ErrorCode } from '../errors.js';
 
-/** A dataset member as the audit reports it: its id (relative path or `split/index`), split and label. */
-export interface AuditMember { path: string; split: string; label: string }
+/** A dataset member as the audit reports it: its id (relative path or `split/index`), split, label, and for npz sources the index within its split. */
+export interface AuditMember { path: string; split: string; label: string; index?: number }
 
 export interface AuditReport {
   source: { kind: string; name: string };
@@ -72,7 +72,12 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
     }
   });
   const splitOf = (i: number): string => items[i]!.split ?? 'all';
-  const member = (i: number): AuditMember => ({ path: items[i]!.id, split: splitOf(i), label: items[i]!.label });
+  const member = (i: number): AuditMember => {
+    const m: AuditMember = { path: items[i]!.id, split: splitOf(i), label: items[i]!.label };
+    const k = source.kind === 'npz' ? /\/(\d+)$/.exec(items[i]!.id) : null;
+    if (k) m.index = Number(k[1]);
+    return m;
+  };
 
   const splits: AuditReport['splits'] = {};
   const order = (s: string) => { const k = ['train', 'val', 'test', 'all'].indexOf(s); return k < 0 ? 9 : k; };

@@ -10,38 +10,69 @@ export function toPlanes(img: DecodedImage, channels: 1 | 3): Float32Array[] {
   const n = w * h;
   const hasAlpha = c === 2 || c === 4;
   const colour = hasAlpha ? c - 1 : c;
-  const src: Float32Array[] = Array.from({ length: colour }, () => new Float32Array(n));
-  for (let i = 0; i < n; i++) {
-    const a = hasAlpha ? data[i * c + c - 1]! / 255 : 1;
-    for (let k = 0; k < colour; k++) src[k]![i] = data[i * c + k]! * a;
+  if (channels === 1 && colour === 3) { // luma straight from HWC, alpha applied on the way
+    const g = new Float32Array(n);
+    for (let i = 0, p = 0; i < n; i++, p += c) {
+      const a = hasAlpha ? data[p + 3]! / 255 : 1;
+      g[i] = (0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]!) * a;
+    }
+    return [g];
   }
-  if (colour === channels) return src;
-  if (channels === 3) return [src[0]!, src[0]!, src[0]!];
-  const g = new Float32Array(n);
-  const [r, gg, b] = src as [Float32Array, Float32Array, Float32Array];
-  for (let i = 0; i < n; i++) g[i] = 0.299 * r[i]! + 0.587 * gg[i]! + 0.114 * b[i]!;
-  return [g];
+  const src: Float32Array[] = Array.from({ length: colour }, () => new Float32Array(n));
+  for (let k = 0; k < colour; k++) {
+    const plane = src[k]!;
+    if (hasAlpha) for (let i = 0, p = k; i < n; i++, p += c) plane[i] = data[p]! * (data[p - k + c - 1]! / 255);
+    else for (let i = 0, p = k; i < n; i++, p += c) plane[i] = data[p]!;
+  }
+  return channels === 3 && colour === 1 ? [src[0]!, src[0]!, src[0]!] : src;
 }
 
-/** Area-average resample (box filter with fractional coverage, like OpenCV INTER_AREA) for shrinking. */
+/** Per output index along one axis: the source indices it covers and their coverage weights (summing to 1). */
+function areaWeights(n: number, tn: number): { start: Int32Array; count: Int32Array; w: Float32Array; stride: number } {
+  const scale = n / tn;
+  const stride = Math.ceil(scale) + 1;
+  const start = new Int32Array(tn);
+  const count = new Int32Array(tn);
+  const w = new Float32Array(tn * stride);
+  for (let t = 0; t < tn; t++) {
+    const x0 = t * scale;
+    const x1 = x0 + scale;
+    const first = Math.floor(x0);
+    start[t] = first;
+    let k = 0;
+    for (let x = first; x < Math.ceil(x1) && x < n; x++, k++) w[t * stride + k] = (Math.min(x + 1, x1) - Math.max(x, x0)) / scale;
+    count[t] = k;
+  }
+  return { start, count, w, stride };
+}
+
+/**
+ * Area-average resample (box filter with fractional coverage, like OpenCV INTER_AREA) for shrinking; separable,
+ * rows first, with per-axis weights computed once.
+ */
 export function resampleArea(g: Float32Array, w: number, h: number, tw: number, th: number): Float32Array {
-  const out = new Float32Array(tw * th);
-  const sx = w / tw;
-  const sy = h / th;
-  for (let ty = 0; ty < th; ty++) {
-    const y0 = ty * sy;
-    const y1 = y0 + sy;
-    for (let tx = 0; tx < tw; tx++) {
-      const x0 = tx * sx;
-      const x1 = x0 + sx;
+  const wx = areaWeights(w, tw);
+  const wy = areaWeights(h, th);
+  const mid = new Float32Array(tw * h);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let t = 0; t < tw; t++) {
       let sum = 0;
-      for (let y = Math.floor(y0); y < Math.ceil(y1) && y < h; y++) {
-        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
-        for (let x = Math.floor(x0); x < Math.ceil(x1) && x < w; x++) {
-          sum += g[y * w + x]! * wy * (Math.min(x + 1, x1) - Math.max(x, x0));
-        }
-      }
-      out[ty * tw + tx] = sum / (sx * sy);
+      const s0 = row + wx.start[t]!;
+      const o = t * wx.stride;
+      for (let k = 0; k < wx.count[t]!; k++) sum += g[s0 + k]! * wx.w[o + k]!;
+      mid[y * tw + t] = sum;
+    }
+  }
+  const out = new Float32Array(tw * th);
+  for (let t = 0; t < th; t++) {
+    const o = t * wy.stride;
+    const y0 = wy.start[t]!;
+    for (let k = 0; k < wy.count[t]!; k++) {
+      const wk = wy.w[o + k]!;
+      const src = (y0 + k) * tw;
+      const dst = t * tw;
+      for (let x = 0; x < tw; x++) out[dst + x]! += mid[src + x]! * wk;
     }
   }
   return out;

@@ -28,6 +28,7 @@ describe('MedMNIST npz sources (full audits, in memory)', () => {
     expect(r.duplicates.cross_split).toHaveLength(1);
     const members = r.duplicates.label_conflicts[0]!.members.map((m) => `${m.path}:${m.label}`).sort();
     expect(members).toEqual(['test/76:normal, benign', 'train/115:malignant']); // as the shared README states
+    expect(r.duplicates.label_conflicts[0]!.members.map((m) => m.index!).sort((a, b) => a - b)).toEqual([76, 115]);
   });
 
   it('RetinaMNIST (RGB (N,28,28,3)): counts per split and grade, no exact duplicates', async () => {
