@@ -1,0 +1,66 @@
+// Cached-trunk training gives the same weights as ordinary training of the same phases (no augmentation, same
+// seed), on 64 Kermany chest X-rays at 224 px through the shared MobileNetV2; the exported full model agrees too.
+import { describe, expect, it } from 'vitest';
+import { Rng, Session, loadModel, saveModel, type Graph, type Network } from '../../src/engine/index.js';
+import { Dataset, PreprocessOptions, openSource } from '../../src/data/index.js';
+import { createBackbone } from '../../src/models/index.js';
+import { FitOptions, TrunkCache, copyWeights, fit, type EpochRecord, type ImageSet } from '../../src/train/index.js';
+import { expectAllClose } from '../helpers/all-close.js';
+
+const SHARED = new URL('../../../shared/', import.meta.url).pathname;
+const MODEL = `${SHARED}models/tf-mobilenet-coral/mobilenet_v2_1.0_224_quant.f32.onnx`;
+const DATA = `${SHARED}data/chest-xray-pneumonia-224/dataset`;
+const OPTS = { numClasses: 2, inChannels: 1, head: { kind: 'linear', dropout: 0.2 } } as const;
+
+/** The first `n` NORMAL and `n` PNEUMONIA training images (sorted ids), preprocessed as the example config does. */
+async function load(n: number, skip: number): Promise<ImageSet> {
+  const source = openSource(DATA);
+  const ds = new Dataset(source);
+  const byClass = [0, 1].map((c) => ds.indicesOf('train').filter((i) => source.items[i]!.label === source.classes[c]).slice(skip, skip + n));
+  const rows = byClass[0]!.flatMap((a, i) => [a, byClass[1]![i]!]);
+  const b = await ds.loadBatch(rows, PreprocessOptions.parse({ size: 224, channels: 1, normalize: 'half' }));
+  return { x: b.x.data, dims: b.x.dims as [number, number, number, number], labels: Int32Array.from(b.labels), indices: b.indices };
+}
+
+const monitor = { name: 'loss', higherIsBetter: false, score: () => 0 };
+
+async function train(graph: Graph, train: ImageSet, val: ImageSet, cache?: TrunkCache): Promise<{ net: Network; history: EpochRecord[] }> {
+  const net = createBackbone(graph, { ...OPTS, rng: new Rng(7).fork('init') });
+  const options = FitOptions.parse({
+    batchSize: 16, optimizer: 'adamw', schedule: 'constant', weightDecay: 1e-4, classWeights: 'auto',
+    phases: [{ epochs: 2, lr: 3e-3, trainable: 'head' }, { epochs: 1, lr: 1e-3, trainable: 'last:2' }],
+  });
+  const r = await fit({ net, train, val, options, monitor, rng: new Rng(3).fork('fit'), threads: 2, ...(cache ? { trunkCache: cache } : {}) });
+  return { net, history: r.history };
+}
+
+describe('cached-trunk training (MobileNetV2, 64 chest X-rays)', () => {
+  it('trains the same head and last conv weights as uncached training; the exported model agrees', async () => {
+    const graph = loadModel(MODEL);
+    const [trainSet, valSet] = [await load(32, 0), await load(8, 32)];
+    const cache = new TrunkCache(graph, OPTS, { threads: 2 });
+    expect(cache.startFor('head')).toBe('embedding');
+    expect(cache.startFor('all')).toBeUndefined();
+
+    const plain = await train(graph, trainSet, valSet);
+    const cached = await train(graph, trainSet, valSet, cache);
+
+    const a = copyWeights(plain.net);
+    const b = copyWeights(cached.net);
+    const init = copyWeights(createBackbone(graph, { ...OPTS, rng: new Rng(7).fork('init') }));
+    const changed = [...a.keys()].filter((n) => a.get(n)!.some((v, i) => v !== init.get(n)![i]));
+    // Phase 1 trains the head; phase 2 the last two convs (block 16's projection, Conv_1) and the head.
+    expect(changed.sort()).toEqual(['head.fc.bias', 'head.fc.weight', 'n60_conv_2d_B', 'n60_conv_2d_W', 'n61_conv_2d_B', 'n61_conv_2d_W']);
+    // The prefix runs in an optimised inference session, the uncached step in the unoptimised training graph:
+    // the inputs differ by float32 rounding only, and so do the trained weights.
+    for (const n of changed) expectAllClose(b.get(n)!, a.get(n)!, { atol: 2e-5, rtol: 1e-3, label: n });
+    for (const n of a.keys()) if (!changed.includes(n)) expect(b.get(n), n).toEqual(a.get(n));
+    plain.history.forEach((h, i) => expect(cached.history[i]!.trainLoss).toBeCloseTo(h.trainLoss, 4));
+
+    // Export after cached training: the full inference graph, with the trained weights, on raw images.
+    const run = async (net: Network) => (await (await Session.create(saveModel(net.inferenceGraph()))).run({
+      x: { dtype: 'float32', dims: valSet.dims, data: valSet.x },
+    })).logits!.data as Float32Array;
+    expectAllClose(await run(cached.net), await run(plain.net), { atol: 1e-4, rtol: 1e-4, label: 'exported logits' });
+  }, 120_000);
+});
