@@ -7,6 +7,7 @@ import { registerTrain } from './train.js';
 import { registerKFold } from './kfold.js';
 import { registerPredict } from './predict.js';
 import { registerEval } from './eval.js';
+import { registerReport } from './report.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerKFold(program);
   registerPredict(program);
   registerEval(program);
+  registerReport(program);
 }

@@ -1,0 +1,27 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderReportHtml } from './html.js';
+import { modelCardMarkdown } from './model-card.js';
+import { readRunData } from './run-data.js';
+
+/** What `writeReport` wrote: file names inside the run directory and their sizes in bytes. */
+export interface ReportFiles {
+  html: string;
+  modelCard: string;
+  htmlBytes: number;
+  modelCardBytes: number;
+}
+
+/**
+ * Writes `report.html` (one self-contained page: inline SVG plots and CSS, no scripts or external assets) and
+ * `model-card.md` into a run directory, from its metrics.json, summary.json, history.csv and preprocess.json.
+ * Throws `MC_TRAIN_BAD_RUN_DIR` when metrics.json is missing.
+ */
+export function writeReport(runDir: string, opts: { generatedAt?: string } = {}): ReportFiles {
+  const data = readRunData(runDir);
+  const html = renderReportHtml(data, opts);
+  const card = modelCardMarkdown(data);
+  writeFileSync(join(runDir, 'report.html'), html);
+  writeFileSync(join(runDir, 'model-card.md'), card);
+  return { html: 'report.html', modelCard: 'model-card.md', htmlBytes: Buffer.byteLength(html), modelCardBytes: Buffer.byteLength(card) };
+}
