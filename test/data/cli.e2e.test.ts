@@ -21,7 +21,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describe('medclass data audit / demo (spawned CLI)', () => {
+describe('medclass data audit / split (spawned CLI)', () => {
   it('audits BreastMNIST: table on stdout, full JSON with the documented keys', async () => {
     const json = join(tmp, 'breast.json');
     const r = await cli('data', 'audit', `${DATA}breastmnist/BreastMNIST.npz`, '--json', json);
@@ -38,10 +38,11 @@ describe('medclass data audit / demo (spawned CLI)', () => {
     expect(a.duplicates.label_conflicts[0].labels).toEqual(['malignant', 'normal, benign']);
   }, 60_000);
 
-  it('npm start job (medclass demo) runs on phantoms with no data', async () => {
-    const r = await cli('demo', '--n', '60');
+  it('audits the built-in phantoms by spec (the data behind npm start)', async () => {
+    const r = await cli('data', 'audit', 'phantom:n=60,size=32,seed=1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/train\s+42\s+21\s+21/);
+    expect(r.stdout).toContain('unreadable: 0');
   }, 60_000);
 
   it('a wrong CSV column mapping fails with a coded error naming the column', async () => {
