@@ -31,20 +31,28 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<void> {
   });
   const compileMs = performance.now() - t0;
   const times: number[] = [];
+  const run: number[] = [];
+  const update: number[] = [];
   try {
     for (let i = 0; i < c.warmup + c.steps; i++) {
       const s = performance.now();
-      await t.step(c.feeds, c.extraFeeds);
-      if (i >= c.warmup) times.push(performance.now() - s);
+      const r = await t.step(c.feeds, c.extraFeeds);
+      if (i >= c.warmup) {
+        times.push(performance.now() - s);
+        run.push(r.runMs);
+        update.push(r.updateMs);
+      }
     }
   } finally {
     await t.dispose();
   }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const median = med(times);
   times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
   console.log(JSON.stringify({
     name: c.name, config: { ...c.config, batch: c.batch, steps: c.steps, threads: c.threads },
     compile_ms: Math.round(compileMs), median_ms: +median.toFixed(2), min_ms: +times[0]!.toFixed(2), max_ms: +times.at(-1)!.toFixed(2),
+    run_median_ms: +med(run).toFixed(2), update_median_ms: +med(update).toFixed(2),
     img_per_s: +((c.batch * 1000) / median).toFixed(2), rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
     onnxruntime: pkg('../node_modules/onnxruntime-node/package.json').version, medclass: pkg('../package.json').version,

@@ -38,6 +38,9 @@ export interface StepResult {
   lrFactor: number;
   /** Global L2 norm of the gradients before clipping (computed only when clipping). */
   gradNorm?: number;
+  /** Wall time of the onnxruntime run (forward, loss, backward) and of clipping + optimizer update, in ms. */
+  runMs: number;
+  updateMs: number;
 }
 
 interface Compiled {
@@ -155,7 +158,9 @@ export class Trainer {
       if (!t) throw new MedclassError('MC_ENGINE_MISSING_INPUT', `training step: no feed for '${name}' (needs ${this.inputNames.join(', ')})`);
       all[name] = t;
     }
+    const t0 = performance.now();
     const out = await c.session.run(all, c.fetch);
+    const t1 = performance.now();
     const gradArrays = c.grads.map(([, o]) => out[o]!.data as Float32Array);
     const gradNorm = this.opts.clipNorm !== undefined ? clipGradNorm(gradArrays, this.opts.clipNorm) : undefined;
     const lrFactor = this.schedule ? this.schedule(this.stepCount) : 1;
@@ -171,6 +176,8 @@ export class Trainer {
       logits: out[c.logitsOutput]!,
       kept,
       lrFactor,
+      runMs: t1 - t0,
+      updateMs: performance.now() - t1,
       ...(gradNorm !== undefined ? { gradNorm } : {}),
     };
   }
