@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
 import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, type DataEvent, type SplitName } from '../data/index.js';
@@ -7,6 +7,7 @@ import {
   DISCLAIMER, EvalOptions, evaluatePredictions, readPredictionsCsv, selectSplit, type EvalEvent, type MetricsReport, type SplitScores,
 } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
+import { sourceName } from '../report/index.js';
 import { RunModel } from './predict.js';
 import { toJson, writeAtomic } from './run-files.js';
 
@@ -44,17 +45,12 @@ function readSummaryConfig(runDir: string): any {
   }
 }
 
-/** A source spec without the folders above it (no absolute paths in run files). */
-export function sourceLabel(spec: string): string {
-  return spec.startsWith('phantom:') ? spec : basename(spec.replace(/[\\/]+$/, ''));
-}
-
 /** Runs the model of `runDir` over the val and test splits of a source (split as the run's config says). */
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
   const source = openSource(spec, o.csv ? { csv: o.csv } : {});
   const names = source.classes.join(',');
   if (names !== model.classes.join(',')) {
-    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceLabel(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });
+    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });
   }
   const split = SplitOptions.parse({ ...(summary.config?.data?.split ?? {}), seed: summary.config?.seed ?? 0 });
   const ds = new Dataset(source, { splits: assignSplits(source.items, split), cacheTensors: false });
@@ -112,7 +108,7 @@ export async function evaluateRunDir(runDir: string, options: EvaluateRunOptions
     } finally {
       await model.dispose();
     }
-    evaluatedOn = sourceLabel(o.data);
+    evaluatedOn = sourceName(o.data);
   } else {
     const path = join(runDir, 'predictions.csv');
     if (!existsSync(path)) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'predictions.csv is missing from the run directory', { file: 'predictions.csv', hint: 'pass --data SOURCE to re-run the model instead' });

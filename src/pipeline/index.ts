@@ -10,5 +10,5 @@ export { runKFold } from './kfold.js';
 export type { KFoldSummary } from './kfold.js';
 export { PredictOptions, RunModel, predictImages, predictWith } from './predict.js';
 export type { ImageInput, ImagePrediction, PredictOptionsInput, RunPreprocess } from './predict.js';
-export { EvaluateRunOptions, evaluateRunDir, sourceLabel } from './evaluate-run.js';
+export { EvaluateRunOptions, evaluateRunDir } from './evaluate-run.js';
 export type { EvaluateRunEvent, EvaluateRunOptionsInput, RunEvaluation } from './evaluate-run.js';
