@@ -64,3 +64,13 @@ describe('ReduceLrOnPlateau', () => {
     expect(opt.groups[0]!.lr).toBeCloseTo(0.1, 12);
   });
 });
+
+describe('oneCycleSchedule on very short runs', () => {
+  it('gives finite multipliers when the warm-up is shorter than one step (5 steps, pctStart 0.2)', () => {
+    const s = oneCycleSchedule({ totalSteps: 5, pctStart: 0.2 });
+    const v = [0, 1, 2, 3, 4].map(s);
+    expect(v.every(Number.isFinite)).toBe(true);
+    expect(v[0]).toBe(1); // peak at once, then cosine down
+    expect(v[4]).toBeCloseTo(1 / 25 / 1e4, 12);
+  });
+});

@@ -46,7 +46,9 @@ export function oneCycleSchedule(opts: { totalSteps: number; pctStart?: number; 
     let start = 0;
     for (let i = 0; i < phases.length; i++) {
       const ph = phases[i]!;
-      if (step <= ph.end || i === phases.length - 1) return cosAnneal(ph.from, ph.to, (step - start) / (ph.end - start));
+      // a phase shorter than one step (tiny runs) jumps straight to its end value instead of dividing by zero
+      const span = ph.end - start;
+      if (step <= ph.end || i === phases.length - 1) return cosAnneal(ph.from, ph.to, span > 0 ? Math.min(1, (step - start) / span) : 1);
       start = ph.end;
     }
     return min;
