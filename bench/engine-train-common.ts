@@ -53,7 +53,7 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<void> {
     name: c.name, config: { ...c.config, batch: c.batch, steps: c.steps, threads: c.threads },
     compile_ms: Math.round(compileMs), median_ms: +median.toFixed(2), min_ms: +times[0]!.toFixed(2), max_ms: +times.at(-1)!.toFixed(2),
     run_median_ms: +med(run).toFixed(2), update_median_ms: +med(update).toFixed(2),
-    img_per_s: +((c.batch * 1000) / median).toFixed(2), rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    img_per_s: +((c.batch * 1000) / median).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
     onnxruntime: pkg('../node_modules/onnxruntime-node/package.json').version, medclass: pkg('../package.json').version,
   }));
