@@ -65,7 +65,7 @@ interface Compiled {
  *
  * @example
  * const t = await Trainer.compile(net.trainGraph(), { params: store, optimizer: createOptimizer({ name: 'adamw' }), loss: { kind: 'cross-entropy' } });
- * try { for (const b of batches) await t.step({ x: b.x, y: b.y }); } finally { await t.dispose(); }
+ * try { for (const b of batches) await t.step({ x: b.x, labels: b.labels }); } finally { await t.dispose(); }
  */
 export class Trainer {
   private compiled: Compiled;
