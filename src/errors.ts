@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   // train
   MC_TRAIN_BAD_CONFIG: 'training configuration is invalid',
   MC_TRAIN_BAD_RUN_DIR: 'run directory is missing or incomplete',
+  // explain
+  MC_EXPLAIN_BAD_LAYER: 'no 4-D feature map of this name feeds the logits',
+  MC_EXPLAIN_NOT_CAM_MODEL: 'plain CAM needs global average pooling followed by one linear layer',
+  MC_EXPLAIN_BAD_TARGET: 'the class to explain is not one of the model\'s classes',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;
