@@ -8,6 +8,7 @@ import { registerKFold } from './kfold.js';
 import { registerPredict } from './predict.js';
 import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
+import { registerBench } from './bench.js';
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerPredict(program);
   registerEval(program);
   registerReport(program);
+  registerBench(program);
 }

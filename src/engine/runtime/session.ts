@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { MedclassError } from '../../errors.js';
 import { saveModel } from '../graph/onnx-io.js';
@@ -19,7 +21,22 @@ export interface SessionOptions {
   /** Intra-op threads (default: onnxruntime's choice, all cores). */
   threads?: number;
   /** Graph optimisation level (default 'all'). */
-  optimization?: 'all' | 'basic' | 'disabled';
+  optimization?: 'all' | 'extended' | 'basic' | 'disabled';
+  /** Run independent nodes concurrently ('parallel', inter-op threads = `interOpThreads`) or one at a time (default). */
+  executionMode?: 'sequential' | 'parallel';
+  /** Inter-op threads for `executionMode: 'parallel'` (default 1). */
+  interOpThreads?: number;
+  /** Pre-plan memory from the first run's allocation pattern (default true, onnxruntime's default). */
+  memPattern?: boolean;
+  /** Use onnxruntime's CPU memory arena (default true, onnxruntime's default). */
+  cpuMemArena?: boolean;
+  /** Write an onnxruntime profile (Chrome trace JSON) to `<profile>_<timestamp>.json`; `endProfiling()` returns its path. */
+  profile?: string;
+}
+
+/** Version of the onnxruntime-node binding in use. */
+export function runtimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
 }
 
 const ORT_TYPES = new Set<string>(['float32', 'float64', 'int64', 'int32', 'uint8', 'bool']);
@@ -49,7 +66,7 @@ function fromOrt(name: string, t: ort.Tensor): RunTensor {
 export class Session {
   private disposed = false;
 
-  private constructor(private readonly inner: ort.InferenceSession) {}
+  private constructor(private readonly inner: ort.InferenceSession, private readonly profilePrefix?: string) {}
 
   /** Compiles `model` (a `Graph`, serialised here, or ONNX bytes) into a session. */
   static async create(model: Graph | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
@@ -57,11 +74,15 @@ export class Session {
     const options: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: opts.optimization ?? 'all',
       logSeverityLevel: 3,
-      interOpNumThreads: 1,
+      interOpNumThreads: opts.interOpThreads ?? 1,
       ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+      ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
+      ...(opts.memPattern !== undefined ? { enableMemPattern: opts.memPattern } : {}),
+      ...(opts.cpuMemArena !== undefined ? { enableCpuMemArena: opts.cpuMemArena } : {}),
+      ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
     };
     try {
-      return new Session(await ort.InferenceSession.create(bytes, options));
+      return new Session(await ort.InferenceSession.create(bytes, options), opts.profile);
     } catch (e) {
       const name = model instanceof Uint8Array ? 'model' : `graph '${model.name}'`;
       throw new MedclassError('MC_ENGINE_BAD_MODEL', `onnxruntime rejected ${name}: ${(e as Error).message}`, { cause: e });
@@ -107,6 +128,19 @@ export class Session {
     const out: Record<string, RunTensor> = {};
     for (const [k, v] of Object.entries(res)) out[k] = fromOrt(k, v);
     return out;
+  }
+
+  /**
+   * Stops profiling (session created with `profile`) and returns the path of the trace onnxruntime wrote:
+   * the newest `<profile>_*.json`.
+   */
+  endProfiling(): string {
+    if (!this.profilePrefix) throw new MedclassError('MC_ENGINE_BAD_MODEL', 'endProfiling(): the session was created without `profile`');
+    this.inner.endProfiling();
+    const dir = dirname(this.profilePrefix), stem = basename(this.profilePrefix);
+    const found = readdirSync(dir).filter((f) => f.startsWith(`${stem}_`) && f.endsWith('.json')).sort();
+    if (found.length === 0) throw new MedclassError('MC_ENGINE_BAD_MODEL', `endProfiling(): no profile ${this.profilePrefix}_*.json was written`);
+    return join(dir, found.at(-1)!);
   }
 
   /** Releases the native session; further `run` calls throw. Safe to call twice. */
