@@ -4,7 +4,7 @@ import { registerCommands } from './commands/index.js';
 import { printError } from './output.js';
 
 const program = new Command('medclass')
-  .description('Medical image classification toolkit: audit data, train, calibrate, explain, serve.\nResearch software, not a diagnostic device.')
+  .description('Medical image classification toolkit: audit data, train, calibrate, evaluate, explain.\nResearch software, not a diagnostic device.')
   .version('0.1.0')
   .showHelpAfterError()
   .exitOverride();
