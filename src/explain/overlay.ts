@@ -22,7 +22,7 @@ export interface RgbImage {
  * Draws a class activation map over its image: the image is enlarged by an integer factor (nearest neighbour) to at
  * least `minSize` px wide, the map (any resolution, e.g. the raw h×w Grad-CAM) is upsampled bilinearly to the same
  * size and normalised to [0,1], coloured with the colour map and alpha-blended with alpha = opacity·map, so cold
- * regions show the bare image.
+ * regions show the bare image. With `pair`, the plain image comes first, then a 4 px white gap, then the overlay.
  */
 export function renderOverlay(image: PlanarImage, map: Map2d, options: OverlayOptionsInput = {}): RgbImage {
   const o = OverlayOptions.parse(options);
@@ -32,7 +32,10 @@ export function renderOverlay(image: PlanarImage, map: Map2d, options: OverlayOp
   const heat = normalizeMap(upsampleBilinear(map, width, height)).data;
   const lut = colormapTable(o.colormap);
   const plane = image.width * image.height;
-  const data = new Uint8Array(width * height * 3);
+  const gap = o.pair ? 4 : 0;
+  const total = o.pair ? 2 * width + gap : width;
+  const data = new Uint8Array(total * height * 3).fill(255);
+  const off = o.pair ? width + gap : 0;
   for (let y = 0; y < height; y++) {
     const sy = Math.floor(y / f);
     for (let x = 0; x < width; x++) {
@@ -43,11 +46,12 @@ export function renderOverlay(image: PlanarImage, map: Map2d, options: OverlayOp
       for (let c = 0; c < 3; c++) {
         const v = image.data[(image.channels === 1 ? 0 : c) * plane + p]!;
         const base = Math.min(255, Math.max(0, v * 255));
-        data[(y * width + x) * 3 + c] = Math.round((1 - a) * base + a * lut[li + c]!);
+        data[(y * total + off + x) * 3 + c] = Math.round((1 - a) * base + a * lut[li + c]!);
+        if (o.pair) data[(y * total + x) * 3 + c] = Math.round(base);
       }
     }
   }
-  return { width, height, data };
+  return { width: total, height, data };
 }
 
 /** PNG bytes of an RGB raster (sharp). */

@@ -12,3 +12,5 @@ export { PredictOptions, RunModel, predictImages, predictWith } from './predict.
 export type { ImageInput, ImagePrediction, PredictOptionsInput, RunPreprocess } from './predict.js';
 export { EvaluateRunOptions, evaluateRunDir } from './evaluate-run.js';
 export type { EvaluateRunEvent, EvaluateRunOptionsInput, RunEvaluation } from './evaluate-run.js';
+export { ExplainOptions, explainImages, explainTensors, openExplainer, targetIndex } from './explain.js';
+export type { ExplainOptionsInput, ImageExplanation, RunExplainer, TensorExplanation } from './explain.js';

@@ -9,10 +9,25 @@ import { registerPredict } from './predict.js';
 import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
 import { registerBench } from './bench.js';
+import { registerExplain } from './explain.js';
+
+/** One line per command in `medclass --help`; each command's own `--help` has the long description. */
+const SUMMARIES: Record<string, string> = {
+  demo: 'run the whole pipeline on built-in lesion phantoms (no data needed)',
+  data: 'audit a dataset, make seeded splits, fetch MedMNIST',
+  train: 'train a classifier from a YAML config; writes a run directory',
+  kfold: 'k-fold cross-validation on train+val (mean ± sd)',
+  eval: 're-evaluate a run: metrics with CIs, calibration, conformal sets',
+  metrics: 'evaluate a predictions CSV (metrics, CIs, calibration, conformal)',
+  predict: 'classify images with a trained run (calibrated probabilities)',
+  explain: 'Grad-CAM heat maps over images for a trained run',
+  report: 'write report.html and model-card.md for a run',
+  engine: 'training-engine tools: check gradients against PyTorch fixtures',
+  bench: 'time a training step or inference (img/s)',
+};
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
 export function registerCommands(program: Command): void {
-  void program;
   registerDemo(program);
   registerEngine(program);
   registerData(program);
@@ -23,4 +38,10 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerReport(program);
   registerBench(program);
+  registerExplain(program);
+  for (const c of program.commands) {
+    const line = SUMMARIES[c.name()];
+    if (line) c.summary(line);
+  }
+  program.configureHelp({ helpWidth: 110 });
 }
