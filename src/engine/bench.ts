@@ -13,6 +13,7 @@ import type { SessionOptions } from './runtime/session.js';
 import type { Tensor } from './tensor.js';
 import { f32, i64, numel } from './tensor.js';
 import { Trainer } from './trainer.js';
+import type { StepResult } from './trainer.js';
 import { buildTrainingGraph } from './training-graph.js';
 
 /** Timing settings shared by `benchTrain` and `benchInfer`. */
@@ -56,6 +57,8 @@ export interface BenchResult {
   max_ms: number;
   /** (max − min) / median: 0 is perfectly steady. */
   spread: number;
+  /** Median process CPU time (user + system, all threads) per iteration: steadier than wall time on a loaded machine. */
+  cpu_ms: number;
   /** Training only: median of the onnxruntime run (forward, loss, backward) and of the optimizer update. */
   run_median_ms?: number;
   update_median_ms?: number;
@@ -136,11 +139,19 @@ async function profileRuns(graph: Graph, feeds: Record<string, Tensor>, outputs:
 const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const r2 = (v: number) => +v.toFixed(2);
 
-function summarise(mode: BenchResult['mode'], model: string, o: BenchOptions, times: number[], compileMs: number, load0: number): BenchResult {
+/** Wall and CPU time of `f` in ms. */
+async function timed(f: () => Promise<unknown>): Promise<[wall: number, cpu: number]> {
+  const c0 = process.cpuUsage(), t0 = performance.now();
+  await f();
+  const c = process.cpuUsage(c0);
+  return [performance.now() - t0, (c.user + c.system) / 1000];
+}
+
+function summarise(mode: BenchResult['mode'], model: string, o: BenchOptions, times: number[], cpu: number[], compileMs: number, load0: number): BenchResult {
   const med = median(times), lo = Math.min(...times), hi = Math.max(...times);
   return {
     mode, model, batch: o.batch, steps: o.steps, threads: o.threads,
-    img_per_s: r2((o.batch * 1000) / med), median_ms: r2(med), min_ms: r2(lo), max_ms: r2(hi), spread: +((hi - lo) / med).toFixed(3),
+    img_per_s: r2((o.batch * 1000) / med), median_ms: r2(med), min_ms: r2(lo), max_ms: r2(hi), spread: +((hi - lo) / med).toFixed(3), cpu_ms: r2(median(cpu)),
     compile_ms: Math.round(compileMs), peak_rss_mb: peakRssMb(), load: [r2(load0), r2(loadavg()[0]!)],
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, onnxruntime: runtimeVersion(),
   };
@@ -180,20 +191,21 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
   });
   const compileMs = performance.now() - t0;
   const load0 = loadavg()[0]!;
-  const times: number[] = [], run: number[] = [], update: number[] = [];
+  const times: number[] = [], cpu: number[] = [], run: number[] = [], update: number[] = [];
   try {
     for (let i = 0; i < o.warmup + o.steps; i++) {
-      const s = performance.now();
-      const r = await trainer.step({ x, labels }, extra);
-      if (i < o.warmup) continue;
-      times.push(performance.now() - s);
+      let r: StepResult | undefined;
+      const [wall, c] = await timed(async () => { r = await trainer.step({ x, labels }, extra); });
+      if (i < o.warmup || !r) continue;
+      times.push(wall);
+      cpu.push(c);
       run.push(r.runMs);
       update.push(r.updateMs);
     }
   } finally {
     await trainer.dispose();
   }
-  const res = summarise('train', net.name, o, times, compileMs, load0);
+  const res = summarise('train', net.name, o, times, cpu, compileMs, load0);
   res.run_median_ms = r2(median(run));
   res.update_median_ms = r2(median(update));
   if (o.profile) {
@@ -225,17 +237,16 @@ export async function benchInfer(name: string, graph: Graph, o: BenchOptions): P
   const s = await Session.create(graph, { ...o.session, ...(o.threads > 0 ? { threads: o.threads } : {}) });
   const compileMs = performance.now() - t0;
   const load0 = loadavg()[0]!;
-  const times: number[] = [];
+  const times: number[] = [], cpu: number[] = [];
   try {
     for (let i = 0; i < o.warmup + o.steps; i++) {
-      const t = performance.now();
-      await s.run(feeds);
-      if (i >= o.warmup) times.push(performance.now() - t);
+      const [wall, c] = await timed(() => s.run(feeds));
+      if (i >= o.warmup) { times.push(wall); cpu.push(c); }
     }
   } finally {
     await s.dispose();
   }
-  const res = summarise('infer', name, o, times, compileMs, load0);
+  const res = summarise('infer', name, o, times, cpu, compileMs, load0);
   if (o.profile) res.profile = await profileRuns(graph, feeds, undefined, o);
   return res;
 }

@@ -66,8 +66,8 @@ function report(r: BenchResult, f: BenchFlags): void {
     return;
   }
   out(table([
-    ['mode', 'model', 'batch', 'threads', 'img/s', 'median ms', 'min ms', 'max ms', 'spread', 'peak RSS MiB', 'load'],
-    [r.mode, r.model, r.batch, r.threads, r.img_per_s, r.median_ms, r.min_ms, r.max_ms, r.spread, r.peak_rss_mb, r.load.join('→')],
+    ['mode', 'model', 'batch', 'threads', 'img/s', 'median ms', 'min ms', 'max ms', 'spread', 'CPU ms', 'peak RSS MiB', 'load'],
+    [r.mode, r.model, r.batch, r.threads, r.img_per_s, r.median_ms, r.min_ms, r.max_ms, r.spread, r.cpu_ms, r.peak_rss_mb, r.load.join('→')],
   ]));
   if (r.run_median_ms !== undefined) out(`run (forward, loss, backward) ${r.run_median_ms} ms, optimizer update ${r.update_median_ms} ms (medians)`);
   out(`${r.cpu}, ${r.cores} cores, node ${r.node}, onnxruntime ${r.onnxruntime}, medclass ${VERSION}`);

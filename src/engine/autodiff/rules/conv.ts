@@ -52,15 +52,6 @@ function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonl
   return g.op('Reshape', [dw, g.ints([co, ci, kh, kw])]);
 }
 
-/** dW of a 2-D depthwise convolution: per kernel offset, Σ over batch and space of dY · the shifted input. */
-function depthwiseWeightGrad(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [c, , kh, kw] = wd as [number, number, number, number];
-  const slices = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
-  const taps = slices.map((s) => g.op('Unsqueeze', [g.reduceSum(g.mul(dY, s), [0, 2, 3], false), g.ints([1])]));
-  const dw = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: attr.int(1) });
-  return g.op('Reshape', [dw, g.ints([c, 1, kh, kw])]);
-}
-
 /**
  * dX of a stride-1 2-D convolution (group 1 or depthwise) as a forward Conv of dY with the spatially flipped,
  * in/out-swapped weight; undefined when that does not apply (then ConvTranspose is used).
@@ -80,8 +71,7 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
 /**
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
- * stride); dW is one Gemm over im2col windows (2-D, group 1), per-offset products (2-D depthwise), or otherwise a
- * grouped convolution of X (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
+ * stride); dW is one Gemm over im2col windows (2-D, group 1), or otherwise a grouped convolution of X (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
  */
 export const convRules = {
@@ -106,13 +96,15 @@ export const convRules = {
     }
 
     if (r === 2 && G === 1) return [dx, convWeightGradIm2col(g, x, dY!, wd, yd, a), db];
-    if (r === 2 && Cg === 1 && wd[0] === G) return [dx, depthwiseWeightGrad(g, x, dY!, wd, yd, a), db];
 
-    // dW: out[c', m, k] = Σ_{n,o} Xr[c', j·N + n, k·d + o·s − p] · dY[n, m, o], j = group of m
+    // dW: out[c', m, k] = Σ_{n,o} Xr[c', j·N + n, k·d + o·s − p] · dY[n, m, o], j = group of m. For depthwise
+    // (Cg = 1) this is X as [1, C·N, H, W] with dY as C kernels of N channels: one im2col + GEMV per channel, far
+    // cheaper than a strided slice, product and reduction per kernel offset.
     const swap01 = [1, 0, ...spAxes];
     const xr = G === 1
       ? g.transpose(x, swap01)
-      : g.reshape(g.transpose(g.reshape(x, [0, G, Cg, ...sp]), [2, 1, 0, ...spAxes.map((i) => i + 1)]), [Cg, -1, ...sp]);
+      : Cg === 1 ? g.reshape(g.transpose(x, swap01), [1, -1, ...sp])
+        : g.reshape(g.transpose(g.reshape(x, [0, G, Cg, ...sp]), [2, 1, 0, ...spAxes.map((i) => i + 1)]), [Cg, -1, ...sp]);
     const dyr = g.transpose(dY!, swap01);
     const dwc = g.op('Conv', [xr, dyr], {
       strides: attr.ints(a.dilations), dilations: attr.ints(a.strides), group: attr.int(G),
