@@ -14,3 +14,5 @@ export { EvaluateRunOptions, evaluateRunDir } from './evaluate-run.js';
 export type { EvaluateRunEvent, EvaluateRunOptionsInput, RunEvaluation } from './evaluate-run.js';
 export { ExplainOptions, explainImages, explainTensors, openExplainer, targetIndex } from './explain.js';
 export type { ExplainOptionsInput, ImageExplanation, RunExplainer, TensorExplanation } from './explain.js';
+export { gradCamExamples } from './explain-examples.js';
+export type { GradCamExamplesOptions } from './explain-examples.js';

@@ -2,6 +2,7 @@ import type { ConformalEvaluation } from '../eval/index.js';
 import { binsOf, fmt, headlineRows, perClassRows } from './headline.js';
 import { modelCard, modelCardHtml } from './model-card.js';
 import { conformalName, conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
+import { gradCamSection, type GradCamReportInput } from './grad-cam-section.js';
 import type { RunReportData } from './run-data.js';
 import { esc } from './svg.js';
 
@@ -118,7 +119,7 @@ function appendix(d: RunReportData): string {
 }
 
 /** The report as one self-contained HTML page (inline SVG, inline CSS, no scripts, no external assets). */
-export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string } = {}): string {
+export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string; gradCam?: GradCamReportInput } = {}): string {
   const m = d.test;
   const card = modelCard(d);
   const curves = historyPlots(d);
@@ -131,6 +132,7 @@ export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string 
     `<h2>Errors and discrimination</h2><div class="plots">${figure(confusionPlot(d), 'Count and row percentage; rows are true classes.')}${figure(rocPlot(d), 'ROC from the predicted probabilities on test.')}${figure(prPlot(d), 'Precision–recall as steps (average precision = area under the steps).')}</div>`,
     operatingSection(d),
     perClassSection(d),
+    gradCamSection(opts.gradCam),
     calibrationSection(d),
     conformalSection(d),
     subgroupSection(d),

@@ -11,3 +11,5 @@ export type { ModelCardSection } from './model-card.js';
 export { renderReportHtml } from './html.js';
 export { writeReport } from './write-report.js';
 export type { ReportFiles } from './write-report.js';
+export { gradCamSection } from './grad-cam-section.js';
+export type { GradCamExample, GradCamReportInput } from './grad-cam-section.js';

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GradCamReportInput } from './grad-cam-section.js';
 import { renderReportHtml } from './html.js';
 import { modelCardMarkdown } from './model-card.js';
 import { readRunData } from './run-data.js';
@@ -15,9 +16,10 @@ export interface ReportFiles {
 /**
  * Writes `report.html` (one self-contained page: inline SVG plots and CSS, no scripts or external assets) and
  * `model-card.md` into a run directory, from its metrics.json, summary.json, history.csv and preprocess.json.
+ * `gradCam` (computed by the pipeline, which can run the model) fills the "Grad-CAM examples" section.
  * Throws `MC_TRAIN_BAD_RUN_DIR` when metrics.json is missing.
  */
-export function writeReport(runDir: string, opts: { generatedAt?: string } = {}): ReportFiles {
+export function writeReport(runDir: string, opts: { generatedAt?: string; gradCam?: GradCamReportInput } = {}): ReportFiles {
   const data = readRunData(runDir);
   const html = renderReportHtml(data, opts);
   const card = modelCardMarkdown(data);

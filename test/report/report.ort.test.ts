@@ -2,7 +2,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmt, writeReport } from '../../src/report/index.js';
+import sharp from 'sharp';
+import { gradCamExamples } from '../../src/pipeline/index.js';
+import { fmt, writeReport, type GradCamExample } from '../../src/report/index.js';
 import { removeTempDir, trainTinyRun } from '../pipeline/predict-helpers.js';
 import { xmlProblems } from './xml-check.js';
 
@@ -12,10 +14,13 @@ describe('writeReport on a tiny trained run', () => {
   let html = '';
   let card = '';
   let metrics: any;
+  let examples: GradCamExample[] = [];
 
   beforeAll(async () => {
     ({ runDir, cleanup } = await trainTinyRun('report', { bootstrap: 100, epochs: 3 }));
-    writeReport(runDir, { generatedAt: '2026-01-01T00:00:00Z' });
+    const gradCam = await gradCamExamples(runDir);
+    examples = gradCam.examples;
+    writeReport(runDir, { generatedAt: '2026-01-01T00:00:00Z', gradCam });
     html = readFileSync(join(runDir, 'report.html'), 'utf8');
     card = readFileSync(join(runDir, 'model-card.md'), 'utf8');
     metrics = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8'));
@@ -61,8 +66,24 @@ describe('writeReport on a tiny trained run', () => {
     for (const s of svgs) expect(xmlProblems(s)).toEqual([]);
     expect(xmlProblems(html.replace(/<!DOCTYPE html>/, '').replace(/<meta[^>]*>/g, '').replace(/<br>/g, '<br/>'))).toEqual([]);
     for (const title of ['ROC curve (test', 'Precision–recall (test', 'Reliability diagram (test', 'Confusion matrix (test', 'Conformal set sizes']) expect(html).toContain(title);
-    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|@import|url\(/i);
+    // the only images: Grad-CAM overlays as data: PNG URIs
+    const imgs = html.match(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g) ?? [];
+    expect(imgs).toHaveLength(examples.length);
+    expect(html.replace(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g, '')).not.toMatch(/<script|<link|<img|<iframe|src=|@import|url\(/i);
     expect(html.match(/https?:\/\/[^"\s<]+/g)?.filter((u) => u !== 'http://www.w3.org/2000/svg') ?? []).toEqual([]);
+  });
+
+  it('shows Grad-CAM examples: two test images per class (correct and misclassified first), as decodable PNGs', async () => {
+    expect(html).toContain('<h2>Grad-CAM examples</h2>');
+    expect(examples).toHaveLength(4);
+    expect(examples.map((e) => e.trueLabel)).toEqual(['normal', 'normal', 'lesion', 'lesion']);
+    for (const k of [0, 2]) if (examples[k]!.predicted !== examples[k + 1]!.predicted) expect(examples[k]!.predicted).toBe(examples[k]!.trueLabel);
+    for (const e of examples) {
+      expect(e.explained).toBe(e.predicted);
+      expect(html).toContain(`true <b>${e.trueLabel}</b> · predicted <b>${e.predicted}</b> (p = ${e.probability.toFixed(3)})`);
+      const m = await sharp(Buffer.from(e.png)).metadata();
+      expect([m.format, m.width, m.height]).toEqual(['png', 2 * 160 + 4, 160]);
+    }
   });
 
   it('contains no absolute paths (run directory, temp folder, data source folders)', () => {
