@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset, SplitOptions, assignSplits, openSource } from '../data/index.js';
-import type { GradCamExample, GradCamReportInput } from '../report/index.js';
+import type { GradCamExample } from '../report/index.js';
 import { sourceName } from '../report/index.js';
 import { MedclassError } from '../errors.js';
 import { explainTensors, openExplainer } from './explain.js';
@@ -22,7 +22,7 @@ export interface GradCamExamplesOptions {
  * its predicted class. Throws (`MC_TRAIN_BAD_RUN_DIR`, data errors) when the run's source cannot be read; the
  * caller decides whether the report goes on without the section.
  */
-export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptions = {}): Promise<GradCamReportInput & { layer: string }> {
+export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptions = {}): Promise<{ layer: string; examples: GradCamExample[] }> {
   const summaryPath = join(runDir, 'summary.json');
   const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
   const spec: string | undefined = opts.data ?? summary?.config?.data?.source;
