@@ -22,7 +22,7 @@ const PASS = new Set(['Identity', 'Flatten', 'Reshape', 'Squeeze', 'Dropout']);
 export function camClassifier(model: Graph | Uint8Array, opts: { layer?: string; output?: string } = {}): CamClassifier {
   const g = model instanceof Uint8Array ? loadModel(model) : model;
   const logits = opts.output ?? g.outputs[0]!.name;
-  const layer = opts.layer ?? defaultCamLayer(g);
+  const layer = opts.layer ?? defaultCamLayer(g, logits);
   const nodes = cutGraph(g, [logits]);
   const fail = (why: string) => new MedclassError('MC_EXPLAIN_NOT_CAM_MODEL', `'${layer}' → '${logits}': ${why}`, { hint: 'use Grad-CAM (GradCam), which works for any differentiable head' });
   const next = (v: string): Node => {

@@ -36,11 +36,15 @@ export function convLayers(model: Graph): string[] {
   return model.nodes.filter((n) => n.opType === 'Conv').map((n) => n.outputs[0]!);
 }
 
-/** The default layer: the `features` tap (built-in nets, backbones) when present, else the last Conv output. */
-export function defaultCamLayer(model: Graph): string {
-  if (producers(model).has('features')) return 'features';
-  const last = convLayers(model).at(-1);
-  if (!last) throw new MedclassError('MC_EXPLAIN_BAD_LAYER', `graph '${model.name}' has no 'features' value and no Conv node`, { hint: 'Grad-CAM needs a convolutional feature map; name one with --layer' });
+/**
+ * The default layer among the values the logits depend on: the `features` tap (built-in CNNs, backbones) when it is
+ * one of them, else the last Conv output (a ViT's `features` is a side branch, so its patch embedding is used).
+ */
+export function defaultCamLayer(model: Graph, output = model.outputs[0]?.name ?? ''): string {
+  const nodes = cutGraph(model, [output]);
+  if (nodes.some((n) => n.outputs.includes('features'))) return 'features';
+  const last = nodes.filter((n) => n.opType === 'Conv').at(-1)?.outputs[0];
+  if (!last) throw new MedclassError('MC_EXPLAIN_BAD_LAYER', `graph '${model.name}': '${output}' depends on no 'features' value and no Conv node`, { hint: 'Grad-CAM needs a convolutional feature map; name one with --layer' });
   return last;
 }
 
@@ -63,7 +67,7 @@ export function buildGradCamGraph(model: Graph | Uint8Array, opts: GradCamGraphO
   }
   const logits = opts.output ?? g.outputs[0]?.name;
   if (!logits) throw new MedclassError('MC_ENGINE_BAD_MODEL', `graph '${g.name}' has no outputs`);
-  const layer = opts.layer ?? defaultCamLayer(g);
+  const layer = opts.layer ?? defaultCamLayer(g, logits);
   const hint = `Conv outputs of this model: ${convLayers(g).slice(-8).join(', ') || 'none'}${producers(g).has('features') ? ' (and features)' : ''}`;
   // Only the nodes the logits need (drops other outputs' branches); the layer must be among their values.
   g.nodes = cutGraph(g, [logits]);

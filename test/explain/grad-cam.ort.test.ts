@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Emitter, Rng, cutGraph, defineNetwork, f32, type Graph, type Network } from '../../src/engine/index.js';
 import { GradCam, buildGradCamGraph, camClassifier, classActivationMap, convLayers, mapPeak, normalizeMap, upsampleBilinear } from '../../src/explain/index.js';
+import { createModel } from '../../src/models/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 import { finiteDiff } from '../helpers/finite-diff.js';
 
@@ -101,5 +102,16 @@ describe('Grad-CAM', () => {
     expect(() => buildGradCamGraph(net.inferenceGraph(), { layer: 'embedding' })).toThrow(expect.objectContaining({ code: 'MC_EXPLAIN_BAD_LAYER' }));
     expect(() => camClassifier(net.inferenceGraph(), { layer: convLayers(net.inferenceGraph())[0]! })).toThrow(expect.objectContaining({ code: 'MC_EXPLAIN_NOT_CAM_MODEL' }));
     expect(mapPeak({ width: 3, height: 2, data: Float32Array.from([0, 1, 0, 0, 2, 2]) })).toEqual({ x: 1, y: 1, value: 2 });
+  });
+
+  it("defaults to the last Conv the logits depend on when `features` is a side branch (ViT's patch tokens)", async () => {
+    const vit = createModel('vit-small', { inChannels: 1, numClasses: 2, inputSize: 28, rng: new Rng(1) });
+    const graph = vit.inferenceGraph();
+    const gc = await create(graph, { threads: 1 });
+    expect(gc.layer).toBe(convLayers(graph).at(-1));
+    expect(gc.spec.featureDims).toEqual([192, 7, 7]);
+    const [r] = await gc.explain(images(1, 28 * 28, 3), 1);
+    expect(r!.cam.width).toBe(28);
+    expect(() => buildGradCamGraph(graph, { layer: 'features' })).toThrow(expect.objectContaining({ code: 'MC_EXPLAIN_BAD_LAYER' }));
   });
 });
