@@ -36,6 +36,12 @@ export const ERROR_CODES = {
   MC_EXPLAIN_BAD_LAYER: 'no 4-D feature map of this name feeds the logits',
   MC_EXPLAIN_NOT_CAM_MODEL: 'plain CAM needs global average pooling followed by one linear layer',
   MC_EXPLAIN_BAD_TARGET: 'the class to explain is not one of the model\'s classes',
+  // retrieval
+  MC_RETRIEVAL_NO_INDEX: 'the run directory has no embedding index',
+  MC_RETRIEVAL_BAD_INDEX: 'the embedding index files are malformed or disagree',
+  MC_RETRIEVAL_STALE_INDEX: 'the embedding index was built from another model.onnx',
+  MC_RETRIEVAL_NO_EMBEDDING: 'the model has no [N,D] embedding value of this name',
+  MC_RETRIEVAL_TOO_FEW: 'too few cases to index or map',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;
