@@ -16,3 +16,7 @@ export { ExplainOptions, explainImages, explainTensors, openExplainer, targetInd
 export type { ExplainOptionsInput, ImageExplanation, RunExplainer, TensorExplanation } from './explain.js';
 export { gradCamExamples } from './explain-examples.js';
 export type { GradCamExamplesOptions } from './explain-examples.js';
+export { IndexRunOptions, buildRunIndex, modelSha256 } from './index-run.js';
+export type { HeadFigures, IndexRunEvent, IndexRunOptionsInput, RunIndexSummary } from './index-run.js';
+export { SimilarOptions, findSimilar } from './similar.js';
+export type { SimilarOptionsInput, SimilarResult } from './similar.js';

@@ -10,6 +10,8 @@ import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
 import { registerBench } from './bench.js';
 import { registerExplain } from './explain.js';
+import { registerIndex } from './index-run.js';
+import { registerSimilar } from './similar.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -21,6 +23,8 @@ const SUMMARIES: Record<string, string> = {
   metrics: 'evaluate a predictions CSV (metrics, CIs, calibration, conformal)',
   predict: 'classify images with a trained run (calibrated probabilities)',
   explain: 'Grad-CAM heat maps over images for a trained run',
+  index: 'similar-case index of a run: k-NN head metrics, UMAP map',
+  similar: 'the most similar training cases of images (needs index)',
   report: 'write report.html and model-card.md for a run',
   engine: 'training-engine tools: check gradients against PyTorch fixtures',
   bench: 'time a training step or inference (img/s)',
@@ -39,6 +43,8 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerBench(program);
   registerExplain(program);
+  registerIndex(program);
+  registerSimilar(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);

@@ -1,0 +1,47 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { MedclassError } from '../../errors.js';
+import { DISCLAIMER } from '../../eval/index.js';
+import { SimilarOptions, findSimilar, type SimilarResult } from '../../pipeline/index.js';
+import { out, table } from '../output.js';
+
+/** Per image: its prediction, then one row per similar training case (rank, id, label, cosine similarity); failures with their code. */
+export function formatSimilar(res: readonly SimilarResult[]): string {
+  const lines: string[] = [];
+  for (const r of res) {
+    if (r.error) {
+      lines.push(`${r.file}: ${r.error.code}: ${r.error.message}`, '');
+      continue;
+    }
+    lines.push(`${r.file}: predicted ${r.label} (${r.probability.toFixed(4)})`);
+    lines.push(table([['rank', 'training case', 'label', 'similarity'], ...r.similar.map((c, i) => [i + 1, c.id, c.label, c.similarity.toFixed(4)])]), '');
+  }
+  lines.push(`Similar cases are nearest neighbours of the model's embedding, not a diagnosis; ${DISCLAIMER}.`);
+  return lines.join('\n');
+}
+
+/** `medclass similar --run DIR image… [--k 5] [--json]`. */
+export function registerSimilar(program: Command): void {
+  program
+    .command('similar')
+    .description(`For each image: the run's prediction and the k most similar training cases (cosine similarity of the model's embeddings; needs medclass index --run DIR first); exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
+    .requiredOption('--run <dir>', 'run directory with an index/ (medclass index)')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP)')
+    .option('--k <n>', SimilarOptions.shape.k.description!, Number)
+    .option('--threads <n>', SimilarOptions.shape.threads.description!, Number)
+    .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
+    .action(async (images: string[], o: { run: string; k?: number; threads?: number; json?: string | boolean }) => {
+      const parsed = SimilarOptions.safeParse({ ...(o.k !== undefined ? { k: o.k } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+      if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `similar: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass similar --help' });
+      const res = await findSimilar(o.run, images, parsed.data);
+      const plain = res.map((r) => (r.error ? r : { file: r.file, label: r.label, probability: r.probability, similar: r.similar.map(({ id, label, similarity }) => ({ id, label, similarity })) }));
+      const json = `${JSON.stringify({ disclaimer: DISCLAIMER, results: plain }, null, 2)}\n`;
+      if (o.json === true) process.stdout.write(json);
+      else {
+        out(formatSimilar(res));
+        if (typeof o.json === 'string') writeFileSync(o.json, json);
+      }
+      const failed = res.filter((r) => r.error).length;
+      process.exitCode = failed === res.length ? 1 : failed > 0 ? 2 : 0;
+    });
+}

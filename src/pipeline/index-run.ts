@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Rng } from '../engine/index.js';
+import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, openSource, type DataEvent, type PreprocessConfig, type SplitName } from '../data/index.js';
+import { DISCLAIMER, EvalOptions, argmaxRows, evaluatePredictions, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
+import {
+  EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, knnVote, mapNeighborAccuracy, takeRows, umap2d, exactKnn,
+} from '../retrieval/index.js';
+import { MedclassError } from '../errors.js';
+import { dataFingerprint, toJson, writeAtomic } from './run-files.js';
+
+/** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's summary.json. */
+export const IndexRunOptions = z.strictObject({
+  data: z.string().optional().describe("data source (default: the run's, as summary.json names it); split as the run's config says"),
+  csv: CsvOptions.optional().describe('CSV column mapping when --data is a manifest'),
+  embedding: z.string().default('embedding').describe('graph value [N,D] read as the embedding'),
+  knn: KnnHeadOptions.default(KnnHeadOptions.parse({})).describe('the k-NN classifier head evaluated on val/test'),
+  umap: UmapOptions.default(UmapOptions.parse({})).describe('the 2-D map of the training embeddings'),
+  mapK: z.number().int().min(1).default(5).describe('k of the leave-one-out neighbour accuracy that scores the map'),
+  bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the k-NN head CIs (default: as the run)'),
+  seed: z.number().int().optional().describe("seed of UMAP, the map sample and the bootstrap (default: the run's seed)"),
+  batchSize: z.number().int().min(1).default(64).describe('images per onnxruntime call'),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+});
+export type IndexRunOptionsInput = z.input<typeof IndexRunOptions>;
+
+/** Events of an index build: image loading progress, skipped files, metric warnings, and stage changes. */
+export type IndexRunEvent = DataEvent | EvalEvent | { type: 'stage'; stage: 'load' | 'embed' | 'knn' | 'umap' | 'done' } | { type: 'data-mismatch'; message: string };
+
+/** Headline figures of one classifier head on one split. */
+export interface HeadFigures { roc_auc: number; accuracy: number; balanced_accuracy: number; n: number }
+
+/** What `buildRunIndex` returns (the files under `index/` are written too). */
+export interface RunIndexSummary {
+  count: number;
+  dim: number;
+  classes: string[];
+  /** k-NN head vs the model's own head (metrics.json), val and test */
+  heads: { knn: { val: HeadFigures | null; test: HeadFigures }; model: { val: HeadFigures | null; test: HeadFigures | null } };
+  /** leave-one-out `mapK`-NN accuracy of the mapped training cases: in 2-D and in the embedding space (cosine) */
+  map: { n: number; neighborAccuracy2d: number; neighborAccuracyEmbedding: number; majorityShare: number };
+  /** false when the data (ids, labels, splits) differ from what the run was trained on */
+  fingerprintMatches: boolean | null;
+  skipped: { file: string; code: string; reason: string }[];
+  files: string[];
+}
+
+function readJson(runDir: string, name: string, required: boolean): any {
+  const p = join(runDir, name);
+  if (!existsSync(p)) {
+    if (required) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name} is missing from the run directory`, { file: name, hint: 'pass a run directory written by medclass train' });
+    return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(p, 'utf8'));
+  } catch (cause) {
+    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name}: not valid JSON (${(cause as Error).message})`, { file: name, cause });
+  }
+}
+
+/** SHA-256 of a run's model.onnx (`MC_TRAIN_BAD_RUN_DIR` when missing). */
+export function modelSha256(runDir: string): string {
+  const p = join(runDir, 'model.onnx');
+  if (!existsSync(p)) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'model.onnx is missing from the run directory', { file: 'model.onnx', hint: 'the run may have been interrupted; resume it with medclass train --resume' });
+  return createHash('sha256').update(readFileSync(p)).digest('hex');
+}
+
+const figures = (m: any): HeadFigures | null => (m ? { roc_auc: m.roc_auc, accuracy: m.accuracy, balanced_accuracy: m.balanced_accuracy, n: m.n ?? NaN } : null);
+
+/** Up to `max` rows, stratified by label (each class keeps its share), drawn from `rng`; all rows, in order, when n ≤ max. */
+function stratifiedSample(labels: Int32Array, classes: number, max: number, rng: Rng): number[] {
+  const n = labels.length;
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  const out: number[] = [];
+  for (let c = 0; c < classes; c++) {
+    const rows = Array.from(labels.keys()).filter((i) => labels[i] === c);
+    const take = Math.round((rows.length / n) * max);
+    const perm = rng.fork(`class${c}`).permutation(rows.length);
+    out.push(...perm.slice(0, take).map((p) => rows[p]!));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Builds the similar-case index of a trained run: embeds its training split with model.onnx (the `embedding`
+ * value), saves `index/embeddings.f32` + `index/items.json`, evaluates a k-NN head (cosine, distance-weighted votes)
+ * on val and test with the eval layer (`index/knn-metrics.json` in metrics.json's layout,
+ * `index/knn-predictions.csv`), and lays the training embeddings out with UMAP (`index/umap.json`). The data are
+ * re-read from the run's source and split exactly as the run's config says.
+ *
+ * @example
+ * const s = await buildRunIndex('runs/pneumonia', { knn: { k: 10 } });
+ * s.heads.knn.test.roc_auc; // vs s.heads.model.test.roc_auc
+ */
+export async function buildRunIndex(runDir: string, options: IndexRunOptionsInput = {}, onEvent?: (e: IndexRunEvent) => void): Promise<RunIndexSummary> {
+  const o = IndexRunOptions.parse(options);
+  const summary = readJson(runDir, 'summary.json', false) ?? {};
+  const pre = readJson(runDir, 'preprocess.json', true) as PreprocessConfig & { classes: string[]; input: string; output: string };
+  const preprocess = PreprocessOptions.parse({ size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize });
+  const classes = pre.classes;
+  const k = classes.length;
+  const spec = o.data ?? summary.config?.data?.source;
+  if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass --data SOURCE' });
+  const csv = o.csv ?? summary.config?.data?.csv;
+  const source = openSource(spec, csv ? { csv } : {});
+  if (source.classes.join(',') !== classes.join(',')) {
+    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `classes [${source.classes.join(',')}] of the data differ from the run's [${classes.join(',')}]`, { hint: 'index with data of the same class names in the same order' });
+  }
+  const seed = o.seed ?? summary.config?.seed ?? summary.seed ?? 0;
+  const splits = assignSplits(source.items, SplitOptions.parse({ ...(summary.config?.data?.split ?? {}), seed: summary.config?.seed ?? 0 }));
+  const trained = summary.data?.fingerprint as string | undefined;
+  const fingerprintMatches = trained ? dataFingerprint(source.items, splits) === trained : null;
+  if (fingerprintMatches === false) onEvent?.({ type: 'data-mismatch', message: 'the data (ids, labels or splits) differ from those the run was trained on; the index and k-NN figures describe the data given' });
+
+  const sha = modelSha256(runDir);
+  const embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), { input: pre.input, output: pre.output, embedding: o.embedding, threads: o.threads });
+  const ds = new Dataset(source, { splits, cacheTensors: false });
+  const skipped: RunIndexSummary['skipped'] = [];
+  const sample = [preprocess.channels, preprocess.size, preprocess.size];
+  const embed = async (which: SplitName) => {
+    const b = await ds.loadBatch(ds.indicesOf(which), preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
+    skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
+    const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize);
+    return { ...r, labels: b.labels, ids: b.indices.map((i) => source.items[i]!.id) };
+  };
+  let train, val, test;
+  try {
+    onEvent?.({ type: 'stage', stage: 'embed' });
+    train = await embed('train');
+    val = await embed('val');
+    test = await embed('test');
+  } finally {
+    await embedder.dispose();
+  }
+  if (train.labels.length < 3) throw new MedclassError('MC_RETRIEVAL_TOO_FEW', `the training split has ${train.labels.length} readable cases; at least 3 are needed`);
+  const index = EmbeddingIndex.fromEmbeddings(train.ids.map((id, i) => ({ id, label: classes[train.labels[i]!]! })), train.embeddings, train.dim, classes, { embedding: o.embedding, modelSha256: sha, split: 'train' });
+  index.save(runDir);
+
+  onEvent?.({ type: 'stage', stage: 'knn' });
+  const headScores = (s: typeof val): SplitScores => ({ labels: s.labels, scores: knnVote(index.search(s.embeddings, s.labels.length, o.knn.k), index.labels, k, o.knn), meta: { id: s.ids } });
+  const knnVal = val.labels.length ? headScores(val) : undefined;
+  if (test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', 'the data have no readable test cases to evaluate the k-NN head on', { hint: 'the source needs a test split' });
+  const knnTest = headScores(test);
+  const evalCfg = summary.config?.eval ?? {};
+  const eo = EvalOptions.parse({ bootstrap: o.bootstrap ?? evalCfg.bootstrap ?? 1000, alpha: evalCfg.alpha ?? 0.1, targetSensitivity: evalCfg.targetSensitivity ?? 0.9, classNames: classes });
+  const metrics: MetricsReport = evaluatePredictions({ classes: k, scoreKind: 'prob', ...(knnVal ? { val: knnVal } : {}), test: knnTest }, eo, new Rng(seed).fork('eval'), onEvent);
+  const { val: valMetrics, ...testMetrics } = metrics;
+  writeAtomic(join(runDir, 'index/knn-metrics.json'), toJson({ disclaimer: DISCLAIMER, classes, head: { kind: 'knn', metric: 'cosine', ...o.knn, index: INDEX_FILES.items }, seed, test: testMetrics, val: valMetrics }));
+  const rows = [...(knnVal ? [['val', knnVal] as const] : []), ['test', knnTest] as const];
+  const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const csvText = [['split', 'id', 'label', ...classes.map((_, c) => `prob_${c}`)].join(','),
+    ...rows.flatMap(([name, s]) => Array.from(s.labels, (y, i) => [name, q(s.meta!.id![i]!), y, ...Array.from(s.scores.subarray(i * k, (i + 1) * k), (v) => v.toPrecision(9))].join(',')))];
+  writeAtomic(join(runDir, 'index/knn-predictions.csv'), `${csvText.join('\n')}\n`);
+
+  onEvent?.({ type: 'stage', stage: 'umap' });
+  const root = new Rng(seed).fork('retrieval');
+  const picked = stratifiedSample(index.labels, k, o.umap.maxPoints, root.fork('map-sample'));
+  const vecs = takeRows(index.vectors, index.dim, picked);
+  const labels = Int32Array.from(picked, (i) => index.labels[i]!);
+  const xy = umap2d(vecs, picked.length, index.dim, root, o.umap);
+  const nnE = exactKnn(vecs, picked.length, vecs, picked.length, index.dim, Math.min(o.mapK, picked.length - 1), { excludeSelf: true });
+  const embAcc = mean(argmaxRows(knnVote(nnE, labels, k, { k: o.mapK, weights: 'uniform' }), k).map((p, i) => (p === labels[i] ? 1 : 0)));
+  const map = {
+    n: picked.length,
+    neighborAccuracy2d: mapNeighborAccuracy(xy, labels, k, o.mapK),
+    neighborAccuracyEmbedding: embAcc,
+    majorityShare: Math.max(...classes.map((_, c) => labels.filter((y) => y === c).length)) / picked.length,
+  };
+  writeAtomic(join(runDir, 'index/umap.json'), toJson({
+    disclaimer: DISCLAIMER, method: 'umap (umap-js 1.4.0) on exact cosine k-NN', seed, options: o.umap, classes,
+    sampled: picked.length < index.size, count: index.size,
+    neighbor_accuracy: { k: o.mapK, map_2d: map.neighborAccuracy2d, embedding: map.neighborAccuracyEmbedding, majority_share: map.majorityShare },
+    ids: picked.map((i) => index.items[i]!.id),
+    labels: Array.from(labels),
+    x: Array.from(xy.filter((_, j) => j % 2 === 0), (v) => Number(v.toPrecision(6))),
+    y: Array.from(xy.filter((_, j) => j % 2 === 1), (v) => Number(v.toPrecision(6))),
+  }));
+
+  const model = readJson(runDir, 'metrics.json', false);
+  onEvent?.({ type: 'stage', stage: 'done' });
+  return {
+    count: index.size, dim: index.dim, classes,
+    heads: {
+      knn: { val: figures(valMetrics ? { ...valMetrics, n: knnVal?.labels.length } : null), test: figures({ ...testMetrics, n: knnTest.labels.length })! },
+      model: { val: figures(model?.val ? { ...model.val, n: model.val.n ?? val.labels.length } : null), test: figures(model?.test ? { ...model.test, n: model.test.n_test } : null) },
+    },
+    map, fingerprintMatches, skipped,
+    files: [INDEX_FILES.vectors, INDEX_FILES.items, 'index/knn-metrics.json', 'index/knn-predictions.csv', 'index/umap.json'],
+  };
+}
+
+function mean(a: Int32Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return a.length ? s / a.length : NaN;
+}

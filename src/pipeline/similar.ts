@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { describeFailure, mapLimit, preprocessImage } from '../data/index.js';
+import { softmax } from '../eval/index.js';
+import { EmbeddingIndex, Embedder, type SimilarCase } from '../retrieval/index.js';
+import { MedclassError, type ErrorCode } from '../errors.js';
+import { modelSha256 } from './index-run.js';
+import { RunModel, type ImageInput } from './predict.js';
+
+/** Options of `findSimilar` (and `medclass similar`). */
+export const SimilarOptions = z.strictObject({
+  k: z.number().int().min(1).default(5).describe('similar training cases per image'),
+  batchSize: z.number().int().min(1).default(32).describe('images per onnxruntime call'),
+  concurrency: z.number().int().min(1).default(4).describe('images decoded at once'),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+});
+export type SimilarOptionsInput = z.input<typeof SimilarOptions>;
+
+/** One image's prediction and its most similar training cases, or why it could not be read. */
+export type SimilarResult =
+  | {
+    file: string;
+    /** the model's predicted class (as `medclass predict`: TTA as the run was evaluated) and its probability (temperature-scaled when the run has T) */
+    label: string;
+    labelIndex: number;
+    probability: number;
+    /** the k most similar training cases, most similar first (cosine similarity of the embeddings) */
+    similar: SimilarCase[];
+    error?: undefined;
+  }
+  | { file: string; error: { code: ErrorCode; message: string } };
+
+/**
+ * For each image: the run's prediction and the k most similar cases of its training split, by cosine similarity of
+ * the model's embeddings against `index/` (built by `buildRunIndex`). Unreadable files come back as
+ * `{file, error}`; the rest go on. An index built from another model.onnx is `MC_RETRIEVAL_STALE_INDEX`.
+ * Research software, not a diagnostic device: similar cases are a look-up, not a second opinion.
+ *
+ * @example
+ * const [r] = await findSimilar('runs/pneumonia', ['xray.png'], { k: 5 });
+ * if (!r.error) r.similar.map((c) => `${c.id} ${c.label} ${c.similarity.toFixed(3)}`);
+ */
+export async function findSimilar(runDir: string, files: readonly ImageInput[], options: SimilarOptionsInput = {}): Promise<SimilarResult[]> {
+  const o = SimilarOptions.parse(options);
+  const index = EmbeddingIndex.load(runDir);
+  if (index.manifest.modelSha256 !== modelSha256(runDir)) {
+    throw new MedclassError('MC_RETRIEVAL_STALE_INDEX', 'index/items.json was built from another model.onnx (SHA-256 differs)', { file: 'index/items.json', hint: 'rebuild it with medclass index --run DIR' });
+  }
+  const model = await RunModel.open(runDir, { threads: o.threads });
+  let embedder: Embedder | undefined;
+  try {
+    embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), {
+      input: model.preprocess.input, output: model.preprocess.output, embedding: index.manifest.embedding, threads: o.threads,
+    });
+    const pre = model.preprocessOptions;
+    const sample = [pre.channels, pre.size, pre.size];
+    const per = pre.channels * pre.size * pre.size;
+    const decoded = await mapLimit(files, o.concurrency, async (f) => {
+      const name = typeof f === 'string' ? f : f.name;
+      try {
+        let bytes: Uint8Array;
+        try {
+          bytes = typeof f === 'string' ? new Uint8Array(await readFile(f)) : f.bytes;
+        } catch (cause) {
+          const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+          throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
+        }
+        return { name, x: (await preprocessImage(bytes, pre, name)).data };
+      } catch (e) {
+        const d = describeFailure(e);
+        return { name, error: { code: d.code, message: d.reason } };
+      }
+    });
+    const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
+    const x = new Float32Array(ok.length * per);
+    ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+    const out: SimilarResult[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+    if (!ok.length) return out;
+    const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize);
+    const logits = await model.logits(x, ok.length, { batchSize: o.batchSize });
+    const k = model.classes.length;
+    const probs = softmax(Float64Array.from(logits), k, model.temperature ?? 1);
+    const cases = index.similar(embeddings, ok.length, o.k);
+    ok.forEach((i, j) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (probs[j * k + c]! > probs[j * k + best]!) best = c;
+      out[i] = { file: decoded[i]!.name, label: model.classes[best]!, labelIndex: best, probability: probs[j * k + best]!, similar: cases[j]! };
+    });
+    return out;
+  } finally {
+    await embedder?.dispose();
+    await model.dispose();
+  }
+}
