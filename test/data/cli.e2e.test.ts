@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/medclass.js', import.meta.url).pathname;
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('medclass data audit / split (spawned CLI)', () => {
   it('audits BreastMNIST: table on stdout, full JSON with the documented keys', async () => {

@@ -1,27 +1,16 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../src/engine/index.js';
+import { BIN, runCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/medclass.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/autodiff/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-engine-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = runCli;
 
 describe('medclass engine check (spawned CLI)', () => {
   it('passes mlp and bn_mlp, prints the errors and writes --json', async () => {

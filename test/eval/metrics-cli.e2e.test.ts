@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/medclass.js', import.meta.url).pathname;
 const FIXTURES = new URL('../../../shared/fixtures/metrics/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-metrics-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = runCli;
 
 describe('medclass metrics (spawned CLI)', () => {
   it('--json matches reference.json of multiclass_7_small and the table shows CIs and the disclaimer', async () => {
