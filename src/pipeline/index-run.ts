@@ -86,9 +86,9 @@ function stratifiedSample(labels: Int32Array, classes: number, max: number, rng:
 /**
  * Builds the similar-case index of a trained run: embeds its training split with model.onnx (the `embedding`
  * value), saves `index/embeddings.f32` + `index/items.json`, evaluates a k-NN head (cosine, distance-weighted votes)
- * on val and test with the eval layer (`index/knn-metrics.json` in metrics.json's layout,
- * `index/knn-predictions.csv`), and lays the training embeddings out with UMAP (`index/umap.json`). The data are
- * re-read from the run's source and split exactly as the run's config says.
+ * on val and test with the eval layer (`index/knn-metrics.json` in metrics.json's layout; `index/knn-predictions.csv`
+ * with probabilities that round-trip exactly), and lays the training embeddings out with UMAP (`index/umap.json`).
+ * The data are re-read from the run's source and split exactly as the run's config says.
  *
  * @example
  * const s = await buildRunIndex('runs/pneumonia', { knn: { k: 10 } });
@@ -151,7 +151,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const rows = [...(knnVal ? [['val', knnVal] as const] : []), ['test', knnTest] as const];
   const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const csvText = [['split', 'id', 'label', ...classes.map((_, c) => `prob_${c}`)].join(','),
-    ...rows.flatMap(([name, s]) => Array.from(s.labels, (y, i) => [name, q(s.meta!.id![i]!), y, ...Array.from(s.scores.subarray(i * k, (i + 1) * k), (v) => v.toPrecision(9))].join(',')))];
+    ...rows.flatMap(([name, s]) => Array.from(s.labels, (y, i) => [name, q(s.meta!.id![i]!), y, ...Array.from(s.scores.subarray(i * k, (i + 1) * k), (v) => String(v))].join(',')))];
   writeAtomic(join(runDir, 'index/knn-predictions.csv'), `${csvText.join('\n')}\n`);
 
   onEvent?.({ type: 'stage', stage: 'umap' });
