@@ -129,12 +129,12 @@ describe('similar-case retrieval on a trained phantom run', () => {
     for (const which of ['val', 'test'] as const) {
       const q = await embedSplit(which);
       const ref = referenceKnnProbs(train.rows, train.labels, q.rows, 10, 2);
-      const got = selectSplit(table, which);
+      const got = selectSplit(table, which)!;
       expect(Array.from(got.labels)).toEqual(Array.from(q.labels));
       ref.flat().forEach((p, i) => expect(got.scores[i]).toBeCloseTo(p, 5));
     }
     const stored = JSON.parse(readFileSync(join(runDir, 'index/knn-metrics.json'), 'utf8'));
-    const m = evaluatePredictions({ classes: 2, scoreKind: 'prob', val: selectSplit(table, 'val'), test: selectSplit(table, 'test') },
+    const m = evaluatePredictions({ classes: 2, scoreKind: 'prob', val: selectSplit(table, 'val')!, test: selectSplit(table, 'test')! },
       EvalOptions.parse({ bootstrap: 30, alpha: 0.1, targetSensitivity: 0.9, classNames: ['normal', 'lesion'] }), new Rng(SEED).fork('eval'));
     const { val, ...test } = m;
     expect(stored.test).toEqual(JSON.parse(toJson(test)));
