@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phantomSource } from '../../src/data/index.js';
 import { TINY_SOURCE, readRunPredictions, removeTempDir, trainTinyRun } from '../pipeline/predict-helpers.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 
 const cli = (...args: string[]) => runCli(args);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-cli-'));

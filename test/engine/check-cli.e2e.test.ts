@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../src/engine/index.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/autodiff/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-engine-'));

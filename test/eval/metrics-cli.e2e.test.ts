@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/metrics/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'medclass-metrics-'));
