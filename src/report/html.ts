@@ -3,6 +3,7 @@ import { binsOf, fmt, headlineRows, perClassRows } from './headline.js';
 import { modelCard, modelCardHtml } from './model-card.js';
 import { conformalName, conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
 import { gradCamSection, type GradCamReportInput } from './grad-cam-section.js';
+import { embeddingMapSection, type EmbeddingMapInput } from './embedding-map-section.js';
 import type { RunReportData } from './run-data.js';
 import { esc } from './svg.js';
 
@@ -119,7 +120,7 @@ function appendix(d: RunReportData): string {
 }
 
 /** The report as one self-contained HTML page (inline SVG, inline CSS, no scripts, no external assets). */
-export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string; gradCam?: GradCamReportInput } = {}): string {
+export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string; gradCam?: GradCamReportInput; embeddingMap?: EmbeddingMapInput } = {}): string {
   const m = d.test;
   const card = modelCard(d);
   const curves = historyPlots(d);
@@ -133,6 +134,7 @@ export function renderReportHtml(d: RunReportData, opts: { generatedAt?: string;
     operatingSection(d),
     perClassSection(d),
     gradCamSection(opts.gradCam),
+    embeddingMapSection(opts.embeddingMap, m),
     calibrationSection(d),
     conformalSection(d),
     subgroupSection(d),

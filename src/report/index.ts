@@ -13,3 +13,5 @@ export { writeReport } from './write-report.js';
 export type { ReportFiles } from './write-report.js';
 export { gradCamSection } from './grad-cam-section.js';
 export type { GradCamExample, GradCamReportInput } from './grad-cam-section.js';
+export { embeddingMapSection, readEmbeddingMap, scatterPlot } from './embedding-map-section.js';
+export type { EmbeddingMapInput } from './embedding-map-section.js';

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GradCamReportInput } from './grad-cam-section.js';
+import { readEmbeddingMap } from './embedding-map-section.js';
 import { renderReportHtml } from './html.js';
 import { modelCardMarkdown } from './model-card.js';
 import { readRunData } from './run-data.js';
@@ -21,7 +22,8 @@ export interface ReportFiles {
  */
 export function writeReport(runDir: string, opts: { generatedAt?: string; gradCam?: GradCamReportInput } = {}): ReportFiles {
   const data = readRunData(runDir);
-  const html = renderReportHtml(data, opts);
+  const embeddingMap = readEmbeddingMap(runDir);
+  const html = renderReportHtml(data, { ...opts, ...(embeddingMap ? { embeddingMap } : {}) });
   const card = modelCardMarkdown(data);
   writeFileSync(join(runDir, 'report.html'), html);
   writeFileSync(join(runDir, 'model-card.md'), card);

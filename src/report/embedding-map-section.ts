@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmt } from './headline.js';
+import { PALETTE, esc } from './svg.js';
+
+/** What the report shows under "Embedding map": index/umap.json and, when present, the k-NN head's metrics. */
+export interface EmbeddingMapInput {
+  classes: string[];
+  x: number[];
+  y: number[];
+  labels: number[];
+  /** training cases in the index, and whether the map shows a sample of them */
+  count: number;
+  sampled: boolean;
+  neighborAccuracy?: { k: number; map_2d: number; embedding: number; majority_share: number };
+  /** test (and val) headline metrics of the k-NN head (index/knn-metrics.json), with its settings */
+  knn?: { k: number; weights: string; test: Record<string, any>; val: Record<string, any> | null };
+}
+
+/** Reads index/umap.json (and index/knn-metrics.json) of a run directory; undefined when `medclass index` has not run. */
+export function readEmbeddingMap(runDir: string): EmbeddingMapInput | undefined {
+  const p = join(runDir, 'index/umap.json');
+  if (!existsSync(p)) return undefined;
+  const u = JSON.parse(readFileSync(p, 'utf8'));
+  const kp = join(runDir, 'index/knn-metrics.json');
+  const k = existsSync(kp) ? JSON.parse(readFileSync(kp, 'utf8')) : undefined;
+  return {
+    classes: u.classes, x: u.x, y: u.y, labels: u.labels, count: u.count, sampled: u.sampled, neighborAccuracy: u.neighbor_accuracy,
+    ...(k ? { knn: { k: k.head?.k, weights: k.head?.weights, test: k.test, val: k.val ?? null } } : {}),
+  };
+}
+
+/** A scatter of 2-D points coloured by class (no axes values: UMAP coordinates have no units), legend with counts. */
+export function scatterPlot(m: EmbeddingMapInput, title: string, size = 420): string {
+  const W = size;
+  const legendH = 16 * m.classes.length + 8;
+  const H = size + legendH;
+  const pad = 10;
+  const top = 28;
+  const side = size - top - pad;
+  const fin = m.x.map((_, i) => i).filter((i) => Number.isFinite(m.x[i]) && Number.isFinite(m.y[i]));
+  const xs = fin.map((i) => m.x[i]!);
+  const ys = fin.map((i) => m.y[i]!);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const span = Math.max(x1 - x0, y1 - y0) || 1; // one scale for both axes: UMAP distances are isotropic
+  const X = (v: number) => W / 2 + ((v - (x0 + x1) / 2) / span) * (side - 8);
+  const Y = (v: number) => top + side / 2 - ((v - (y0 + y1) / 2) / span) * (side - 8);
+  const r = fin.length > 2000 ? 1.6 : fin.length > 500 ? 2.2 : 3;
+  const counts = m.classes.map((_, c) => fin.filter((i) => m.labels[i] === c).length);
+  const parts: string[] = [`<rect x="${pad}" y="${top}" width="${W - 2 * pad}" height="${side}" fill="#fff" stroke="#9ca3af"/>`];
+  // draw the larger classes first so a small class stays visible on top
+  const order = m.classes.map((_, c) => c).sort((a, b) => counts[b]! - counts[a]! || a - b);
+  for (const c of order) {
+    const color = PALETTE[c % PALETTE.length]!;
+    const dots = fin.filter((i) => m.labels[i] === c).map((i) => `<circle cx="${X(m.x[i]!).toFixed(1)}" cy="${Y(m.y[i]!).toFixed(1)}" r="${r}"/>`);
+    parts.push(`<g fill="${color}" fill-opacity="0.7">${dots.join('')}</g>`);
+  }
+  m.classes.forEach((name, c) => {
+    const yy = top + side + 18 + c * 16;
+    parts.push(`<circle cx="${pad + 6}" cy="${yy - 4}" r="4.5" fill="${PALETTE[c % PALETTE.length]!}"/><text x="${pad + 16}" y="${yy}">${esc(`${name} (n=${counts[c]})`)}</text>`);
+  });
+  parts.push(`<text x="${pad}" y="18" font-weight="600" font-size="12.5">${esc(title)}</text>`);
+  const desc = `UMAP map of ${fin.length} training cases, ${m.classes.map((n, c) => `${counts[c]} ${n}`).join(', ')}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" font-family="system-ui, sans-serif" font-size="10.5" fill="#111827"><title>${esc(title)}</title><desc>${esc(desc)}</desc>${parts.join('')}</svg>`;
+}
+
+/** The "Embedding map" section: the UMAP scatter and the k-NN head beside the model's own (`model` = metrics.json test). */
+export function embeddingMapSection(m: EmbeddingMapInput | undefined, model?: Record<string, any>): string {
+  const head = '<h2>Embedding map and similar-case retrieval</h2>';
+  if (!m) return `${head}<p class="note">Not computed: <code>medclass index --run DIR</code> builds the similar-case index, a k-NN head and this map.</p>`;
+  const svg = scatterPlot(m, `Training embeddings (UMAP), ${m.sampled ? `${m.x.length} of ${m.count}` : m.x.length} cases`);
+  const na = m.neighborAccuracy;
+  const rows: string[] = [];
+  if (m.knn) {
+    const keys: [string, string][] = [['roc_auc', 'ROC AUC'], ['accuracy', 'accuracy'], ['balanced_accuracy', 'balanced accuracy']];
+    const ci = (t: Record<string, any>, k: string) => { const c = t.ci?.intervals?.[k]; return c ? ` <span class="ci">[${fmt(c[0])} – ${fmt(c[1])}]</span>` : ''; };
+    for (const [k, label] of keys) rows.push(`<tr><td>${esc(label)}</td><td>${esc(fmt(m.knn.test[k]))}${ci(m.knn.test, k)}</td><td>${model ? `${esc(fmt(model[k]))}${ci(model, k)}` : '—'}</td></tr>`);
+  }
+  const table = rows.length ? `<table><thead><tr><th>test</th><th>k-NN head (k=${esc(m.knn!.k)}, ${esc(m.knn!.weights)})</th><th>model head</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '';
+  const acc = na ? `<p>Leave-one-out ${esc(na.k)}-NN accuracy of the mapped cases: ${esc(fmt(na.map_2d))} in the 2-D map, ${esc(fmt(na.embedding))} in the embedding (majority class ${esc(fmt(na.majority_share))}).</p>` : '';
+  return `${head}<div class="plots"><figure>${svg}<figcaption>Each dot is a training case, coloured by its true class. UMAP keeps neighbourhoods, not distances: the size of and the gaps between clusters mean little.</figcaption></figure><div class="side">${table}${acc}<p class="note">The k-NN head classifies a case by the vote of its most similar training cases in the model's embedding (cosine similarity; with <code>distance</code> weights each vote counts 1/(1 − similarity)) (index/knn-metrics.json); <code>medclass similar</code> lists those cases for new images. Similar cases are a look-up, not a second opinion.</p></div></div>`;
+}
