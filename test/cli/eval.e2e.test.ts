@@ -12,7 +12,7 @@ describe('medclass eval --run (spawned CLI)', () => {
   let cleanup = () => undefined as void;
   beforeAll(async () => {
     ({ runDir, cleanup } = await trainTinyRun('cli-eval'));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => cleanup());
 
   it('prints the headline table with 95% CIs and n, and rewrites metrics.json with the requested resamples', async () => {
@@ -27,7 +27,7 @@ describe('medclass eval --run (spawned CLI)', () => {
     expect(r.stdout).toMatch(new RegExp(`ROC AUC\\s+${m.test.roc_auc.toFixed(4)}`));
     expect(r.stdout).toContain(`  ${m.test.n_test}  `);
     expect(r.stdout).toContain('Research software, not a diagnostic device.');
-  }, 60_000);
+  }, 180_000);
 
   it('--data re-runs the model with --subgroups; a bad option is MC_CLI_BAD_OPTION', async () => {
     const r = await cli('eval', '--run', runDir, '--data', 'phantom:n=120,size=32', '--subgroups', 'lesion', '--bootstrap', '50', '--threads', '1');
@@ -37,5 +37,5 @@ describe('medclass eval --run (spawned CLI)', () => {
     const bad = await cli('eval', '--run', runDir, '--alpha', '2');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('MC_CLI_BAD_OPTION');
-  }, 60_000);
+  }, 180_000);
 });

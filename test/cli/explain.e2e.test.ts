@@ -25,7 +25,7 @@ describe('medclass explain (spawned CLI)', () => {
       writeFileSync(file, await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer());
       files.push(file);
     }
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     removeTempDir(dir);
     cleanup();

@@ -26,7 +26,7 @@ describe('medclass predict (spawned CLI)', () => {
       files.push({ file, logits: r.logits });
     }
     writeFileSync(join(dir, 'broken.jpg'), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 1, 2]));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     removeTempDir(dir);
     cleanup();
@@ -39,7 +39,7 @@ describe('medclass predict (spawned CLI)', () => {
     for (const f of files) expect(r.stdout).toContain(f.file);
     expect(r.stdout).toMatch(/(normal|lesion)\s+\d\.\d{4}\s+yes/);
     expect(r.stdout).toContain('Research software, not a diagnostic device');
-  }, 60_000);
+  }, 180_000);
 
   it('--json gives the logits of predictions.csv; a broken file is reported per file (exit 2)', async () => {
     const r = await cli('predict', '--run', runDir, files[0]!.file, join(dir, 'broken.jpg'), '--json');
@@ -49,11 +49,11 @@ describe('medclass predict (spawned CLI)', () => {
     expect(j.predictions[0].logits[0]).toBeCloseTo(files[0]!.logits[0]!, 4);
     expect(j.predictions[0].logits[1]).toBeCloseTo(files[0]!.logits[1]!, 4);
     expect(j.predictions[1].error.code).toBe('MC_DATA_UNREADABLE_IMAGE');
-  }, 60_000);
+  }, 180_000);
 
   it('a folder that is not a run fails with MC_TRAIN_BAD_RUN_DIR (exit 1)', async () => {
     const r = await cli('predict', '--run', dir, files[0]!.file);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MC_TRAIN_BAD_RUN_DIR');
-  }, 60_000);
+  }, 180_000);
 });

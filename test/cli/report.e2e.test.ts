@@ -13,7 +13,7 @@ describe('medclass report --run (spawned CLI)', () => {
   let cleanup = () => undefined as void;
   beforeAll(async () => {
     ({ runDir, cleanup } = await trainTinyRun('cli-report'));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => cleanup());
 
   it('writes report.html and model-card.md and names them; a missing run is MC_TRAIN_BAD_RUN_DIR', async () => {
@@ -24,5 +24,5 @@ describe('medclass report --run (spawned CLI)', () => {
     const bad = await run(process.execPath, [BIN, 'report', '--run', join(runDir, 'nope')], { encoding: 'utf8' }).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);
     expect((bad as { stderr: string }).stderr).toContain('MC_TRAIN_BAD_RUN_DIR');
-  }, 60_000);
+  }, 180_000);
 });

@@ -16,7 +16,7 @@ describe('medclass index / similar (spawned CLI)', () => {
 
   beforeAll(async () => {
     ({ runDir, cleanup } = await trainTinyRun('cli-similar', { bootstrap: 0 }));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     removeTempDir(dir);
     cleanup();
@@ -28,7 +28,7 @@ describe('medclass index / similar (spawned CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MC_RETRIEVAL_NO_INDEX');
     expect(r.stderr).toContain('medclass index --run DIR');
-  }, 60_000);
+  }, 180_000);
 
   it('index prints the k-NN and model heads and writes index/; similar --json lists each image\'s own case first', async () => {
     const ix = await cli('index', '--run', runDir, '--k', '5', '--threads', '1', '--neighbors', '10');
@@ -52,5 +52,5 @@ describe('medclass index / similar (spawned CLI)', () => {
     const t = await cli('similar', '--run', runDir, file);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(new RegExp(`1\\s+${items[4]!.id}\\s+${items[4]!.label}\\s+1\\.0000`));
-  }, 60_000);
+  }, 180_000);
 });

@@ -25,21 +25,21 @@ describe('medclass data audit / split (spawned CLI)', () => {
     expect(Array.isArray(a.duplicates.exact_groups)).toBe(true);
     expect(a.duplicates.cross_split[0].members).toHaveLength(2);
     expect(a.duplicates.label_conflicts[0].labels).toEqual(['malignant', 'normal, benign']);
-  }, 60_000);
+  }, 180_000);
 
   it('audits the built-in phantoms by spec (the data behind npm start)', async () => {
     const r = await cli('data', 'audit', 'phantom:n=60,size=32,seed=1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/train\s+42\s+21\s+21/);
     expect(r.stdout).toContain('unreadable: 0');
-  }, 60_000);
+  }, 180_000);
 
   it('a wrong CSV column mapping fails with a coded error naming the column', async () => {
     const r = await cli('data', 'audit', `${DATA}ham10000/HAM10000_metadata.csv`, '--path-col', 'image_id', '--label-col', 'diagnosis');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("MC_DATA_BAD_CSV: HAM10000_metadata.csv: no label column 'diagnosis'");
     expect(r.stderr).toContain('lesion_id, image_id, dx');
-  }, 60_000);
+  }, 180_000);
 
   it('data split on HAM10000 by lesion_id: no lesion in two splits, CSV written', async () => {
     const csv = join(tmp, 'ham-split.csv');
@@ -52,5 +52,5 @@ describe('medclass data audit / split (spawned CLI)', () => {
     const splitOf = new Map<string, Set<string>>();
     for (const [, , group, split] of rows) splitOf.set(group!, (splitOf.get(group!) ?? new Set()).add(split!));
     expect([...splitOf.values()].filter((s) => s.size > 1)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });

@@ -33,7 +33,7 @@ describe('evaluateRunDir', () => {
 
   beforeAll(async () => {
     ({ runDir: trained, cleanup } = await trainTinyRun('evaluate', { bootstrap: 200 }));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     for (const d of copies) removeTempDir(d);
     cleanup();

@@ -27,7 +27,7 @@ describe('Grad-CAM on a trained phantom run', () => {
       fit: { epochs: 6, batchSize: 16 },
       eval: { bootstrap: 0 },
     }));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => { removeTempDir(out); removeTempDir(dir); });
 
   it('puts the peak of the lesion-class map inside the blob on most test lesion images', async () => {

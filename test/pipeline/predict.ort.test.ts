@@ -37,7 +37,7 @@ describe('predictImages on a trained run', () => {
     }
     writeFileSync(join(dir, 'empty.png'), new Uint8Array(0));
     writeFileSync(join(dir, 'notes.png'), 'this is not an image');
-  }, 60_000);
+  }, 180_000);
   afterAll(() => {
     removeTempDir(dir);
     cleanup();

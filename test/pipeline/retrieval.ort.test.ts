@@ -63,7 +63,7 @@ describe('similar-case retrieval on a trained phantom run', () => {
       eval: { bootstrap: 0 },
     }));
     summary = await buildRunIndex(runDir, { threads: 1, bootstrap: 30, umap: { nEpochs: 200 } });
-  }, 60_000);
+  }, 180_000);
   afterAll(() => { removeTempDir(out); removeTempDir(imgDir); });
 
   it('indexes the training split: ids and labels as the data, vectors = normalised model embeddings', async () => {

@@ -24,7 +24,7 @@ describe('writeReport on a tiny trained run', () => {
     html = readFileSync(join(runDir, 'report.html'), 'utf8');
     card = readFileSync(join(runDir, 'model-card.md'), 'utf8');
     metrics = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8'));
-  }, 60_000);
+  }, 180_000);
   afterAll(() => cleanup());
 
   it('carries the disclaimer banner, the data counts and the training curves of history.csv', () => {
