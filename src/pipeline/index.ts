@@ -18,5 +18,5 @@ export { gradCamExamples } from './explain-examples.js';
 export type { GradCamExamplesOptions } from './explain-examples.js';
 export { IndexRunOptions, buildRunIndex, modelSha256 } from './index-run.js';
 export type { HeadFigures, IndexRunEvent, IndexRunOptionsInput, RunIndexSummary } from './index-run.js';
-export { SimilarOptions, findSimilar } from './similar.js';
-export type { SimilarOptionsInput, SimilarResult } from './similar.js';
+export { SimilarOptions, findSimilar, openRetriever, similarWith } from './similar.js';
+export type { RunRetriever, SimilarOptionsInput, SimilarResult } from './similar.js';

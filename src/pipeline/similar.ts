@@ -32,6 +32,35 @@ export type SimilarResult =
   }
   | { file: string; error: { code: ErrorCode; message: string } };
 
+/** A run opened for similar-case look-ups: the model (predictions), the embedding session and the index; `dispose` when done. */
+export interface RunRetriever {
+  model: RunModel;
+  embedder: Embedder;
+  index: EmbeddingIndex;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens `runDir` for `similarWith` (a server keeps one open): loads `index/` (`MC_RETRIEVAL_NO_INDEX` when absent,
+ * `MC_RETRIEVAL_STALE_INDEX` when built from another model.onnx), the model and an embedding session.
+ */
+export async function openRetriever(runDir: string, opts: { threads?: number } = {}): Promise<RunRetriever> {
+  const index = EmbeddingIndex.load(runDir);
+  if (index.manifest.modelSha256 !== modelSha256(runDir)) {
+    throw new MedclassError('MC_RETRIEVAL_STALE_INDEX', 'index/items.json was built from another model.onnx (SHA-256 differs)', { file: 'index/items.json', hint: 'rebuild it with medclass index --run DIR' });
+  }
+  const model = await RunModel.open(runDir, opts);
+  try {
+    const embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), {
+      input: model.preprocess.input, output: model.preprocess.output, embedding: index.manifest.embedding, ...(opts.threads ? { threads: opts.threads } : {}),
+    });
+    return { model, embedder, index, dispose: async () => { await embedder.dispose(); await model.dispose(); } };
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+}
+
 /**
  * For each image: the run's prediction and the k most similar cases of its training split, by cosine similarity of
  * the model's embeddings against `index/` (built by `buildRunIndex`). Unreadable files come back as
@@ -44,53 +73,52 @@ export type SimilarResult =
  */
 export async function findSimilar(runDir: string, files: readonly ImageInput[], options: SimilarOptionsInput = {}): Promise<SimilarResult[]> {
   const o = SimilarOptions.parse(options);
-  const index = EmbeddingIndex.load(runDir);
-  if (index.manifest.modelSha256 !== modelSha256(runDir)) {
-    throw new MedclassError('MC_RETRIEVAL_STALE_INDEX', 'index/items.json was built from another model.onnx (SHA-256 differs)', { file: 'index/items.json', hint: 'rebuild it with medclass index --run DIR' });
-  }
-  const model = await RunModel.open(runDir, { threads: o.threads });
-  let embedder: Embedder | undefined;
+  const r = await openRetriever(runDir, { threads: o.threads });
   try {
-    embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), {
-      input: model.preprocess.input, output: model.preprocess.output, embedding: index.manifest.embedding, threads: o.threads,
-    });
-    const pre = model.preprocessOptions;
-    const sample = [pre.channels, pre.size, pre.size];
-    const per = pre.channels * pre.size * pre.size;
-    const decoded = await mapLimit(files, o.concurrency, async (f) => {
-      const name = typeof f === 'string' ? f : f.name;
-      try {
-        let bytes: Uint8Array;
-        try {
-          bytes = typeof f === 'string' ? new Uint8Array(await readFile(f)) : f.bytes;
-        } catch (cause) {
-          const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-          throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
-        }
-        return { name, x: (await preprocessImage(bytes, pre, name)).data };
-      } catch (e) {
-        const d = describeFailure(e);
-        return { name, error: { code: d.code, message: d.reason } };
-      }
-    });
-    const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
-    const x = new Float32Array(ok.length * per);
-    ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
-    const out: SimilarResult[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
-    if (!ok.length) return out;
-    const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize);
-    const logits = await model.logits(x, ok.length, { batchSize: o.batchSize });
-    const k = model.classes.length;
-    const probs = softmax(Float64Array.from(logits), k, model.temperature ?? 1);
-    const cases = index.similar(embeddings, ok.length, o.k);
-    ok.forEach((i, j) => {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (probs[j * k + c]! > probs[j * k + best]!) best = c;
-      out[i] = { file: decoded[i]!.name, label: model.classes[best]!, labelIndex: best, probability: probs[j * k + best]!, similar: cases[j]! };
-    });
-    return out;
+    return await similarWith(r, files, o);
   } finally {
-    await embedder?.dispose();
-    await model.dispose();
+    await r.dispose();
   }
+}
+
+/** `findSimilar` with an open `RunRetriever`. */
+export async function similarWith(r: RunRetriever, files: readonly ImageInput[], options: SimilarOptionsInput = {}): Promise<SimilarResult[]> {
+  const o = SimilarOptions.parse(options);
+  const { model, embedder, index } = r;
+  const pre = model.preprocessOptions;
+  const sample = [pre.channels, pre.size, pre.size];
+  const per = pre.channels * pre.size * pre.size;
+  const decoded = await mapLimit(files, o.concurrency, async (f) => {
+    const name = typeof f === 'string' ? f : f.name;
+    try {
+      let bytes: Uint8Array;
+      try {
+        bytes = typeof f === 'string' ? new Uint8Array(await readFile(f)) : f.bytes;
+      } catch (cause) {
+        const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+        throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
+      }
+      return { name, x: (await preprocessImage(bytes, pre, name)).data };
+    } catch (e) {
+      const d = describeFailure(e);
+      return { name, error: { code: d.code, message: d.reason } };
+    }
+  });
+  const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
+  const x = new Float32Array(ok.length * per);
+  ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+  const out: SimilarResult[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+  if (!ok.length) return out;
+  const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize);
+  // the label as medclass predict gives it (flip TTA when the run was evaluated with it)
+  const logits = await model.logits(x, ok.length, { batchSize: o.batchSize });
+  const k = model.classes.length;
+  const probs = softmax(Float64Array.from(logits), k, model.temperature ?? 1);
+  const cases = index.similar(embeddings, ok.length, o.k);
+  ok.forEach((i, j) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[j * k + c]! > probs[j * k + best]!) best = c;
+    out[i] = { file: decoded[i]!.name, label: model.classes[best]!, labelIndex: best, probability: probs[j * k + best]!, similar: cases[j]! };
+  });
+  return out;
 }
