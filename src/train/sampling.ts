@@ -1,7 +1,7 @@
 import type { Rng } from '../engine/index.js';
 
 /** Per-class counts for labels in [0, numClasses). */
-export function classCounts(labels: ArrayLike<number>, numClasses: number): number[] {
+export function countLabels(labels: ArrayLike<number>, numClasses: number): number[] {
   const counts = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < labels.length; i++) counts[labels[i]!]! += 1;
   return counts;
@@ -12,7 +12,7 @@ export function classCounts(labels: ArrayLike<number>, numClasses: number): numb
  * a class absent from the labels gets weight 0.
  */
 export function balancedClassWeights(labels: ArrayLike<number>, numClasses: number): number[] {
-  const counts = classCounts(labels, numClasses);
+  const counts = countLabels(labels, numClasses);
   const present = counts.filter((c) => c > 0).length;
   return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
 }
@@ -27,7 +27,7 @@ export function shuffledOrder(n: number, rng: Rng): number[] {
  * proportional to `1 / n_{label}`, so classes appear about equally often (oversampling the rare ones).
  */
 export function balancedSampleOrder(labels: ArrayLike<number>, numClasses: number, n: number, rng: Rng): number[] {
-  const counts = classCounts(labels, numClasses);
+  const counts = countLabels(labels, numClasses);
   const cum = new Float64Array(labels.length);
   let total = 0;
   for (let i = 0; i < labels.length; i++) {

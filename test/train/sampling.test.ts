@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
-import { balancedClassWeights, balancedSampleOrder, batches, classCounts } from '../../src/train/sampling.js';
+import { balancedClassWeights, balancedSampleOrder, batches, countLabels } from '../../src/train/sampling.js';
 
 describe('class weights and sampling', () => {
   it('balanced weights equal sklearn compute_class_weight("balanced") = N/(C·n_c)', () => {
@@ -12,7 +12,7 @@ describe('class weights and sampling', () => {
   it('balanced sampler draws classes about equally often from 9:1 data', () => {
     const y = Array.from({ length: 1000 }, (_, i) => (i < 900 ? 0 : 1));
     const order = balancedSampleOrder(y, 2, 20000, new Rng(0));
-    const c = classCounts(order.map((i) => y[i]!), 2);
+    const c = countLabels(order.map((i) => y[i]!), 2);
     expect(Math.abs(c[0]! / 20000 - 0.5)).toBeLessThan(0.02);
   });
 
