@@ -26,7 +26,11 @@ export interface SessionOptions {
   executionMode?: 'sequential' | 'parallel';
   /** Inter-op threads for `executionMode: 'parallel'` (default 1). */
   interOpThreads?: number;
-  /** Pre-plan memory from the first run's allocation pattern (default true, onnxruntime's default). */
+  /**
+   * Pre-plan one block for all intermediate values from the first run's allocations (onnxruntime's default is true).
+   * Default false: the plan holds every intermediate at once; without it the arena reuses freed buffers.
+   * MobileNetV2-224 batch-32 training: peak RSS 4743 → 3183 MiB at the same CPU time per step.
+   */
   memPattern?: boolean;
   /** Use onnxruntime's CPU memory arena (default true, onnxruntime's default). */
   cpuMemArena?: boolean;
@@ -83,7 +87,7 @@ export class Session {
       interOpNumThreads: opts.interOpThreads ?? 1,
       ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
       ...(opts.executionMode ? { executionMode: opts.executionMode } : {}),
-      ...(opts.memPattern !== undefined ? { enableMemPattern: opts.memPattern } : {}),
+      enableMemPattern: opts.memPattern ?? false,
       ...(opts.cpuMemArena !== undefined ? { enableCpuMemArena: opts.cpuMemArena } : {}),
       ...(opts.profile ? { enableProfiling: true, profileFilePrefix: opts.profile } : {}),
       extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
