@@ -6,7 +6,7 @@ import { Rng } from '../engine/index.js';
 import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, openSource, type DataEvent, type PreprocessConfig, type SplitName } from '../data/index.js';
 import { DISCLAIMER, EvalOptions, argmaxRows, evaluatePredictions, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
-  EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, knnVote, mapNeighborAccuracy, takeRows, umap2d, exactKnn,
+  EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, exactKnnOrt, knnVote, mapNeighborAccuracy, takeRows, umap2d,
 } from '../retrieval/index.js';
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, toJson, writeAtomic } from './run-files.js';
@@ -139,10 +139,13 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   index.save(runDir);
 
   onEvent?.({ type: 'stage', stage: 'knn' });
-  const headScores = (s: typeof val): SplitScores => ({ labels: s.labels, scores: knnVote(index.search(s.embeddings, s.labels.length, o.knn.k), index.labels, k, o.knn), meta: { id: s.ids } });
-  const knnVal = val.labels.length ? headScores(val) : undefined;
+  const threads = o.threads || undefined;
+  const headScores = async (s: typeof val): Promise<SplitScores> => ({
+    labels: s.labels, scores: knnVote(await index.searchMany(s.embeddings, s.labels.length, o.knn.k, { threads }), index.labels, k, o.knn), meta: { id: s.ids },
+  });
+  const knnVal = val.labels.length ? await headScores(val) : undefined;
   if (test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', 'the data have no readable test cases to evaluate the k-NN head on', { hint: 'the source needs a test split' });
-  const knnTest = headScores(test);
+  const knnTest = await headScores(test);
   const evalCfg = summary.config?.eval ?? {};
   const eo = EvalOptions.parse({ bootstrap: o.bootstrap ?? evalCfg.bootstrap ?? 1000, alpha: evalCfg.alpha ?? 0.1, targetSensitivity: evalCfg.targetSensitivity ?? 0.9, classNames: classes });
   const metrics: MetricsReport = evaluatePredictions({ classes: k, scoreKind: 'prob', ...(knnVal ? { val: knnVal } : {}), test: knnTest }, eo, new Rng(seed).fork('eval'), onEvent);
@@ -159,9 +162,20 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const picked = stratifiedSample(index.labels, k, o.umap.maxPoints, root.fork('map-sample'));
   const vecs = takeRows(index.vectors, index.dim, picked);
   const labels = Int32Array.from(picked, (i) => index.labels[i]!);
-  const xy = umap2d(vecs, picked.length, index.dim, root, o.umap);
-  const nnE = exactKnn(vecs, picked.length, vecs, picked.length, index.dim, Math.min(o.mapK, picked.length - 1), { excludeSelf: true });
-  const embAcc = mean(argmaxRows(knnVote(nnE, labels, k, { k: o.mapK, weights: 'uniform' }), k).map((p, i) => (p === labels[i] ? 1 : 0)));
+  const graphK = Math.min(Math.max(o.umap.nNeighbors, o.mapK + 1), picked.length);
+  const graph = await exactKnnOrt(vecs, picked.length, vecs, picked.length, index.dim, graphK, { threads });
+  const xy = umap2d(vecs, picked.length, index.dim, root, o.umap, graph);
+  // leave-one-out in the embedding: the k nearest other cases (the graph's rows hold each case itself among them)
+  const loo = { m: graph.m, k: graphK - 1, indices: new Int32Array(graph.m * (graphK - 1)), similarities: new Float64Array(graph.m * (graphK - 1)) };
+  for (let i = 0; i < graph.m; i++) {
+    let r = 0;
+    for (let j = 0; j < graphK && r < graphK - 1; j++) {
+      if (graph.indices[i * graphK + j] === i) continue;
+      loo.indices[i * loo.k + r] = graph.indices[i * graphK + j]!;
+      loo.similarities[i * loo.k + r++] = graph.similarities[i * graphK + j]!;
+    }
+  }
+  const embAcc = mean(argmaxRows(knnVote(loo, labels, k, { k: o.mapK, weights: 'uniform' }), k).map((p, i) => (p === labels[i] ? 1 : 0)));
   const map = {
     n: picked.length,
     neighborAccuracy2d: mapNeighborAccuracy(xy, labels, k, o.mapK),

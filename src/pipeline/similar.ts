@@ -114,7 +114,7 @@ export async function similarWith(r: RunRetriever, files: readonly ImageInput[],
   const logits = await model.logits(x, ok.length, { batchSize: o.batchSize });
   const k = model.classes.length;
   const probs = softmax(Float64Array.from(logits), k, model.temperature ?? 1);
-  const cases = index.similar(embeddings, ok.length, o.k);
+  const cases = index.casesOf(await index.searchMany(embeddings, ok.length, o.k, { threads: 1 }));
   ok.forEach((i, j) => {
     let best = 0;
     for (let c = 1; c < k; c++) if (probs[j * k + c]! > probs[j * k + best]!) best = c;

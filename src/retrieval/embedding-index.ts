@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MedclassError } from '../errors.js';
-import { exactKnn, type Neighbors } from './knn.js';
+import { exactKnn, exactKnnOrt, type Neighbors } from './knn.js';
 import { l2Normalize } from './vectors.js';
 
 /** One indexed case: its dataset id (relative, as the data layer names it) and class name. */
@@ -120,10 +120,20 @@ export class EmbeddingIndex {
     return exactKnn(this.vectors, this.size, l2Normalize(queries, m, this.dim), m, this.dim, Math.min(k, this.size), opts);
   }
 
+  /** `search` for many queries at once: similarities from onnxruntime (float32 Gemm), the same top-k. */
+  async searchMany(queries: Float32Array, m: number, k: number, opts: { threads?: number } = {}): Promise<Neighbors> {
+    if (queries.length !== m * this.dim) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `queries: expected [${m},${this.dim}] (${m * this.dim} values), got ${queries.length}`, { hint: 'embed the queries with the model the index was built from' });
+    return exactKnnOrt(this.vectors, this.size, l2Normalize(queries, m, this.dim), m, this.dim, Math.min(k, this.size), opts);
+  }
+
   /** `search` as case lists: per query, up to k `{index, id, label, similarity}`, most similar first. */
   similar(queries: Float32Array, m: number, k: number): SimilarCase[][] {
-    const nn = this.search(queries, m, k);
-    return Array.from({ length: m }, (_, q) => {
+    return this.casesOf(this.search(queries, m, k));
+  }
+
+  /** Neighbours (of this index) as case lists, most similar first. */
+  casesOf(nn: Neighbors): SimilarCase[][] {
+    return Array.from({ length: nn.m }, (_, q) => {
       const out: SimilarCase[] = [];
       for (let r = 0; r < nn.k; r++) {
         const i = nn.indices[q * nn.k + r]!;

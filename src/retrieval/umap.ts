@@ -1,25 +1,29 @@
 import { UMAP } from 'umap-js';
 import type { Rng } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
-import { exactKnn } from './knn.js';
+import { exactKnn, type Neighbors } from './knn.js';
 import { UmapOptions, type UmapOptionsInput } from './options.js';
 
 /**
  * UMAP (McInnes, Healy & Melville 2018, arXiv:1802.03426) of L2-normalised rows `[n, d]` to 2-D, `[n, 2]` row-major.
  * The fuzzy graph is built from our exact cosine k-NN (distance 1 − similarity, each point its own first neighbour,
  * as umap-learn's), then umap-js 1.4.0 lays it out from a random start; every random draw comes from `rng`, so the
- * same seed gives the same map. Needs n ≥ 3 (`nNeighbors` is capped at n − 1).
+ * same seed gives the same map. Needs n ≥ 3 (`nNeighbors` is capped at n − 1). `neighbors` may pass that k-NN in,
+ * precomputed (e.g. by `exactKnnOrt`, the rows as their own queries, at least `nNeighbors` per row).
  */
-export function umap2d(vectors: Float32Array, n: number, d: number, rng: Rng, options: UmapOptionsInput = {}): Float32Array {
+export function umap2d(vectors: Float32Array, n: number, d: number, rng: Rng, options: UmapOptionsInput = {}, neighbors?: Neighbors): Float32Array {
   const o = UmapOptions.parse(options);
   if (n < 3) throw new MedclassError('MC_RETRIEVAL_TOO_FEW', `UMAP needs at least 3 cases, got ${n}`, { hint: 'index a larger training split' });
   const k = Math.min(o.nNeighbors, n - 1);
-  const nn = exactKnn(vectors, n, vectors, n, d, k);
+  if (neighbors && (neighbors.m !== n || neighbors.k < k)) {
+    throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `neighbors: expected ${n} rows of ≥ ${k}, got ${neighbors.m} rows of ${neighbors.k}`);
+  }
+  const nn = neighbors ?? exactKnn(vectors, n, vectors, n, d, k);
   const knnIndices: number[][] = [];
   const knnDistances: number[][] = [];
   for (let i = 0; i < n; i++) {
-    const idx = Array.from(nn.indices.subarray(i * k, (i + 1) * k));
-    const dist = Array.from(nn.similarities.subarray(i * k, (i + 1) * k), (s) => Math.max(0, 1 - s));
+    const idx = Array.from(nn.indices.subarray(i * nn.k, i * nn.k + k));
+    const dist = Array.from(nn.similarities.subarray(i * nn.k, i * nn.k + k), (s) => Math.max(0, 1 - s));
     // the point itself first, at distance 0 (an exact duplicate may have outranked it on a tie)
     const self = idx.indexOf(i);
     if (self > 0) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/index.js';
 import { Dataset, phantomSource } from '../../src/data/index.js';
 import { EvalOptions, evaluatePredictions, readPredictionsCsv, selectSplit } from '../../src/eval/index.js';
-import { EmbeddingIndex, Embedder, mapNeighborAccuracy, umap2d } from '../../src/retrieval/index.js';
+import { EmbeddingIndex, Embedder, exactKnnOrt, mapNeighborAccuracy, umap2d } from '../../src/retrieval/index.js';
 import { RunModel, buildRunIndex, findSimilar, predictImages, runTraining, toJson, type RunIndexSummary } from '../../src/pipeline/index.js';
 import { removeTempDir } from './predict-helpers.js';
 
@@ -144,12 +144,13 @@ describe('similar-case retrieval on a trained phantom run', () => {
     expect(m.roc_auc).toBeGreaterThan(0.85);
   });
 
-  it('UMAP: reproducible by seed and keeps the two phantom classes apart', () => {
+  it('UMAP: reproducible by seed and keeps the two phantom classes apart', async () => {
     const map = JSON.parse(readFileSync(join(runDir, 'index/umap.json'), 'utf8'));
     const index = EmbeddingIndex.load(runDir);
     expect(map.ids).toEqual(index.items.map((it) => it.id));
     expect(map.labels).toEqual(Array.from(index.labels));
-    const again = umap2d(index.vectors, index.size, index.dim, new Rng(SEED).fork('retrieval'), { nEpochs: 200 });
+    const graph = await exactKnnOrt(index.vectors, index.size, index.vectors, index.size, index.dim, 15, { threads: 1 });
+    const again = umap2d(index.vectors, index.size, index.dim, new Rng(SEED).fork('retrieval'), { nEpochs: 200 }, graph);
     expect(Array.from(again.filter((_, j) => j % 2 === 0), (v) => Number(v.toPrecision(6)))).toEqual(map.x);
     // leave-one-out 5-NN accuracy of the 280 mapped training cases (chance ≈ 0.5); measured 0.97 in 2-D and in the embedding
     const acc = mapNeighborAccuracy(Float32Array.from(map.x.flatMap((x: number, i: number) => [x, map.y[i]])), index.labels, 2, 5);
