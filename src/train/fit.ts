@@ -156,7 +156,8 @@ export async function fit(args: FitArgs): Promise<FitResult> {
         options: { threads: args.threads ?? 0, ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}), totalSteps: Math.max(1, phaseSteps) },
       });
       trainer.stepCount = startEpoch * stepsPerEpoch;
-      args.onEvent?.({ type: 'phase-start', phase: p, epochs: phase.epochs, trainable: store.count(true), total: store.count() });
+      const total = cached ? [...net.params.values()].reduce((a, v) => a + v.length, 0) : store.count();
+      args.onEvent?.({ type: 'phase-start', phase: p, epochs: phase.epochs, trainable: store.count(true), total });
       const vpred = cached ? await Predictor.create(pnet, args.threads) : predictor;
       try {
         const xDims = [bs, ...pnet.inputDims];
