@@ -63,4 +63,29 @@ describe('cached-trunk training (MobileNetV2, 64 chest X-rays)', () => {
     })).logits!.data as Float32Array;
     expectAllClose(await run(cached.net), await run(plain.net), { atol: 1e-4, rtol: 1e-4, label: 'exported logits' });
   }, 120_000);
+
+  it('augmented passes: epoch e trains on pass e mod P, val is never augmented; a trained prefix weight drops the cache', async () => {
+    const graph = loadModel(MODEL);
+    const set = await load(4, 40);
+    const net = createBackbone(graph, { ...OPTS, rng: new Rng(7).fork('init') });
+    const augment = { hflip: true, vflip: false, rotate: 10, translate: 0, zoom: 0, brightness: 0, contrast: 0 };
+    const cache = new TrunkCache(graph, OPTS, { threads: 2, augmentPasses: 2 });
+    const phase = await cache.phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
+    expect(phase!.start).toBe('embedding');
+    expect(phase!.val.dims).toEqual([8, 1280, 1, 1]);
+    const [p0, p1, p2] = [0, 1, 2].map((e) => phase!.trainFor(e));
+    expect(p2).toBe(p0);
+    expect(p1!.x).not.toEqual(p0!.x);
+    expect(p0!.x).not.toEqual(phase!.val.x);
+    const plain = await new TrunkCache(graph, OPTS, { threads: 2 }).phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
+    expect(plain!.trainFor(0).x).toEqual(plain!.val.x);
+    expectAllClose(phase!.val.x, plain!.val.x, { atol: 0, rtol: 0, label: 'val cache' });
+    // Same key → same cache object; after a phase trains a weight before `embedding`, it is recomputed.
+    const again = await cache.phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
+    expect(again!.val).toBe(phase!.val);
+    cache.invalidate(['n61_conv_2d_W']);
+    const fresh = await cache.phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
+    expect(fresh!.val).not.toBe(phase!.val);
+    expect(fresh!.val.x).toEqual(phase!.val.x);
+  }, 60_000);
 });
