@@ -22,6 +22,9 @@ export const ERROR_CODES = {
   MC_DATA_BAD_SPLIT: 'split request cannot be satisfied',
   MC_DATA_DOWNLOAD_FAILED: 'dataset download failed',
   MC_DATA_CHECKSUM_MISMATCH: 'downloaded file does not have the expected MD5',
+  MC_DATA_DICOM_NO_IMAGE: 'DICOM file holds no image (no Pixel Data)',
+  MC_DATA_DICOM_TRUNCATED: 'DICOM pixel data is shorter than the image it declares',
+  MC_DATA_DICOM_UNSUPPORTED: 'DICOM transfer syntax or pixel format is not supported',
   // models
   MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
   MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',

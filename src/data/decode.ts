@@ -2,14 +2,20 @@ import sharp from 'sharp';
 import { MedclassError } from '../errors.js';
 import type { Tensor } from '../engine/index.js';
 import { decodeBmp } from './bmp.js';
+import { decodeDicom } from './dicom.js';
+import { sniffDicom } from './dicom-parse.js';
 import { PreprocessOptions, type PreprocessConfig } from './options.js';
 import { placement, resamplePlane, toPlanes } from './resample.js';
 import type { DecodedImage } from './types.js';
 
-export type ImageFormat = 'jpeg' | 'png' | 'tiff' | 'bmp' | 'gif' | 'webp';
+export type ImageFormat = 'jpeg' | 'png' | 'tiff' | 'bmp' | 'gif' | 'webp' | 'dicom';
 
-/** The format by magic bytes (extensions are not trusted), or undefined when the bytes are no known image. */
+/**
+ * The format by magic bytes (extensions are not trusted), or undefined when the bytes are no known image. DICOM comes
+ * first (`DICM` at 128 or 0, or a bare dataset): its preamble may itself hold a TIFF header (dual-format files).
+ */
 export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
+  if (sniffDicom(b)) return 'dicom';
   const at = (i: number, ...xs: number[]) => xs.every((x, k) => b[i + k] === x);
   if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
   if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
@@ -25,10 +31,9 @@ function checkBytes(bytes: Uint8Array, file: string): ImageFormat {
   if (bytes.length === 0) throw new MedclassError('MC_DATA_EMPTY_FILE', `${file}: file is empty (0 bytes)`, { file });
   const format = sniffFormat(bytes);
   if (!format) {
-    const dicom = bytes.length > 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM';
     const head = [...bytes.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
     throw new MedclassError('MC_DATA_NOT_AN_IMAGE',
-      `${file}: ${dicom ? 'DICOM files are not read by this source' : `not an image (first bytes ${head} match no JPEG, PNG, TIFF, BMP, GIF or WebP signature)`}`,
+      `${file}: not an image (first bytes ${head} match no JPEG, PNG, TIFF, BMP, GIF, WebP or DICOM signature)`,
       { file, hint: 'move non-image files out of the dataset folder' });
   }
   return format;
@@ -64,6 +69,7 @@ function greyFromHeader(b: Uint8Array, format: ImageFormat): boolean | undefined
 export async function decodeBytes(bytes: Uint8Array, file: string): Promise<DecodedImage> {
   const format = checkBytes(bytes, file);
   if (format === 'bmp') return decodeBmp(bytes, file);
+  if (format === 'dicom') return decodeDicom(bytes, file);
   try {
     let pipeline = sharp(bytes, { failOn: 'warning' });
     // sharp outputs sRGB unless told otherwise: keep grey (and grey+alpha) images grey. JPEG and PNG headers say
