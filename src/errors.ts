@@ -45,6 +45,16 @@ export const ERROR_CODES = {
   MC_RETRIEVAL_STALE_INDEX: 'the embedding index was built from another model.onnx',
   MC_RETRIEVAL_NO_EMBEDDING: 'the model has no [N,D] embedding value of this name',
   MC_RETRIEVAL_TOO_FEW: 'too few cases to index or map',
+  // serve
+  MC_SERVE_BAD_REQUEST: 'the request does not match the route\'s schema',
+  MC_SERVE_BAD_IMAGE: 'no uploaded image could be decoded',
+  MC_SERVE_TOO_LARGE: 'the request body is larger than the server accepts',
+  MC_SERVE_UNSUPPORTED_MEDIA_TYPE: 'the request body has a content type the route does not accept',
+  MC_SERVE_NOT_FOUND: 'no route matches this method and URL',
+  MC_SERVE_NO_INDEX: 'similar cases need an up-to-date embedding index of the run',
+  MC_SERVE_NO_REPORT: 'the run directory has no report.html',
+  MC_SERVE_BUSY: 'too many requests are waiting for the model',
+  MC_SERVE_INTERNAL: 'the server failed unexpectedly',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;

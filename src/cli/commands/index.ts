@@ -12,6 +12,7 @@ import { registerBench } from './bench.js';
 import { registerExplain } from './explain.js';
 import { registerIndex } from './index-run.js';
 import { registerSimilar } from './similar.js';
+import { registerServe } from './serve.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -25,6 +26,7 @@ const SUMMARIES: Record<string, string> = {
   explain: 'Grad-CAM heat maps over images for a trained run',
   index: 'similar-case index of a run: k-NN head metrics, UMAP map',
   similar: 'the most similar training cases of images (needs index)',
+  serve: 'REST API and web app for one run (predict, Grad-CAM, similar)',
   report: 'write report.html and model-card.md for a run',
   engine: 'training-engine tools: check gradients against PyTorch fixtures',
   bench: 'time a training step or inference (img/s)',
@@ -45,6 +47,7 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerIndex(program);
   registerSimilar(program);
+  registerServe(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { MedclassError } from '../../errors.js';
+import { DISCLAIMER } from '../../eval/index.js';
+import { ListenOptions, ServeOptions, buildServer } from '../../serve/index.js';
+import { out } from '../output.js';
+
+interface ServeFlags {
+  run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; k?: number; caseIds?: boolean; log?: boolean;
+}
+
+const d = (s: { description?: string | undefined }) => s.description!;
+
+/** `medclass serve --run DIR [--port 8080] [--host 127.0.0.1] …`: the REST API and web app until SIGINT/SIGTERM. */
+export function registerServe(program: Command): void {
+  const s = ServeOptions.shape;
+  const l = ListenOptions.shape;
+  program
+    .command('serve')
+    .description(`Serves one run directory: a web app at / (drop an image: prediction, Grad-CAM, similar cases) and a REST API (GET /api/health, /api/model; POST /api/predict, /api/explain, /api/similar with raw image bytes or JSON {"images":[{"data":"<base64>"}]}; GET /report). Sessions open once at start; Ctrl-C stops. ${DISCLAIMER}`)
+    .requiredOption('--run <dir>', 'run directory written by medclass train (index/ from medclass index enables similar cases)')
+    .option('--port <n>', `${d(l.port)} (default 8080)`, Number)
+    .option('--host <addr>', `${d(l.host)} (default 127.0.0.1)`)
+    .option('--threads <n>', d(s.threads), Number)
+    .option('--body-limit <bytes>', d(s.bodyLimit), Number)
+    .option('--max-images <n>', d(s.maxImages), Number)
+    .option('--max-queue <n>', d(s.maxQueue), Number)
+    .option('--k <n>', d(s.k), Number)
+    .option('--case-ids', d(s.caseIds))
+    .option('--log', `${d(s.logger)}; to stderr`)
+    .action(async (f: ServeFlags) => {
+      const pick = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+      const serve = ServeOptions.safeParse(pick({ threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, k: f.k, caseIds: f.caseIds, logger: f.log }));
+      const listen = ListenOptions.safeParse(pick({ port: f.port, host: f.host }));
+      for (const p of [serve, listen]) {
+        if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
+      }
+      const app = buildServer(f.run, serve.data!, { stream: process.stderr });
+      const address = await app.listen({ port: listen.data!.port, host: listen.data!.host });
+      out(`medclass serve: ${address} (run ${f.run}) — ${DISCLAIMER}; Ctrl-C stops`);
+      if (!['127.0.0.1', 'localhost', '::1'].includes(listen.data!.host)) {
+        process.stderr.write(`warning: listening on ${listen.data!.host} exposes the server to the network; it has no authentication and no TLS\n`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          app.close().then(() => resolve(), () => resolve());
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      out('medclass serve: stopped');
+      process.exitCode = 0;
+    });
+}

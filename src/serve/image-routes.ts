@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { DISCLAIMER } from '../eval/index.js';
+import { explainTensors, predictWith, similarWith, targetIndex } from '../pipeline/index.js';
+import { MedclassError } from '../errors.js';
+import type { ServeOptions } from './options.js';
+import type { ServeResources } from './resources.js';
+import {
+  ErrorReply, ExplainQuery, ExplainReply, PredictQuery, PredictReply, SimilarQuery, SimilarReply, imagesBody, jsonSchema,
+} from './schemas.js';
+import { decodeUploads, itemHead, readUploads, requireOneReadable } from './uploads.js';
+
+/** Route schema of an image route: its query, the JSON images body (raw image bodies are not schema-checked) and replies. */
+function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, summary: string) {
+  const error = jsonSchema(ErrorReply);
+  return {
+    summary,
+    querystring: jsonSchema(query, 'input'),
+    body: { content: { 'application/json': { schema: jsonSchema(imagesBody(o.maxImages), 'input') } } },
+    response: { 200: jsonSchema(reply), '4xx': error, '5xx': error },
+  };
+}
+
+/**
+ * `POST /api/predict`, `/api/explain`, `/api/similar`. Each takes one image as the raw body (`image/*` or
+ * `application/octet-stream`) or several as JSON `{images: [{name?, data: base64}]}`, and answers one result per
+ * image in request order; an unreadable image carries `error: {code, message}` unless none was readable (400).
+ */
+export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o: ServeOptions): void {
+  const model = res.explainer.model;
+
+  app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image') }, async (req): Promise<PredictReply> => {
+    PredictQuery.parse(req.query);
+    const up = readUploads(req.body);
+    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads }));
+    requireOneReadable(preds);
+    return {
+      disclaimer: DISCLAIMER,
+      results: preds.map((p, i) => (p.error ? { ...itemHead(up, i), error: p.error } : {
+        ...itemHead(up, i), label: p.label, probability: p.probabilities[p.label]!, probabilities: p.probabilities, calibrated: p.calibrated,
+        ...(p.conformalSet ? { conformalSet: p.conformalSet, conformalLevel: p.conformalLevel! } : {}),
+      })),
+    };
+  });
+
+  app.post('/api/explain', { schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image') }, async (req): Promise<ExplainReply> => {
+    const q = ExplainQuery.parse(req.query);
+    const target = targetIndex(model, q.class);
+    const up = readUploads(req.body);
+    const pre = model.preprocessOptions;
+    const per = pre.channels * pre.size * pre.size;
+    const decoded = await decodeUploads(up.inputs, pre);
+    requireOneReadable(decoded.map((d) => ('error' in d ? d : {})));
+    const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
+    const x = new Float32Array(ok.length * per);
+    ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+    const ex = await res.queue.run(() => explainTensors(res.explainer, x, ok.length, target));
+    const results: ExplainReply['results'] = decoded.map((d, i) => ({ ...itemHead(up, i), ...('error' in d ? { error: d.error } : {}) }));
+    ok.forEach((i, j) => {
+      const r = ex[j]!;
+      results[i] = {
+        ...itemHead(up, i), label: model.classes[r.labelIndex]!, probability: r.probability, explained: model.classes[r.explainedIndex]!,
+        overlay: `data:image/png;base64,${Buffer.from(r.png).toString('base64')}`, peak: r.peak,
+      };
+    });
+    return { disclaimer: DISCLAIMER, results };
+  });
+
+  app.post('/api/similar', { schema: imageRouteSchema(SimilarQuery, SimilarReply, o, 'the k most similar training cases per image') }, async (req): Promise<SimilarReply> => {
+    const q = SimilarQuery.parse(req.query);
+    const retriever = res.retriever;
+    if (!retriever) throw new MedclassError('MC_SERVE_NO_INDEX', `no similar-case index: ${res.noIndex ?? 'unavailable'}`);
+    const up = readUploads(req.body);
+    const found = await res.queue.run(() => similarWith(retriever, up.inputs, { k: q.k ?? o.k }));
+    requireOneReadable(found);
+    return {
+      disclaimer: DISCLAIMER,
+      results: found.map((r, i) => (r.error ? { ...itemHead(up, i), error: r.error } : {
+        ...itemHead(up, i), label: r.label, probability: r.probability,
+        similar: r.similar.map((c, rank) => ({ rank: rank + 1, label: c.label, similarity: c.similarity, ...(o.caseIds ? { id: c.id } : {}) })),
+      })),
+    };
+  });
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** Options of `buildServer` (and `medclass serve`): resources and limits; defaults live here only. */
+export const ServeOptions = z.strictObject({
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads per session (0 = all cores)'),
+  bodyLimit: z.number().int().min(1024).default(16 * 1024 * 1024).describe('largest request body in bytes (413 beyond)'),
+  maxImages: z.number().int().min(1).max(256).default(16).describe('most images in one request'),
+  maxQueue: z.number().int().min(1).default(32).describe('requests that may wait for the model before 503'),
+  k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),
+  caseIds: z.boolean().default(false).describe('include training case ids (paths relative to the dataset) in similar-case replies'),
+  logger: z.boolean().default(false).describe('log requests (method, route, status, time; never file names or image bytes)'),
+});
+export type ServeOptions = z.output<typeof ServeOptions>;
+export type ServeOptionsInput = z.input<typeof ServeOptions>;
+
+/** Where `medclass serve` listens. */
+export const ListenOptions = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0 = any free port)'),
+  host: z.string().min(1).default('127.0.0.1').describe('interface to bind (0.0.0.0 exposes the server to the network)'),
+});
+export type ListenOptions = z.output<typeof ListenOptions>;

@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { DISCLAIMER } from '../eval/index.js';
+import { headlineRows, readRunData, type RunReportData } from '../report/index.js';
+import { openExplainer, openRetriever, type RunExplainer, type RunRetriever } from '../pipeline/index.js';
+import { ERROR_CODES, MedclassError, isMedclassError } from '../errors.js';
+import type { ServeOptions } from './options.js';
+import type { ModelReply } from './schemas.js';
+
+/** Runs jobs one at a time (the sessions use every core already); more than `maxQueue` waiting is `MC_SERVE_BUSY`. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+  constructor(private readonly maxQueue: number) {}
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.waiting >= this.maxQueue) {
+      return Promise.reject(new MedclassError('MC_SERVE_BUSY', `${this.waiting} requests are already waiting for the model (maxQueue ${this.maxQueue})`));
+    }
+    this.waiting++;
+    const result = this.tail.then(job).finally(() => { this.waiting--; });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Everything a server keeps open for one run directory; `close` releases every session. */
+export interface ServeResources {
+  runDir: string;
+  /** model + Grad-CAM sessions; `explainer.model` also answers /api/predict */
+  explainer: RunExplainer;
+  /** absent when the run has no usable index (`noIndex` says why) */
+  retriever?: RunRetriever;
+  noIndex?: string;
+  queue: SerialQueue;
+  startedAt: number;
+  model(): ModelReply;
+  close(): Promise<void>;
+}
+
+function readMetrics(runDir: string): RunReportData | undefined {
+  try {
+    return readRunData(runDir);
+  } catch (e) {
+    if (isMedclassError(e)) return undefined; // no or unreadable metrics.json: the API still predicts, /api/model says metrics: null
+    throw e;
+  }
+}
+
+/** The similar-case retriever, or why there is none (a message without paths or case ids). */
+async function tryRetriever(runDir: string, threads: number): Promise<{ retriever?: RunRetriever; noIndex?: string }> {
+  try {
+    return { retriever: await openRetriever(runDir, { threads }) };
+  } catch (e) {
+    if (!isMedclassError(e) || !e.code.startsWith('MC_RETRIEVAL_')) throw e;
+    return { noIndex: `${e.code}: ${ERROR_CODES[e.code]}; run medclass index --run DIR, then restart the server` };
+  }
+}
+
+/** Opens the run's sessions once: model and Grad-CAM always, the similar-case index when the run has one. */
+export async function openResources(runDir: string, o: ServeOptions): Promise<ServeResources> {
+  const explainer = await openExplainer(runDir, { threads: o.threads });
+  let r: { retriever?: RunRetriever; noIndex?: string };
+  try {
+    r = await tryRetriever(runDir, o.threads);
+  } catch (e) {
+    await explainer.dispose();
+    throw e;
+  }
+  const data = readMetrics(runDir);
+  const m = explainer.model;
+  const pre = m.preprocess;
+  const conformal = m.conformal('lac');
+  const ciLevel = (data?.test.ci as { level?: number } | undefined)?.level ?? null;
+  const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+  const info: Omit<ModelReply, 'report'> = {
+    disclaimer: DISCLAIMER,
+    name: data?.name ?? (basename(runDir.replace(/[\\/]+$/, '')) || 'run'),
+    arch: data?.model?.arch ?? null,
+    classes: [...m.classes],
+    input: { size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize, dims: [...pre.inputDims] },
+    calibration: { temperature: m.temperature },
+    tta: m.tta,
+    conformal: conformal ? { method: 'lac', level: 1 - conformal.alpha } : null,
+    metrics: data ? {
+      split: 'test', n: data.test.n_test, ciLevel,
+      rows: headlineRows(data.test).map((h) => ({
+        key: h.key, label: h.label, value: num(h.value), n: h.n, higherIsBetter: h.higherIsBetter,
+        ...(h.ci ? { ci: h.ci.map((v) => num(v ?? undefined)) } : {}), ...(h.zeroR !== undefined ? { zeroR: num(h.zeroR) } : {}),
+      })),
+    } : null,
+    similar: r.retriever ? { available: true, size: r.retriever.index.size } : { available: false, reason: r.noIndex! },
+    limits: { bodyLimit: o.bodyLimit, maxImages: o.maxImages, k: o.k },
+  };
+  return {
+    runDir, explainer, ...r, queue: new SerialQueue(o.maxQueue), startedAt: performance.now(),
+    model: () => ({ ...info, report: existsSync(join(runDir, 'report.html')) }),
+    close: async () => {
+      await r.retriever?.dispose();
+      await explainer.dispose();
+    },
+  };
+}

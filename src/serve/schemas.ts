@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * Request and reply shapes of the REST API as zod schemas: the handlers' types come from them, and the routes'
+ * JSON schemas (validation by ajv, serialisation by fast-json-stringify) from `jsonSchema`.
+ */
+
+/** JSON Schema (draft-07, as fastify's ajv expects) of a zod schema; `io: 'input'` for requests (defaults optional). */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+/** Base64 (optionally a `data:<type>;base64,` URI); whitespace allowed, as MIME line breaks. */
+const BASE64 = /^(data:[\w.+-]+\/[\w.+-]+;base64,)?[A-Za-z0-9+/\s]*={0,2}\s*$/;
+
+/** JSON body of the image routes: one or more images as base64, each with an optional client-side name echoed back. */
+export function imagesBody(maxImages: number) {
+  return z.strictObject({
+    images: z.array(z.strictObject({
+      name: z.string().max(256).optional().describe('echoed back in the reply, never logged'),
+      data: z.string().min(1).regex(BASE64, 'must be base64 or a data: URI').describe('image bytes (PNG, JPEG, TIFF, BMP, GIF, WebP) as base64'),
+    })).min(1).max(maxImages),
+  });
+}
+export type ImagesBody = z.output<ReturnType<typeof imagesBody>>;
+
+export const PredictQuery = z.strictObject({});
+export const ExplainQuery = z.strictObject({
+  class: z.string().min(1).optional().describe("class whose logit is explained (default: each image's predicted class)"),
+});
+export const SimilarQuery = z.strictObject({
+  k: z.number().int().min(1).max(100).optional().describe('similar training cases per image (default: the server\'s k)'),
+});
+
+/** `{statusCode, code, error, message}`: every error reply. */
+export const ErrorReply = z.strictObject({
+  statusCode: z.number().int(),
+  code: z.string(),
+  error: z.string(),
+  message: z.string(),
+});
+export type ErrorReply = z.output<typeof ErrorReply>;
+
+const ItemError = z.strictObject({ code: z.string(), message: z.string() });
+/** Fields every per-image result carries: its position in the request and, when given, the client's name. */
+const ItemBase = { index: z.number().int(), name: z.string().optional(), error: ItemError.optional() };
+
+export const PredictReply = z.strictObject({
+  disclaimer: z.string(),
+  results: z.array(z.strictObject({
+    ...ItemBase,
+    label: z.string().optional(),
+    probability: z.number().optional(),
+    probabilities: z.record(z.string(), z.number()).optional(),
+    calibrated: z.boolean().optional(),
+    conformalSet: z.array(z.string()).optional(),
+    conformalLevel: z.number().optional(),
+  })),
+});
+export type PredictReply = z.output<typeof PredictReply>;
+
+export const ExplainReply = z.strictObject({
+  disclaimer: z.string(),
+  results: z.array(z.strictObject({
+    ...ItemBase,
+    label: z.string().optional(),
+    probability: z.number().optional(),
+    explained: z.string().optional(),
+    overlay: z.string().optional().describe('data:image/png;base64 URI: the input beside the Grad-CAM heat map blended on it'),
+    peak: z.strictObject({ x: z.number(), y: z.number() }).optional(),
+  })),
+});
+export type ExplainReply = z.output<typeof ExplainReply>;
+
+export const SimilarReply = z.strictObject({
+  disclaimer: z.string(),
+  results: z.array(z.strictObject({
+    ...ItemBase,
+    label: z.string().optional(),
+    probability: z.number().optional(),
+    similar: z.array(z.strictObject({ rank: z.number().int(), label: z.string(), similarity: z.number(), id: z.string().optional() })).optional(),
+  })),
+});
+export type SimilarReply = z.output<typeof SimilarReply>;
+
+export const HealthReply = z.strictObject({ status: z.literal('ok'), uptimeSeconds: z.number(), similar: z.boolean() });
+
+const MetricRow = z.strictObject({
+  key: z.string(), label: z.string(), value: z.number().nullable(), ci: z.array(z.number().nullable()).optional(), n: z.number(),
+  higherIsBetter: z.boolean(), zeroR: z.number().nullable().optional(),
+});
+export const ModelReply = z.strictObject({
+  disclaimer: z.string(),
+  name: z.string(),
+  arch: z.string().nullable(),
+  classes: z.array(z.string()),
+  input: z.strictObject({ size: z.number().int(), channels: z.number().int(), fit: z.string(), normalize: z.string(), dims: z.array(z.number().int()) }),
+  calibration: z.strictObject({ temperature: z.number().nullable() }),
+  tta: z.boolean(),
+  conformal: z.strictObject({ method: z.string(), level: z.number() }).nullable(),
+  metrics: z.strictObject({ split: z.string(), n: z.number(), ciLevel: z.number().nullable(), rows: z.array(MetricRow) }).nullable(),
+  similar: z.strictObject({ available: z.boolean(), size: z.number().int().optional(), reason: z.string().optional() }),
+  report: z.boolean(),
+  limits: z.strictObject({ bodyLimit: z.number().int(), maxImages: z.number().int(), k: z.number().int() }),
+});
+export type ModelReply = z.output<typeof ModelReply>;

@@ -1,0 +1,127 @@
+/**
+ * The web app's script (inline in `GET /`, allowed by its hash in the page's CSP). Plain ES2017 with no template
+ * literals, so it sits in this TypeScript string unchanged. Text goes into the DOM through `textContent` only:
+ * class names and messages never become HTML.
+ */
+export const WEB_APP_SCRIPT = String.raw`
+'use strict';
+var $ = function (id) { return document.getElementById(id); };
+function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+function pct(v) { return (100 * v).toFixed(1) + ' %'; }
+function num(v) { return v === null || v === undefined ? 'n/a' : v.toFixed(3); }
+var state = { model: null, preview: null };
+
+function showError(where, e) {
+  var box = $(where);
+  box.hidden = false;
+  box.textContent = e && e.code ? e.code + ': ' + e.message : String(e && e.message || e);
+}
+
+function post(path, file) {
+  return fetch(path, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: file })
+    .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); })
+    .then(function (j) { var r = j.results[0]; if (r.error) throw r.error; return r; });
+}
+
+function renderModel(m) {
+  state.model = m;
+  $('run-name').textContent = m.name + (m.arch ? ' · ' + m.arch : '');
+  $('model-classes').textContent = m.classes.join(', ');
+  $('model-input').textContent = m.input.size + ' × ' + m.input.size + ' px, ' + (m.input.channels === 1 ? 'grey' : 'RGB') + ', ' + m.input.fit + ', normalise ' + m.input.normalize;
+  $('model-calibration').textContent = m.calibration.temperature === null ? 'none' : 'temperature ' + m.calibration.temperature.toFixed(3);
+  $('model-conformal').textContent = m.conformal ? 'LAC sets at ' + pct(m.conformal.level) + ' coverage' : 'none';
+  if (m.report) $('report-link').hidden = false;
+  var body = $('metrics-body');
+  body.textContent = '';
+  if (!m.metrics) { $('metrics-note').textContent = 'This run has no metrics.json.'; return; }
+  $('metrics-note').textContent = 'Test split, n = ' + m.metrics.n + (m.metrics.ciLevel ? ', ' + Math.round(100 * m.metrics.ciLevel) + ' % bootstrap CIs' : '') + '.';
+  m.metrics.rows.forEach(function (r) {
+    var tr = el('tr');
+    tr.appendChild(el('td', '', r.label + (r.higherIsBetter ? ' ↑' : ' ↓')));
+    tr.appendChild(el('td', 'num', num(r.value)));
+    tr.appendChild(el('td', 'num', r.ci ? '[' + num(r.ci[0]) + ', ' + num(r.ci[1]) + ']' : '—'));
+    tr.appendChild(el('td', 'num', r.zeroR === undefined ? '—' : num(r.zeroR)));
+    body.appendChild(tr);
+  });
+}
+
+function renderPrediction(p) {
+  $('prediction').textContent = p.label + ' (' + pct(p.probability) + (p.calibrated ? ', calibrated' : '') + ')';
+  $('conformal').textContent = p.conformalSet ? Math.round(100 * p.conformalLevel) + ' % conformal set: {' + p.conformalSet.join(', ') + '}' : '';
+  var bars = $('bars');
+  bars.textContent = '';
+  Object.keys(p.probabilities).forEach(function (c) {
+    var v = p.probabilities[c];
+    var row = el('div', 'bar-row' + (c === p.label ? ' top' : ''));
+    row.appendChild(el('span', 'bar-label', c));
+    var track = el('span', 'bar-track');
+    var fill = el('span', 'bar-fill');
+    fill.style.width = (100 * v).toFixed(2) + '%';
+    track.appendChild(fill);
+    row.appendChild(track);
+    row.appendChild(el('span', 'bar-value', pct(v)));
+    bars.appendChild(row);
+  });
+}
+
+function renderExplain(x) {
+  var img = $('overlay');
+  img.src = x.overlay;
+  img.alt = 'Grad-CAM for ' + x.explained;
+  img.hidden = false;
+  $('overlay-note').textContent = 'Left: the input as the network saw it; right: Grad-CAM for class ' + x.explained + ' (bright = raised the score).';
+}
+
+function renderSimilar(s) {
+  var body = $('similar-body');
+  body.textContent = '';
+  s.similar.forEach(function (c) {
+    var tr = el('tr');
+    tr.appendChild(el('td', 'num', String(c.rank)));
+    tr.appendChild(el('td', '', c.label));
+    tr.appendChild(el('td', 'num', c.similarity.toFixed(3)));
+    if (c.id !== undefined) tr.appendChild(el('td', '', c.id));
+    body.appendChild(tr);
+  });
+  $('similar-id-col').hidden = !(s.similar.length && s.similar[0].id !== undefined);
+  $('similar-table').hidden = false;
+}
+
+function analyse(file) {
+  if (!file) return;
+  ['predict-error', 'explain-error', 'similar-error'].forEach(function (id) { $(id).hidden = true; });
+  $('results').hidden = false;
+  $('prediction').textContent = 'Classifying…';
+  $('conformal').textContent = '';
+  $('bars').textContent = '';
+  $('overlay').hidden = true;
+  $('overlay-note').textContent = 'Computing Grad-CAM…';
+  $('similar-table').hidden = true;
+  $('similar-note').textContent = '';
+  $('file-name').textContent = file.name;
+  if (state.preview) URL.revokeObjectURL(state.preview);
+  state.preview = URL.createObjectURL(file);
+  $('preview').src = state.preview;
+  $('preview').hidden = false;
+  post('/api/predict', file).then(function (p) {
+    renderPrediction(p);
+    return post('/api/explain', file)
+      .then(renderExplain, function (e) { $('overlay-note').textContent = ''; showError('explain-error', e); })
+      .then(function () {
+        if (state.model && !state.model.similar.available) { $('similar-note').textContent = 'No similar-case index for this run: ' + state.model.similar.reason; return; }
+        return post('/api/similar', file).then(renderSimilar, function (e) { showError('similar-error', e); });
+      });
+  }, function (e) {
+    $('prediction').textContent = '';
+    $('overlay-note').textContent = '';
+    showError('predict-error', e);
+  });
+}
+
+fetch('/api/model').then(function (r) { return r.json(); }).then(renderModel, function (e) { showError('predict-error', e); });
+$('file').addEventListener('change', function () { analyse(this.files[0]); });
+var drop = $('drop');
+['dragenter', 'dragover'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.add('over'); }); });
+['dragleave', 'drop'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.remove('over'); }); });
+drop.addEventListener('drop', function (e) { analyse(e.dataTransfer.files[0]); });
+`;
