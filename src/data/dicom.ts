@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type * as DcmjsImaging from 'dcmjs-imaging';
 import { MedclassError } from '../errors.js';
 import { DEFLATED_LE, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, dcmjs, parseDicom, pixelDataExtent, walkFragments, type DicomElements } from './dicom-parse.js';
+import { decodeRleFrame } from './dicom-rle.js';
 import type { DecodedImage } from './types.js';
 
 /** How a DICOM image was windowed to 8 bits (numbers only: no tag that could identify a patient). */
@@ -19,6 +20,7 @@ export interface DicomImageData extends DecodedImage {
 }
 
 const NATIVE = new Set([IMPLICIT_LE, EXPLICIT_LE, DEFLATED_LE, EXPLICIT_BE]);
+const RLE = '1.2.840.10008.1.2.5';
 const require = createRequire(import.meta.url);
 let imagingLib: typeof DcmjsImaging | undefined;
 let codecsReady: Promise<void> | undefined;
@@ -86,6 +88,19 @@ function checkPixels(bytes: Uint8Array, ts: string, el: DicomElements, file: str
   return { frames };
 }
 
+/** The first RLE frame decoded by medclass (see dicom-rle.ts) as a one-frame explicit little-endian dataset. */
+function rleToNative(el: DicomElements, frames: number, file: string): { el: DicomElements; syntax: string } {
+  const parts = (Array.isArray(el.PixelData) ? el.PixelData : [el.PixelData]).map((b) => new Uint8Array(b as ArrayBuffer));
+  // dcmjs gives one buffer per frame; a single frame split over fragments is joined.
+  const frame = frames > 1 || parts.length === 1 ? parts[0]! : Uint8Array.from(parts.flatMap((b) => [...b]));
+  try {
+    const native = decodeRleFrame(frame, num(el.Rows)!, num(el.Columns)!, num(el.SamplesPerPixel) ?? 1, num(el.BitsAllocated) ?? 8);
+    return { el: { ...el, PixelData: [native.buffer], NumberOfFrames: 1, PlanarConfiguration: 0 }, syntax: EXPLICIT_LE };
+  } catch (cause) {
+    throw new MedclassError('MC_DATA_UNREADABLE_IMAGE', `${file}: DICOM RLE pixels could not be decoded (${(cause as Error).message})`, { file, cause, hint: 're-export the file; it is skipped meanwhile' });
+  }
+}
+
 /**
  * Decodes DICOM bytes (Part 10 with or without preamble, or a bare dataset without file meta) to HWC uint8 with
  * dcmjs (parsing) and dcmjs-imaging (pixel data, compressed syntaxes via its WebAssembly codecs, and the grey-scale
@@ -100,11 +115,12 @@ function checkPixels(bytes: Uint8Array, ts: string, el: DicomElements, file: str
 export async function decodeDicom(bytes: Uint8Array, file: string): Promise<DicomImageData> {
   const { transferSyntax: ts, elements } = parseDicom(bytes, file);
   const { frames } = checkPixels(bytes, ts, elements, file);
-  if (!NATIVE.has(ts)) await codecs();
   const grey = /^MONOCHROME[12]$/.test(String(elements.PhotometricInterpretation ?? 'MONOCHROME2').trim());
+  const { el, syntax } = ts === RLE ? rleToNative(elements, frames, file) : { el: elements, syntax: ts };
+  if (!NATIVE.has(syntax)) await codecs();
   let r: ReturnType<DcmjsImaging.DicomImage['render']>;
   try {
-    r = new (imaging().DicomImage)(elements, ts).render({ frame: 0 });
+    r = new (imaging().DicomImage)(el, syntax).render({ frame: 0 });
   } catch (cause) {
     const why = cause instanceof Error ? cause.message.split('\n')[0]!.slice(0, 160) : 'render failed';
     if (/unsupported|not supported/i.test(why)) {

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MedclassError } from '../errors.js';
 import { openCsvSource } from './csv-source.js';
+import { isDicomFile, openDicomFile } from './dicom-source.js';
 import { openFolderSource } from './folder-source.js';
 import { openNpzSource } from './npz-source.js';
 import { SourceOptions } from './options.js';
@@ -10,7 +11,8 @@ import type { DatasetSource } from './types.js';
 
 /**
  * Opens a dataset by path or spec: `phantom:[n=..,size=..,seed=..]`, a `.npz` (MedMNIST layout), a `.csv`/`.tsv`
- * manifest (column mapping in `options.csv`), or an image folder (`<class>/*`, `<split>/<class>/*`).
+ * manifest (column mapping in `options.csv`), an image folder (`<class>/*`, `<split>/<class>/*`; DICOM files in it
+ * are decoded like any image), or a single DICOM file (a one-item source, by `.dcm`/`.dicom` or by content).
  */
 export function openSource(pathOrSpec: string, options: SourceOptions = {}): DatasetSource {
   const o = SourceOptions.parse(options);
@@ -24,5 +26,6 @@ export function openSource(pathOrSpec: string, options: SourceOptions = {}): Dat
   if (lower.endsWith('.npz')) return openNpzSource(pathOrSpec);
   if (lower.endsWith('.csv')) return openCsvSource(pathOrSpec, o.csv);
   if (lower.endsWith('.tsv')) return openCsvSource(pathOrSpec, { delimiter: '\t', ...o.csv });
-  throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: is neither a folder, a .npz nor a .csv manifest`, { file: name, hint: 'pass one of the supported sources' });
+  if (/\.(dcm|dicom)$/.test(lower) || isDicomFile(pathOrSpec)) return openDicomFile(pathOrSpec);
+  throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: is neither a folder, a .npz, a .csv manifest nor a DICOM file`, { file: name, hint: 'pass one of the supported sources' });
 }
