@@ -9,7 +9,7 @@ var $ = function (id) { return document.getElementById(id); };
 function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 function pct(v) { return (100 * v).toFixed(1) + ' %'; }
 function num(v) { return v === null || v === undefined ? 'n/a' : v.toFixed(3); }
-var state = { model: null, preview: null };
+var state = { model: null, preview: null, file: null };
 
 function showError(where, e) {
   var box = $(where);
@@ -31,6 +31,7 @@ function renderModel(m) {
   $('model-calibration').textContent = m.calibration.temperature === null ? 'none' : 'temperature ' + m.calibration.temperature.toFixed(3);
   $('model-conformal').textContent = m.conformal ? 'LAC sets at ' + pct(m.conformal.level) + ' coverage' : 'none';
   if (m.report) $('report-link').hidden = false;
+  m.classes.forEach(function (c) { var o = el('option', '', c); o.value = c; $('explain-class').appendChild(o); });
   var body = $('metrics-body');
   body.textContent = '';
   if (!m.metrics) { $('metrics-note').textContent = 'This run has no metrics.json.'; return; }
@@ -46,8 +47,9 @@ function renderModel(m) {
 }
 
 function renderPrediction(p) {
-  $('prediction').textContent = p.label + ' (' + pct(p.probability) + (p.calibrated ? ', calibrated' : '') + ')';
-  $('conformal').textContent = p.conformalSet ? Math.round(100 * p.conformalLevel) + ' % conformal set: {' + p.conformalSet.join(', ') + '}' : '';
+  $('prediction').textContent = p.label + ' — ' + pct(p.probability);
+  $('conformal').textContent = (p.calibrated ? 'Calibrated probabilities (temperature scaling).' : 'Uncalibrated probabilities.') +
+    (p.conformalSet ? ' ' + Math.round(100 * p.conformalLevel) + ' % conformal set: {' + p.conformalSet.join(', ') + '}' : '');
   var bars = $('bars');
   bars.textContent = '';
   Object.keys(p.probabilities).forEach(function (c) {
@@ -62,6 +64,14 @@ function renderPrediction(p) {
     row.appendChild(el('span', 'bar-value', pct(v)));
     bars.appendChild(row);
   });
+}
+
+function explain(file) {
+  var cls = $('explain-class').value;
+  $('explain-error').hidden = true;
+  $('overlay-note').textContent = 'Computing Grad-CAM…';
+  return post('/api/explain' + (cls ? '?class=' + encodeURIComponent(cls) : ''), file)
+    .then(renderExplain, function (e) { $('overlay-note').textContent = ''; showError('explain-error', e); });
 }
 
 function renderExplain(x) {
@@ -99,14 +109,14 @@ function analyse(file) {
   $('similar-table').hidden = true;
   $('similar-note').textContent = '';
   $('file-name').textContent = file.name;
+  state.file = file;
   if (state.preview) URL.revokeObjectURL(state.preview);
   state.preview = URL.createObjectURL(file);
   $('preview').src = state.preview;
   $('preview').hidden = false;
   post('/api/predict', file).then(function (p) {
     renderPrediction(p);
-    return post('/api/explain', file)
-      .then(renderExplain, function (e) { $('overlay-note').textContent = ''; showError('explain-error', e); })
+    return explain(file)
       .then(function () {
         if (state.model && !state.model.similar.available) { $('similar-note').textContent = 'No similar-case index for this run: ' + state.model.similar.reason; return; }
         return post('/api/similar', file).then(renderSimilar, function (e) { showError('similar-error', e); });
@@ -120,6 +130,7 @@ function analyse(file) {
 
 fetch('/api/model').then(function (r) { return r.json(); }).then(renderModel, function (e) { showError('predict-error', e); });
 $('file').addEventListener('change', function () { analyse(this.files[0]); });
+$('explain-class').addEventListener('change', function () { if (state.file) explain(state.file); });
 var drop = $('drop');
 ['dragenter', 'dragover'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.add('over'); }); });
 ['dragleave', 'drop'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.remove('over'); }); });

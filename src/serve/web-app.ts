@@ -20,7 +20,7 @@ main { max-width: 1100px; margin: 1.2rem auto; padding: 0 1rem; display: grid; g
 #drop input { position: absolute; width: 1px; height: 1px; opacity: 0; }
 #preview { max-width: 96px; max-height: 96px; image-rendering: pixelated; border: 1px solid var(--line); }
 #file-name { color: var(--muted); font-size: .9rem; }
-#prediction { font-size: 1.35rem; font-weight: 650; margin: 0 0 .2rem; }
+#prediction { font-size: 1.5rem; font-weight: 650; margin: 0 0 .2rem; }
 #conformal, .note { color: var(--muted); font-size: .9rem; margin: .2rem 0 .6rem; }
 .bar-row { display: grid; grid-template-columns: minmax(60px, 30%) 1fr 4.5rem; gap: .5rem; align-items: center; margin: .25rem 0; }
 .bar-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -32,7 +32,8 @@ main { max-width: 1100px; margin: 1.2rem auto; padding: 0 1rem; display: grid; g
 #overlay { width: 100%; max-width: 520px; image-rendering: pixelated; border-radius: 4px; border: 1px solid var(--line); }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid var(--line); }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.card h2 select { float: right; font: inherit; font-weight: 400; font-size: .85rem; }
 .error { color: #a11; background: #fdecec; border: 1px solid #f3c2c2; border-radius: 6px; padding: .5rem .7rem; margin: .4rem 0; font-size: .9rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .8rem; font-size: .9rem; }
 dt { color: var(--muted); }
@@ -59,14 +60,14 @@ const BODY = `
     <div id="bars"></div>
   </section>
   <section class="card">
-    <h2>Grad-CAM</h2>
+    <h2>Grad-CAM <select id="explain-class" aria-label="class to explain"><option value="">predicted class</option></select></h2>
     <img id="overlay" alt="" hidden>
     <p class="note" id="overlay-note">Choose an image to see which regions raised the predicted class's score.</p>
     <p class="error" id="explain-error" hidden></p>
   </section>
   <section class="card">
     <h2>Similar training cases</h2>
-    <table id="similar-table" hidden><thead><tr><th>#</th><th>label</th><th>cosine similarity</th><th id="similar-id-col" hidden>training case</th></tr></thead><tbody id="similar-body"></tbody></table>
+    <table id="similar-table" hidden><thead><tr><th class="num">#</th><th>label</th><th class="num">cosine similarity</th><th id="similar-id-col" hidden>training case</th></tr></thead><tbody id="similar-body"></tbody></table>
     <p class="note" id="similar-note"></p>
     <p class="error" id="similar-error" hidden></p>
   </section>
@@ -79,7 +80,7 @@ const BODY = `
       <dt>conformal sets</dt><dd id="model-conformal"></dd>
     </dl>
     <p class="note" id="metrics-note"></p>
-    <table><thead><tr><th>metric</th><th>value</th><th>CI</th><th>majority-class baseline</th></tr></thead><tbody id="metrics-body"></tbody></table>
+    <table><thead><tr><th>metric</th><th class="num">value</th><th class="num">CI</th><th class="num">majority-class baseline</th></tr></thead><tbody id="metrics-body"></tbody></table>
   </section>
 </main>
 <footer>medclass · research software, not a diagnostic device · images are processed in memory and not stored</footer>
