@@ -9,3 +9,4 @@ export * from './explain/index.js';
 export * from './retrieval/index.js';
 export * from './report/index.js';
 export * from './pipeline/index.js';
+export * from './serve/index.js';

@@ -49,7 +49,8 @@ function renderModel(m) {
 function renderPrediction(p) {
   $('prediction').textContent = p.label + ' — ' + pct(p.probability);
   $('conformal').textContent = (p.calibrated ? 'Calibrated probabilities (temperature scaling).' : 'Uncalibrated probabilities.') +
-    (p.conformalSet ? ' ' + Math.round(100 * p.conformalLevel) + ' % conformal set: {' + p.conformalSet.join(', ') + '}' : '');
+    (p.conformalSet ? ' ' + Math.round(100 * p.conformalLevel) + ' % conformal set: ' +
+      (p.conformalSet.length ? '{' + p.conformalSet.join(', ') + '}' : 'empty (even the top class is below the calibrated threshold)') : '');
   var bars = $('bars');
   bars.textContent = '';
   Object.keys(p.probabilities).forEach(function (c) {
