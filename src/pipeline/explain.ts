@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
-import { describeFailure, mapLimit, normalizationStats, preprocessImage } from '../data/index.js';
+import { normalizationStats } from '../data/index.js';
 import { softmax } from '../eval/index.js';
 import { GradCam, OverlayOptions, encodePng, mapPeak, renderOverlay, type Map2d } from '../explain/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
-import { RunModel, type ImageInput } from './predict.js';
+import { decodeInputs, type ImageInput } from './decode-inputs.js';
+import { RunModel } from './predict.js';
 
 /** Options of `explainImages` (and `medclass explain`). */
 export const ExplainOptions = z.strictObject({
@@ -125,37 +125,18 @@ export async function explainImages(runDir: string, files: readonly ImageInput[]
   try {
     const target = targetIndex(ex.model, o.className);
     const pre = ex.model.preprocessOptions;
-    const per = pre.channels * pre.size * pre.size;
-    const decoded = await mapLimit(files, o.concurrency, async (f) => {
-      const name = typeof f === 'string' ? f : f.name;
-      try {
-        let bytes: Uint8Array;
-        try {
-          bytes = typeof f === 'string' ? new Uint8Array(await readFile(f)) : f.bytes;
-        } catch (cause) {
-          const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-          throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
-        }
-        return { name, x: (await preprocessImage(bytes, pre, name)).data };
-      } catch (e) {
-        const d = describeFailure(e);
-        return { name, error: { code: d.code, message: d.reason } };
-      }
-    });
-    const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
-    const x = new Float32Array(ok.length * per);
-    ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+    const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
     const res = ok.length ? await explainTensors(ex, x, ok.length, target, o.overlay, o.batchSize) : [];
     const outDir = o.out ?? join(runDir, 'explain');
     if (res.length) mkdirSync(outDir, { recursive: true });
     const taken = new Set<string>();
-    const out: ImageExplanation[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+    const out: ImageExplanation[] = entries.map((d) => ({ file: d.name, error: d.error! })) // decoded ones are replaced below;
     ok.forEach((i, j) => {
       const r = res[j]!;
-      const png = join(outDir, overlayName(decoded[i]!.name, taken));
+      const png = join(outDir, overlayName(entries[i]!.name, taken));
       writeFileSync(png, r.png);
       out[i] = {
-        file: decoded[i]!.name, label: ex.model.classes[r.labelIndex]!, labelIndex: r.labelIndex, probability: r.probability,
+        file: entries[i]!.name, label: ex.model.classes[r.labelIndex]!, labelIndex: r.labelIndex, probability: r.probability,
         explained: ex.model.classes[r.explainedIndex]!, png, cam: r.cam, peak: r.peak,
       };
     });

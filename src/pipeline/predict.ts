@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Session } from '../engine/index.js';
-import { PreprocessOptions, describeFailure, mapLimit, preprocessImage, type PreprocessConfig } from '../data/index.js';
+import { PreprocessOptions, preprocessImage, type PreprocessConfig } from '../data/index.js';
 import { hflipBatch } from '../train/index.js';
 import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
+import { decodeInputs, type ImageInput } from './decode-inputs.js';
+
+export type { ImageInput } from './decode-inputs.js';
 
 /** Options of `predictImages` (and `medclass predict`). */
 export const PredictOptions = z.strictObject({
@@ -47,7 +49,6 @@ export type ImagePrediction =
   | { file: string; error: { code: ErrorCode; message: string } };
 
 /** An input of `predictImages`: a path, or named bytes (an upload). */
-export type ImageInput = string | { name: string; bytes: Uint8Array };
 
 function readJson(runDir: string, name: string, required: boolean): any {
   const path = join(runDir, name);
@@ -177,28 +178,7 @@ export async function predictImages(runDir: string, files: readonly ImageInput[]
 export async function predictWith(model: RunModel, files: readonly ImageInput[], options: PredictOptionsInput = {}): Promise<ImagePrediction[]> {
   const o = PredictOptions.parse(options);
   const pre = model.preprocessOptions;
-  const per = pre.channels * pre.size * pre.size;
-  const decoded = await mapLimit(files, o.concurrency, async (f) => {
-    const name = typeof f === 'string' ? f : f.name;
-    try {
-      let bytes: Uint8Array;
-      if (typeof f === 'string') {
-        try {
-          bytes = new Uint8Array(await readFile(f));
-        } catch (cause) {
-          const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-          throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
-        }
-      } else bytes = f.bytes;
-      return { name, x: (await preprocessImage(bytes, pre, name)).data };
-    } catch (e) {
-      const d = describeFailure(e);
-      return { name, error: { code: d.code, message: d.reason } };
-    }
-  });
-  const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
-  const x = new Float32Array(ok.length * per);
-  ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+  const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const k = model.classes.length;
   const logits = ok.length ? await model.logits(x, ok.length, { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}) }) : new Float32Array(0);
   const T = o.calibrate ? model.temperature : null;
@@ -207,13 +187,13 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const cal = o.conformal === 'none' ? undefined : model.conformal(o.conformal);
   // q̂ was calibrated on temperature-scaled probabilities, so sets always use them.
   const sets = cal ? predictionSets(model.temperature !== null ? softmax(l64, k, model.temperature) : softmax(l64, k), k, cal) : undefined;
-  const out: ImagePrediction[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+  const out: ImagePrediction[] = entries.map((d) => ({ file: d.name, error: d.error! })) // decoded ones are replaced below;
   ok.forEach((i, j) => {
     const p = probs.subarray(j * k, (j + 1) * k);
     let best = 0;
     for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;
     out[i] = {
-      file: decoded[i]!.name,
+      file: entries[i]!.name,
       label: model.classes[best]!,
       labelIndex: best,
       probabilities: Object.fromEntries(model.classes.map((c, m) => [c, p[m]!])),

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeFailure, mapLimit, preprocessImage } from '../data/index.js';
 import { softmax } from '../eval/index.js';
 import { EmbeddingIndex, Embedder, type SimilarCase } from '../retrieval/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 import { modelSha256 } from './index-run.js';
-import { RunModel, type ImageInput } from './predict.js';
+import { decodeInputs, type ImageInput } from './decode-inputs.js';
+import { RunModel } from './predict.js';
 
 /** Options of `findSimilar` (and `medclass similar`). */
 export const SimilarOptions = z.strictObject({
@@ -87,27 +86,8 @@ export async function similarWith(r: RunRetriever, files: readonly ImageInput[],
   const { model, embedder, index } = r;
   const pre = model.preprocessOptions;
   const sample = [pre.channels, pre.size, pre.size];
-  const per = pre.channels * pre.size * pre.size;
-  const decoded = await mapLimit(files, o.concurrency, async (f) => {
-    const name = typeof f === 'string' ? f : f.name;
-    try {
-      let bytes: Uint8Array;
-      try {
-        bytes = typeof f === 'string' ? new Uint8Array(await readFile(f)) : f.bytes;
-      } catch (cause) {
-        const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-        throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
-      }
-      return { name, x: (await preprocessImage(bytes, pre, name)).data };
-    } catch (e) {
-      const d = describeFailure(e);
-      return { name, error: { code: d.code, message: d.reason } };
-    }
-  });
-  const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
-  const x = new Float32Array(ok.length * per);
-  ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
-  const out: SimilarResult[] = decoded.map((d) => ({ file: d.name, error: (d as { error: { code: ErrorCode; message: string } }).error }));
+  const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
+  const out: SimilarResult[] = entries.map((d) => ({ file: d.name, error: d.error! })) // decoded ones are replaced below;
   if (!ok.length) return out;
   const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize);
   // the label as medclass predict gives it (flip TTA when the run was evaluated with it)
@@ -118,7 +98,7 @@ export async function similarWith(r: RunRetriever, files: readonly ImageInput[],
   ok.forEach((i, j) => {
     let best = 0;
     for (let c = 1; c < k; c++) if (probs[j * k + c]! > probs[j * k + best]!) best = c;
-    out[i] = { file: decoded[i]!.name, label: model.classes[best]!, labelIndex: best, probability: probs[j * k + best]!, similar: cases[j]! };
+    out[i] = { file: entries[i]!.name, label: model.classes[best]!, labelIndex: best, probability: probs[j * k + best]!, similar: cases[j]! };
   });
   return out;
 }
