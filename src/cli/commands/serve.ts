@@ -8,31 +8,37 @@ interface ServeFlags {
   run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; k?: number; caseIds?: boolean; log?: boolean;
 }
 
-const d = (s: { description?: string | undefined }) => s.description!;
+const SERVE_DEFAULTS = ServeOptions.parse({});
+const LISTEN_DEFAULTS = ListenOptions.parse({});
+/** A flag's help line: the schema's description and its default (from the schema, never repeated here). */
+const d = (shape: Record<string, { description?: string | undefined }>, defaults: Record<string, unknown>, key: string) => `${shape[key]!.description!} (default ${String(defaults[key])})`;
+
+/** The flag of an option key (`bodyLimit` → `body-limit`, `logger` → `log`). */
+const flagOf = (key: string) => (key === 'logger' ? 'log' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
 
 /** `medclass serve --run DIR [--port 8080] [--host 127.0.0.1] …`: the REST API and web app until SIGINT/SIGTERM. */
 export function registerServe(program: Command): void {
-  const s = ServeOptions.shape;
-  const l = ListenOptions.shape;
+  const s = (key: keyof ServeOptions) => d(ServeOptions.shape, SERVE_DEFAULTS, key);
+  const l = (key: keyof ListenOptions) => d(ListenOptions.shape, LISTEN_DEFAULTS, key);
   program
     .command('serve')
     .description(`Serves one run directory: a web app at / (drop an image: prediction, Grad-CAM, similar cases) and a REST API (GET /api/health, /api/model; POST /api/predict, /api/explain, /api/similar with raw image bytes or JSON {"images":[{"data":"<base64>"}]}; GET /report). Sessions open once at start; Ctrl-C stops. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train (index/ from medclass index enables similar cases)')
-    .option('--port <n>', `${d(l.port)} (default 8080)`, Number)
-    .option('--host <addr>', `${d(l.host)} (default 127.0.0.1)`)
-    .option('--threads <n>', d(s.threads), Number)
-    .option('--body-limit <bytes>', d(s.bodyLimit), Number)
-    .option('--max-images <n>', d(s.maxImages), Number)
-    .option('--max-queue <n>', d(s.maxQueue), Number)
-    .option('--k <n>', d(s.k), Number)
-    .option('--case-ids', d(s.caseIds))
-    .option('--log', `${d(s.logger)}; to stderr`)
+    .option('--port <n>', l('port'), Number)
+    .option('--host <addr>', l('host'))
+    .option('--threads <n>', s('threads'), Number)
+    .option('--body-limit <bytes>', s('bodyLimit'), Number)
+    .option('--max-images <n>', s('maxImages'), Number)
+    .option('--max-queue <n>', s('maxQueue'), Number)
+    .option('--k <n>', s('k'), Number)
+    .option('--case-ids', s('caseIds'))
+    .option('--log', `${ServeOptions.shape.logger.description!}, to stderr`)
     .action(async (f: ServeFlags) => {
       const pick = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
       const serve = ServeOptions.safeParse(pick({ threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, k: f.k, caseIds: f.caseIds, logger: f.log }));
       const listen = ListenOptions.safeParse(pick({ port: f.port, host: f.host }));
       for (const p of [serve, listen]) {
-        if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
+        if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
       }
       const app = buildServer(f.run, serve.data!, { stream: process.stderr });
       const address = await app.listen({ port: listen.data!.port, host: listen.data!.host });
