@@ -20,3 +20,5 @@ export { IndexRunOptions, buildRunIndex, modelSha256 } from './index-run.js';
 export type { HeadFigures, IndexRunEvent, IndexRunOptionsInput, RunIndexSummary } from './index-run.js';
 export { SimilarOptions, findSimilar, openRetriever, similarWith } from './similar.js';
 export type { RunRetriever, SimilarOptionsInput, SimilarResult } from './similar.js';
+export { decodeInputs } from './decode-inputs.js';
+export type { DecodedInputs, InputError } from './decode-inputs.js';

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DISCLAIMER } from '../eval/index.js';
-import { explainTensors, predictWith, similarWith, targetIndex } from '../pipeline/index.js';
+import { decodeInputs, explainTensors, predictWith, similarWith, targetIndex } from '../pipeline/index.js';
 import { MedclassError } from '../errors.js';
 import type { ServeOptions } from './options.js';
 import type { ServeResources } from './resources.js';
 import {
   ErrorReply, ExplainQuery, ExplainReply, PredictQuery, PredictReply, SimilarQuery, SimilarReply, imagesBody, jsonSchema,
 } from './schemas.js';
-import { decodeUploads, itemHead, readUploads, requireOneReadable } from './uploads.js';
+import { itemHead, readUploads, requireOneReadable } from './uploads.js';
 
 /** Route schema of an image route: its query, the JSON images body (raw image bodies are not schema-checked) and replies. */
 function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, summary: string) {
@@ -47,15 +47,10 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     const q = ExplainQuery.parse(req.query);
     const target = targetIndex(model, q.class);
     const up = readUploads(req.body);
-    const pre = model.preprocessOptions;
-    const per = pre.channels * pre.size * pre.size;
-    const decoded = await decodeUploads(up.inputs, pre);
-    requireOneReadable(decoded.map((d) => ('error' in d ? d : {})));
-    const ok = decoded.flatMap((d, i) => ('x' in d ? [i] : []));
-    const x = new Float32Array(ok.length * per);
-    ok.forEach((i, j) => x.set((decoded[i] as { x: Float32Array }).x, j * per));
+    const { entries, ok, x } = await decodeInputs(up.inputs, model.preprocessOptions, 4);
+    requireOneReadable(entries);
     const ex = await res.queue.run(() => explainTensors(res.explainer, x, ok.length, target));
-    const results: ExplainReply['results'] = decoded.map((d, i) => ({ ...itemHead(up, i), ...('error' in d ? { error: d.error } : {}) }));
+    const results: ExplainReply['results'] = entries.map((d, i) => ({ ...itemHead(up, i), ...(d.error ? { error: d.error } : {}) }));
     ok.forEach((i, j) => {
       const r = ex[j]!;
       results[i] = {

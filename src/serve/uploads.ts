@@ -1,4 +1,3 @@
-import { describeFailure, mapLimit, preprocessImage, type PreprocessConfig } from '../data/index.js';
 import type { ImageInput } from '../pipeline/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 import type { ImagesBody } from './schemas.js';
@@ -21,19 +20,6 @@ export function readUploads(body: unknown): Uploads {
     inputs: images.map((im, i) => ({ name: `image #${i + 1}`, bytes: new Uint8Array(Buffer.from(im.data.replace(/^data:[^,]*,/, ''), 'base64')) })),
     names: images.map((im) => im.name),
   };
-}
-
-/** Preprocessed uploads (`[C,H,W]` each) or their data error codes, as `predictWith` decodes them. */
-export async function decodeUploads(inputs: readonly ImageInput[], pre: PreprocessConfig): Promise<({ x: Float32Array } | { error: { code: ErrorCode; message: string } })[]> {
-  return mapLimit(inputs, 4, async (f) => {
-    const { name, bytes } = f as { name: string; bytes: Uint8Array };
-    try {
-      return { x: (await preprocessImage(bytes, pre, name)).data };
-    } catch (e) {
-      const d = describeFailure(e);
-      return { error: { code: d.code, message: d.reason } };
-    }
-  });
 }
 
 /** Throws `MC_SERVE_BAD_IMAGE` (400) when no image of the request could be read, naming each one's data code. */
