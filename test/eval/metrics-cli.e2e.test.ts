@@ -39,6 +39,12 @@ describe('medclass metrics (spawned CLI)', () => {
     expect(c.stdout).toContain('| runB |');
     expect(readFileSync(join(tmp, 'cmp.csv'), 'utf8').split('\n')[0]).toMatch(/^run,n_test,accuracy,accuracy_ci_low,accuracy_ci_high,/);
     expect(readFileSync(join(tmp, 'cmp.md'), 'utf8')).toContain('| **0.600 [');
+    // a training run directory's metrics.json nests the test metrics under `test`
+    mkdirSync(join(tmp, 'runC'));
+    writeFileSync(join(tmp, 'runC/metrics.json'), JSON.stringify({ disclaimer: 'x', classes: ['a', 'b'], test: { ...json, accuracy: 0.7 }, val: null }));
+    const d = await cli(['metrics', '--compare', join(tmp, 'runA/metrics.json'), join(tmp, 'runC/metrics.json')]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/\| runC \| \d+ \| \**0\.700 \[/);
   });
 
   it('a malformed file exits non-zero with MC_EVAL_BAD_PREDICTIONS naming line and column', async () => {

@@ -161,7 +161,9 @@ function runCompare(files: string[], csv: string | undefined, md: string | undef
     } catch (cause) {
       throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', `${file}: not a readable metrics.json (${(cause as Error).message})`, { file, cause });
     }
-    return { name: basename(dirname(file)) || file, report };
+    // a run directory's metrics.json holds {test, val}; `medclass metrics --json` output has the test metrics at the top
+    const test = report.test && typeof report.test === 'object' ? (report.test as Record<string, unknown>) : report;
+    return { name: basename(dirname(file)) || file, report: test };
   });
   const t = compareReports(entries);
   out(`${comparisonToMarkdown(t)}\nbest per column in bold (↑ higher is better, ↓ lower); CIs as in each metrics.json; ${DISCLAIMER}`);
