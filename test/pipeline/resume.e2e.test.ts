@@ -43,7 +43,7 @@ describe('reproducible runs', () => {
       const poll = setInterval(() => {
         if (existsSync(ckpt)) {
           clearInterval(poll);
-          setTimeout(() => resolve(child.kill('SIGKILL')), 300); // inside epoch 2
+          setTimeout(() => resolve(child.kill('SIGKILL')), 30); // inside epoch 2 (epoch 1's checkpoint just landed)
         } else if (Date.now() - t0 > 200_000) {
           clearInterval(poll);
           resolve(false);
