@@ -28,3 +28,4 @@ export type { DicomLayout, ParsedDicom } from './dicom-parse.js';
 export { withDicomMeta, pickDicomMeta, DicomMetaOptions, DICOM_META_TAGS } from './dicom-meta.js';
 export type { DicomMetaTag } from './dicom-meta.js';
 export { openDicomFile, isDicomFile } from './dicom-source.js';
+export { resampleBilinear } from './resample.js';

@@ -1,3 +1,5 @@
+import { resampleBilinear } from '../data/index.js';
+
 /** A single-channel map `[h,w]` in row-major order. */
 export interface Map2d {
   width: number;
@@ -39,26 +41,7 @@ export function weightedMap(a: Float32Array, weights: ArrayLike<number>, h: numb
 
 /** Bilinear resize with half-pixel centres (align_corners = false, edges clamped), as cv2.resize / torch interpolate. */
 export function upsampleBilinear(m: Map2d, width: number, height: number): Map2d {
-  const { width: w, height: h, data: g } = m;
-  const out = new Float32Array(width * height);
-  const sx = w / width;
-  const sy = h / height;
-  for (let ty = 0; ty < height; ty++) {
-    const fy = Math.min(Math.max((ty + 0.5) * sy - 0.5, 0), h - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, h - 1);
-    const dy = fy - y0;
-    for (let tx = 0; tx < width; tx++) {
-      const fx = Math.min(Math.max((tx + 0.5) * sx - 0.5, 0), w - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, w - 1);
-      const dx = fx - x0;
-      const top = g[y0 * w + x0]! * (1 - dx) + g[y0 * w + x1]! * dx;
-      const bot = g[y1 * w + x0]! * (1 - dx) + g[y1 * w + x1]! * dx;
-      out[ty * width + tx] = top * (1 - dy) + bot * dy;
-    }
-  }
-  return { width, height, data: out };
+  return { width, height, data: resampleBilinear(m.data, m.width, m.height, width, height) };
 }
 
 /** (m − min) / (max − min), so the map spans [0,1]; a constant map becomes all zeros (nothing to show). */
