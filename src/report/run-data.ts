@@ -1,18 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { MetricsReport, SplitMetrics } from '../eval/index.js';
+import type { EpochRecord } from '../train/index.js';
 import { MedclassError } from '../errors.js';
 
-/** One row of history.csv. */
-export interface HistoryRow {
-  phase: number;
-  epoch: number;
-  trainLoss: number;
-  valLoss: number;
-  valScore: number;
-  lr: number;
-  seconds: number;
-}
+/** One row of history.csv: the train layer's epoch record without the throughput column. */
+export type HistoryRow = Omit<EpochRecord, 'imagesPerSecond'>;
 
 /** Everything a report shows, read from a run directory; no absolute paths survive into it. */
 export interface RunReportData {
