@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { MedclassError } from '../errors.js';
 
 /** Prints `code: message` and the hint for MedclassErrors, the message (and stack when MEDCLASS_DEBUG) otherwise. */
@@ -23,4 +24,19 @@ export function table(rows: (string | number)[][]): string {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Ends a per-file command (predict, explain, similar): JSON on stdout with `--json`, else the human table (and the
+ * JSON written to `--json FILE`); exit code 0 when every file worked, 2 when some failed, 1 when all did.
+ */
+export function finishPerFile(results: readonly { error?: unknown }[], json: unknown, human: () => string, jsonOpt: string | boolean | undefined): void {
+  const text = `${JSON.stringify(json, null, 2)}\n`;
+  if (jsonOpt === true) process.stdout.write(text);
+  else {
+    out(human());
+    if (typeof jsonOpt === 'string') writeFileSync(jsonOpt, text);
+  }
+  const failed = results.filter((r) => r.error).length;
+  process.exitCode = failed === results.length ? 1 : failed > 0 ? 2 : 0;
 }

@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { ExplainOptions, explainImages, type ImageExplanation } from '../../pipeline/index.js';
-import { out, table } from '../output.js';
+import { finishPerFile, table } from '../output.js';
 
 /** The explanations as a table: file, predicted label, probability, class explained, PNG path; failures with their code. */
 export function formatExplanations(res: readonly ImageExplanation[]): string {
@@ -42,13 +41,6 @@ export function registerExplain(program: Command): void {
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `explain: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass explain --help' });
       const res = await explainImages(o.run, images, parsed.data);
       const plain = res.map((r) => (r.error ? r : { file: r.file, label: r.label, probability: r.probability, explained: r.explained, png: r.png, peak: r.peak }));
-      const json = `${JSON.stringify({ disclaimer: DISCLAIMER, explanations: plain }, null, 2)}\n`;
-      if (o.json === true) process.stdout.write(json);
-      else {
-        out(formatExplanations(res));
-        if (typeof o.json === 'string') writeFileSync(o.json, json);
-      }
-      const failed = res.filter((r) => r.error).length;
-      process.exitCode = failed === res.length ? 1 : failed > 0 ? 2 : 0;
+      finishPerFile(res, { disclaimer: DISCLAIMER, explanations: plain }, () => formatExplanations(res), o.json);
     });
 }

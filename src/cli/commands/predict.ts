@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { PredictOptions, predictImages, type ImagePrediction } from '../../pipeline/index.js';
-import { out, table } from '../output.js';
+import { finishPerFile, table } from '../output.js';
 
 /** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
 export function formatPredictions(res: readonly ImagePrediction[]): string {
@@ -44,13 +43,6 @@ export function registerPredict(program: Command): void {
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
       const res = await predictImages(o.run, images, parsed.data);
-      const json = `${JSON.stringify({ disclaimer: DISCLAIMER, predictions: res }, null, 2)}\n`;
-      if (o.json === true) process.stdout.write(json);
-      else {
-        out(formatPredictions(res));
-        if (typeof o.json === 'string') writeFileSync(o.json, json);
-      }
-      const failed = res.filter((r) => r.error).length;
-      process.exitCode = failed === res.length ? 1 : failed > 0 ? 2 : 0;
+      finishPerFile(res, { disclaimer: DISCLAIMER, predictions: res }, () => formatPredictions(res), o.json);
     });
 }

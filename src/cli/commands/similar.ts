@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { SimilarOptions, findSimilar, type SimilarResult } from '../../pipeline/index.js';
-import { out, table } from '../output.js';
+import { finishPerFile, table } from '../output.js';
 
 /** Per image: its prediction, then one row per similar training case (rank, id, label, cosine similarity); failures with their code. */
 export function formatSimilar(res: readonly SimilarResult[]): string {
@@ -35,13 +34,6 @@ export function registerSimilar(program: Command): void {
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `similar: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass similar --help' });
       const res = await findSimilar(o.run, images, parsed.data);
       const plain = res.map((r) => (r.error ? r : { file: r.file, label: r.label, probability: r.probability, similar: r.similar.map(({ id, label, similarity }) => ({ id, label, similarity })) }));
-      const json = `${JSON.stringify({ disclaimer: DISCLAIMER, results: plain }, null, 2)}\n`;
-      if (o.json === true) process.stdout.write(json);
-      else {
-        out(formatSimilar(res));
-        if (typeof o.json === 'string') writeFileSync(o.json, json);
-      }
-      const failed = res.filter((r) => r.error).length;
-      process.exitCode = failed === res.length ? 1 : failed > 0 ? 2 : 0;
+      finishPerFile(res, { disclaimer: DISCLAIMER, results: plain }, () => formatSimilar(res), o.json);
     });
 }
