@@ -8,8 +8,8 @@ export interface AugmentSpec {
   rotate: number;
   /** max translation as a fraction of width/height */
   translate: number;
-  /** max zoom deviation: scale uniform in [1 − zoom, 1 + zoom] */
-  zoom: number;
+  /** zoom: scale uniform in [1 − zoom, 1 + zoom], or in [min, max] when a pair (scale > 1 zooms in) */
+  zoom: number | readonly [number, number];
   /** max additive brightness shift (in input units, e.g. 0.1 on [0,1] images) */
   brightness: number;
   /** max contrast deviation: factor uniform in [1 − contrast, 1 + contrast] around the image mean */
@@ -30,13 +30,14 @@ export interface AugmentDraw {
 
 /** Draws one image's augmentation parameters from `rng` (MONAI's randomize-then-apply). */
 export function drawAugment(spec: AugmentSpec, rng: Rng): AugmentDraw {
+  const zoom = zoomRange(spec.zoom);
   return {
     hflip: spec.hflip && rng.uniform() < 0.5,
     vflip: spec.vflip && rng.uniform() < 0.5,
     angle: spec.rotate > 0 ? (rng.uniform(-spec.rotate, spec.rotate) * Math.PI) / 180 : 0,
     tx: spec.translate > 0 ? rng.uniform(-spec.translate, spec.translate) : 0,
     ty: spec.translate > 0 ? rng.uniform(-spec.translate, spec.translate) : 0,
-    scale: spec.zoom > 0 ? rng.uniform(1 - spec.zoom, 1 + spec.zoom) : 1,
+    scale: zoom ? rng.uniform(zoom[0], zoom[1]) : 1,
     brightness: spec.brightness > 0 ? rng.uniform(-spec.brightness, spec.brightness) : 0,
     contrast: spec.contrast > 0 ? rng.uniform(1 - spec.contrast, 1 + spec.contrast) : 1,
   };
@@ -94,9 +95,15 @@ export function applyAugment(img: Float32Array, out: Float32Array, c: number, h:
   }
 }
 
+/** The scale range a zoom setting draws from, or undefined when it never zooms. */
+export function zoomRange(zoom: AugmentSpec['zoom']): [number, number] | undefined {
+  const [lo, hi] = typeof zoom === 'number' ? [1 - zoom, 1 + zoom] : zoom;
+  return lo === 1 && hi === 1 ? undefined : [lo, hi];
+}
+
 /** True when the spec changes anything. */
 export function isAugmenting(spec: AugmentSpec): boolean {
-  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || spec.zoom > 0 || spec.brightness > 0 || spec.contrast > 0;
+  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || zoomRange(spec.zoom) !== undefined || spec.brightness > 0 || spec.contrast > 0;
 }
 
 /** Augments a batch `[N,C,H,W]` in place, one draw per image from `rng`. */

@@ -6,7 +6,10 @@ export const AugmentOptions = z.strictObject({
   vflip: z.boolean().default(false).describe('random vertical flip (p = 0.5)'),
   rotate: z.number().min(0).max(180).default(0).describe('max rotation in degrees'),
   translate: z.number().min(0).max(0.5).default(0).describe('max shift as a fraction of the image size'),
-  zoom: z.number().min(0).max(0.5).default(0).describe('max zoom deviation (scale in [1-zoom, 1+zoom])'),
+  zoom: z.union([
+    z.number().min(0).max(0.5),
+    z.tuple([z.number().gt(0), z.number().gt(0)]).refine(([lo, hi]) => lo <= hi, 'zoom range must be [min, max] with min ≤ max'),
+  ]).default(0).describe('zoom: max deviation z (scale in [1-z, 1+z]) or a scale range [min, max]; scale > 1 zooms in'),
   brightness: z.number().min(0).max(1).default(0).describe('max additive brightness shift on [0,1] pixels'),
   contrast: z.number().min(0).max(1).default(0).describe('max contrast deviation (factor in [1-c, 1+c])'),
 });

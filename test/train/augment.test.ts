@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
-import { applyAugment, augmentBatch, mixupBatch, type AugmentDraw, type AugmentSpec } from '../../src/train/augment.js';
+import { applyAugment, augmentBatch, drawAugment, mixupBatch, zoomRange, type AugmentDraw, type AugmentSpec } from '../../src/train/augment.js';
 
 const NONE: AugmentDraw = { hflip: false, vflip: false, angle: 0, tx: 0, ty: 0, scale: 1, brightness: 0, contrast: 1 };
 const img = Float32Array.from({ length: 12 }, (_, i) => i); // [1,3,4]: rows 0..3, 4..7, 8..11
@@ -38,6 +38,26 @@ describe('augmentation', () => {
     const mean = out.reduce((s, v) => s + v, 0) / 12;
     expect(mean).toBeCloseTo(5.5, 5);
     expect(out[0]).toBeCloseTo(-5.5, 5);
+  });
+
+  it('scale 2 zooms in: the output samples the central half of the image', () => {
+    const ramp = Float32Array.from({ length: 9 }, (_, i) => i % 9); // [1,1,9]: x = 0..8
+    const out = new Float32Array(9);
+    applyAugment(ramp, out, 1, 1, 9, { ...NONE, scale: 2 });
+    for (let x = 0; x < 9; x++) expect(out[x]).toBeCloseTo(4 + (x - 4) / 2, 5);
+  });
+
+  it('zoom as a number is symmetric, as a pair is a scale range, [1,1] never zooms', () => {
+    expect(zoomRange(0.2)).toEqual([0.8, 1.2]);
+    expect(zoomRange(0)).toBeUndefined();
+    expect(zoomRange([1, 1])).toBeUndefined();
+    const spec: AugmentSpec = { hflip: false, vflip: false, rotate: 0, translate: 0, zoom: [1.1, 1.4], brightness: 0, contrast: 0 };
+    const rng = new Rng(3);
+    for (let i = 0; i < 200; i++) {
+      const { scale } = drawAugment(spec, rng);
+      expect(scale).toBeGreaterThanOrEqual(1.1);
+      expect(scale).toBeLessThanOrEqual(1.4);
+    }
   });
 
   it('augmentBatch is reproducible by seed', () => {
