@@ -3,6 +3,7 @@ import { describeFailure } from './dataset.js';
 import { decodeBytes } from './decode.js';
 import { dHash, hamming, pixelHash } from './hash.js';
 import { AuditOptions } from './options.js';
+import { groupLeaks } from './splits.js';
 import type { DatasetSource, OnDataEvent } from './types.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -39,6 +40,9 @@ export interface AuditReport {
       label_conflicts: { distance: number; members: [AuditMember, AuditMember] }[];
     };
   };
+  /** When items carry groups (a CSV group column or `groupPattern`): distinct groups, items without one, and groups
+   * found in more than one of the source's own splits. */
+  groups?: { count: number; without_group: number; pattern?: string; cross_split: { group: string; splits: string[] }[] };
 }
 
 const ratio = (counts: number[]) => {
@@ -133,6 +137,12 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
     }
   }
   const readable = info.filter((r) => r.ok).length;
+  const withGroup = items.filter((it) => it.group !== undefined);
+  const groups: AuditReport['groups'] = withGroup.length === 0 && !source.groupPattern ? undefined : {
+    count: new Set(withGroup.map((it) => it.group)).size, without_group: items.length - withGroup.length,
+    ...(source.groupPattern ? { pattern: source.groupPattern.pattern } : {}),
+    cross_split: groupLeaks(items, items.map((it) => it.split)),
+  };
   return {
     source: { kind: source.kind, name: source.name },
     classes: [...source.classes],
@@ -149,6 +159,7 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
       label_conflicts,
       near,
     },
+    ...(groups ? { groups } : {}),
   };
 }
 

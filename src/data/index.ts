@@ -1,6 +1,7 @@
 // Public surface of the data layer: named re-exports only.
 export type { DatasetItem, DatasetSource, DecodedImage, DataEvent, OnDataEvent, MetaValue, SplitName } from './types.js';
-export { PreprocessOptions, CsvOptions, SourceOptions, SplitOptions, AuditOptions } from './options.js';
+export { PreprocessOptions, CsvOptions, SourceOptions, GroupPattern, SplitOptions, AuditOptions } from './options.js';
+export { withGroupPattern } from './group-pattern.js';
 export type { PreprocessConfig } from './options.js';
 export { openSource } from './open-source.js';
 export { openFolderSource } from './folder-source.js';

@@ -4,6 +4,7 @@ import { MedclassError } from '../errors.js';
 import { openCsvSource } from './csv-source.js';
 import { isDicomFile, openDicomFile } from './dicom-source.js';
 import { openFolderSource } from './folder-source.js';
+import { withGroupPattern } from './group-pattern.js';
 import { openNpzSource } from './npz-source.js';
 import { SourceOptions } from './options.js';
 import { phantomSource } from './phantoms.js';
@@ -13,9 +14,15 @@ import type { DatasetSource } from './types.js';
  * Opens a dataset by path or spec: `phantom:[n=..,size=..,seed=..]`, a `.npz` (MedMNIST layout), a `.csv`/`.tsv`
  * manifest (column mapping in `options.csv`), an image folder (`<class>/*`, `<split>/<class>/*`; DICOM files in it
  * are decoded like any image), or a single DICOM file (a one-item source, by `.dcm`/`.dicom` or by content).
+ * With `options.groupPattern`, items take their group from their file name (`withGroupPattern`).
  */
 export function openSource(pathOrSpec: string, options: SourceOptions = {}): DatasetSource {
   const o = SourceOptions.parse(options);
+  const source = openBySpec(pathOrSpec, o);
+  return o.groupPattern === undefined ? source : withGroupPattern(source, o.groupPattern);
+}
+
+function openBySpec(pathOrSpec: string, o: SourceOptions): DatasetSource {
   if (/^phantom(:|$)/.test(pathOrSpec)) return phantomSource(pathOrSpec);
   const name = basename(pathOrSpec);
   if (!existsSync(pathOrSpec)) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidGroupPattern } from './group-pattern.js';
 
 /** How an image becomes a model input tensor `[C,H,W]` float32. */
 export const PreprocessOptions = z.strictObject({
@@ -22,9 +23,14 @@ export const CsvOptions = z.strictObject({
 });
 export type CsvOptions = z.input<typeof CsvOptions>;
 
+/** A regex over file names whose first capture group (or whole match) is the item's group; see `withGroupPattern`. */
+export const GroupPattern = z.string().min(1).refine(isValidGroupPattern, 'not a valid regular expression')
+  .describe('regex over each file name (last part of the item id); its first capture group, or the whole match, is the patient/group id; unmatched files get no group');
+
 /** Options for `openSource`. */
 export const SourceOptions = z.strictObject({
   csv: CsvOptions.optional().describe('column mapping when the source is a CSV manifest'),
+  groupPattern: GroupPattern.optional(),
 });
 export type SourceOptions = z.input<typeof SourceOptions>;
 

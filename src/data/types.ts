@@ -36,6 +36,8 @@ export interface DatasetSource {
   readonly name: string;
   readonly classes: readonly string[];
   readonly items: readonly DatasetItem[];
+  /** Set when groups come from file names (`SourceOptions.groupPattern`): distinct groups and unmatched items. */
+  readonly groupPattern?: { readonly pattern: string; readonly groups: number; readonly unmatched: number };
 }
 
 /** Events the data layer reports through `onEvent`; the CLI renders them. */

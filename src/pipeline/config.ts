@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { PreprocessOptions, SplitOptions, CsvOptions } from '../data/index.js';
+import { PreprocessOptions, SplitOptions, CsvOptions, GroupPattern } from '../data/index.js';
 import { FitOptions } from '../train/index.js';
 
 /** Where the images come from and how they become tensors. */
 export const DataConfig = z.strictObject({
   source: z.string().describe('image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..]'),
   csv: CsvOptions.optional().describe('CSV column mapping (pathCol, labelCol, groupCol, pathTemplate, …)'),
+  groupPattern: GroupPattern.optional(),
   preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
   split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
 });

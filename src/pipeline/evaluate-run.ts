@@ -47,7 +47,8 @@ function readSummaryConfig(runDir: string): any {
 
 /** Runs the model of `runDir` over the val and test splits of a source (split as the run's config says). */
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
-  const source = openSource(spec, o.csv ? { csv: o.csv } : {});
+  const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
+  const source = openSource(spec, { ...(o.csv ? { csv: o.csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
   const names = source.classes.join(',');
   if (names !== model.classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });

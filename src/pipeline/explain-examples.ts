@@ -28,7 +28,8 @@ export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptio
   const spec: string | undefined = opts.data ?? summary?.config?.data?.source;
   if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass the data source explicitly' });
   const csv = summary?.config?.data?.csv;
-  const source = openSource(spec, csv ? { csv } : {});
+  const groupPattern: string | undefined = summary?.config?.data?.groupPattern; // groups decide the splits
+  const source = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
   const ex = await openExplainer(runDir, { threads: opts.threads ?? 1 });
   try {
     if (source.classes.join(',') !== ex.model.classes.join(',')) {

@@ -104,7 +104,8 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const spec = o.data ?? summary.config?.data?.source;
   if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass --data SOURCE' });
   const csv = o.csv ?? summary.config?.data?.csv;
-  const source = openSource(spec, csv ? { csv } : {});
+  const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
+  const source = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
   if (source.classes.join(',') !== classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `classes [${source.classes.join(',')}] of the data differ from the run's [${classes.join(',')}]`, { hint: 'index with data of the same class names in the same order' });
   }

@@ -104,7 +104,8 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const emit = opts.onEvent;
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
-  const source: DatasetSource = openSource(cfg.data.source, cfg.data.csv ? { csv: cfg.data.csv } : {});
+  const source: DatasetSource = openSource(cfg.data.source, { ...(cfg.data.csv ? { csv: cfg.data.csv } : {}), ...(cfg.data.groupPattern ? { groupPattern: cfg.data.groupPattern } : {}) });
+  if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunSummary['skipped'] = [];
@@ -170,6 +171,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const meta = {
     disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: versions(), data: {
       source: cfg.data.source, fingerprint: dataFingerprint(source.items, splits), counts, classes, skipped: skipped.length,
+      ...(source.groupPattern ? { groupPattern: source.groupPattern } : {}),
     },
   };
   if (result.stopped === 'interrupted') {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
 import { Rng } from '../../engine/index.js';
-import { assignSplits, auditSource, CsvOptions, fetchMedmnist, groupLeaks, kFold, MEDMNIST_FILES, openSource, SplitOptions, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
+import { assignSplits, auditSource, CsvOptions, fetchMedmnist, GroupPattern, groupLeaks, kFold, MEDMNIST_FILES, openSource, SplitOptions, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
 import { out, table } from '../output.js';
 
 /** Renders data-layer progress on stderr: a bar with ETA when stderr is a TTY (≤ 10 redraws/s), else nothing. */
@@ -59,6 +59,11 @@ export function formatAudit(r: AuditReport, list = 50): string {
   const n = d.near;
   lines.push(`near duplicates (dHash-256 Hamming ≤ ${n.threshold}, pixels differ): ${n.pair_count} pairs; across splits: ${n.cross_split.length}; label conflicts: ${n.label_conflicts.length}`);
   for (const p of n.cross_split.slice(0, Math.min(list, 20))) lines.push(`    d=${p.distance}  ${fmt(p.members)}`);
+  const g = r.groups;
+  if (g) {
+    lines.push(`groups${g.pattern ? ` (from file names, /${g.pattern}/)` : ''}: ${g.count}; items without a group: ${g.without_group}; groups in more than one split: ${g.cross_split.length}`);
+    for (const x of g.cross_split.slice(0, Math.min(list, 20))) lines.push(`    ${x.group} [${x.splits.join(', ')}]`);
+  }
   return lines.join('\n');
 }
 
@@ -99,19 +104,33 @@ export function addCsvFlags(cmd: Command): Command {
     .option('--csv-config <file>', 'CSV: YAML/JSON file with the mapping {pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter}');
 }
 
-/** Opens a source from a command's CSV flags. */
+/** Adds `--group-pattern` (groups from file names) to a command. */
+export function addGroupPatternFlag(cmd: Command): Command {
+  return cmd.option('--group-pattern <regex>', 'groups (patients) from file names: the first capture group, or the whole match, is the group id; unmatched files get none');
+}
+
+/** Checks a `--group-pattern` value (MC_CLI_BAD_OPTION when it is not a regular expression). */
+export function groupPatternFrom(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = GroupPattern.safeParse(value);
+  if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `--group-pattern '${value}': ${parsed.error.issues.map((i) => i.message).join('; ')}`, { hint: "e.g. '^(person\\d+)'" });
+  return parsed.data;
+}
+
+/** Opens a source from a command's CSV and group-pattern flags. */
 export function openFromFlags(source: string, opts: Record<string, string | undefined>) {
   const csv = csvOptionsFrom(opts);
-  return openSource(source, csv ? { csv } : {});
+  const groupPattern = groupPatternFrom(opts.groupPattern);
+  return openSource(source, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
 }
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('Dataset tools: audit a source, fetch MedMNIST');
-  addCsvFlags(
+  addGroupPatternFlag(addCsvFlags(
     data.command('audit')
       .description('Audit a dataset: counts, sizes, unreadable files, exact/near duplicates, label conflicts')
       .argument('<source>', 'image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..,seed=..]'),
-  )
+  ))
     .option('--json <file>', 'write the full audit as JSON')
     .addOption(new Option('--near-threshold <bits>', 'near duplicate: 256-bit dHash Hamming distance at most this').default(10).argParser(intOption('--near-threshold')))
     .addOption(new Option('--concurrency <n>', 'images decoded at once').default(4).argParser(intOption('--concurrency')))
@@ -151,11 +170,11 @@ export function registerData(program: Command): void {
       process.exitCode = 0;
     });
 
-  addCsvFlags(
+  addGroupPatternFlag(addCsvFlags(
     data.command('split')
       .description('Make seeded splits (stratified, group-aware, k-fold) and check that no group spans two splits')
       .argument('<source>', 'image folder, MedMNIST .npz, CSV manifest, or phantom:'),
-  )
+  ))
     .addOption(new Option('--mode <mode>', 'keep the source split, re-split everything, or merge train+val and re-split').choices(['keep', 'stratified', 'merge-train-val']).default('keep'))
     .option('--fractions <t,v,t>', 'train,val,test fractions for stratified splits', '0.7,0.15,0.15')
     .option('--val-fraction <f>', 'val share of pooled train+val in merge-train-val', '0.2')
@@ -190,8 +209,10 @@ export function registerData(program: Command): void {
       const grouped = src.items.some((i) => i.group !== undefined);
       if (grouped) {
         const leaks = groupLeaks(src.items, assignment as never[]);
-        out(`groups: ${new Set(src.items.map((i) => i.group)).size}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}`);
-      } else out('groups: none in this source');
+        const distinct = new Set(src.items.flatMap((i) => (i.group === undefined ? [] : [i.group]))).size;
+        const unmatched = src.groupPattern ? `; files unmatched by --group-pattern: ${src.groupPattern.unmatched}` : '';
+        out(`groups: ${distinct}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}${unmatched}`);
+      } else out(src.groupPattern ? `groups: none (no file name matched --group-pattern; ${src.groupPattern.unmatched} unmatched)` : 'groups: none in this source');
       if (opts.out) {
         const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
         const lines = ['id,label,group,' + (opts.k !== undefined ? 'fold' : 'split'), ...src.items.map((it, i) => [it.id, it.label, it.group ?? '', assignment[i]!].map(q).join(','))];

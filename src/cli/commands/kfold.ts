@@ -11,6 +11,7 @@ export function registerKFold(program: Command): void {
     .requiredOption('-c, --config <file>', 'run configuration (YAML), as for train')
     .option('--folds <k>', 'number of folds', '5')
     .option('--data <source>', 'override data.source')
+    .option('--group-pattern <regex>', 'override data.groupPattern: patient/group id from file names (folds stay group-aware)')
     .option('--epochs <n>', 'override fit.epochs')
     .option('--seed <n>', 'seed')
     .option('--out <dir>', 'parent folder of run directories')

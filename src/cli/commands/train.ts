@@ -9,6 +9,7 @@ import { runRenderer } from '../progress.js';
 interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
   out?: string; name?: string; threads?: string; resume?: boolean; quiet?: boolean; json?: string; size?: string; channels?: string;
+  groupPattern?: string;
 }
 
 /** Reads the YAML/JSON config, applies flags over it and validates it (zod), printing each bad field. */
@@ -34,6 +35,7 @@ export function loadRunConfig(flags: TrainFlags): RunConfig {
     o[path.at(-1)!] = v;
   };
   set(['data', 'source'], flags.data);
+  set(['data', 'groupPattern'], flags.groupPattern);
   set(['data', 'preprocess', 'size'], num(flags.size, 'size'));
   set(['data', 'preprocess', 'channels'], num(flags.channels, 'channels'));
   set(['model', 'arch'], flags.arch);
@@ -79,6 +81,7 @@ export function registerTrain(program: Command): void {
     .description('train a classifier from a YAML config (and flags) and write a run directory')
     .option('-c, --config <file>', 'run configuration (YAML or JSON); see examples/')
     .option('--data <source>', 'image folder, .npz, .csv manifest or phantom:')
+    .option('--group-pattern <regex>', 'override data.groupPattern: patient/group id from file names (first capture group or whole match)')
     .option('--arch <name>', 'compact-cnn, resnet18-28, resnet18, vit-small or backbone')
     .option('--size <px>', 'input size in pixels')
     .option('--channels <n>', '1 (grey) or 3 (RGB)')
