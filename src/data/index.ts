@@ -30,3 +30,7 @@ export { withDicomMeta, pickDicomMeta, DicomMetaOptions, DICOM_META_TAGS } from 
 export type { DicomMetaTag } from './dicom-meta.js';
 export { openDicomFile, isDicomFile } from './dicom-source.js';
 export { resampleBilinear } from './resample.js';
+export {
+  BinnedColumn, TabularOptions, binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, tabularColumns, withBinnedColumns, withBinnedSource,
+} from './tabular.js';
+export type { BinnedColumnInput, TabularEncoder, TabularOptionsInput } from './tabular.js';

@@ -4,6 +4,7 @@ import { LayerBuilder, cutGraph, defineNetwork, f32, inferShapes, loadModel } fr
 import { MedclassError } from '../errors.js';
 import type { BackboneOptions, BackboneOptionsInput, HeadOptions } from './options.js';
 import { BackboneOptions as BackboneSchema } from './options.js';
+import { fuseTabular } from './fusion.js';
 
 const bad = (message: string, hint?: string) => new MedclassError('MC_MODELS_BAD_BACKBONE', message, hint ? { hint } : {});
 
@@ -105,7 +106,7 @@ export function createBackbone(source: string | Graph, options: BackboneOptionsI
     let emb = outs[o.embeddingTensor]!;
     if (emb.dims.length === 4) emb = b.flatten(b.globalAvgPool(emb));
     if (emb.dims.length !== 2) throw bad(`${name}: embedding '${o.embeddingTensor}' must be [N,D] or [N,C,h,w], got [${emb.dims.join(',')}]`);
-    return attachHead(b, b.tap(emb, 'embedding'), o.head, o.numClasses);
+    return attachHead(b, fuseTabular(b, b.tap(emb, 'embedding'), o.tabularFeatures), o.head, o.numClasses);
   };
   return defineNetwork(define, { name, inputDims, numClasses: o.numClasses, rng, headScope: 'head' });
 }

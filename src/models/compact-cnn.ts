@@ -1,4 +1,5 @@
 import type { LayerBuilder, Sym } from '../engine/index.js';
+import { fuseTabular } from './fusion.js';
 
 /** Settings of the compact CNN. */
 export interface CompactCnnConfig {
@@ -7,6 +8,8 @@ export interface CompactCnnConfig {
   /** Drop probability before the classifier. */
   dropout: number;
   numClasses: number;
+  /** Tabular features F fused with the embedding (input `tab` [N,F]; 0 = image only). */
+  tabular?: number;
 }
 
 /**
@@ -27,6 +30,7 @@ export function compactCnn(cfg: CompactCnnConfig): (b: LayerBuilder, x: Sym) => 
     });
     h = b.tap(h, 'features');
     h = b.tap(b.flatten(b.globalAvgPool(h)), 'embedding');
+    h = fuseTabular(b, h, cfg.tabular ?? 0);
     return b.linear(b.dropout(h, cfg.dropout, 'drop'), 'fc', { out: cfg.numClasses });
   };
 }

@@ -10,3 +10,4 @@ export { vit } from './vit.js';
 export type { VitConfig } from './vit.js';
 export { attachHead, createBackbone, cutBeforeLastConvs, sumInputChannels, trunkPrefix } from './backbone.js';
 export { selectTrainable } from './trainable.js';
+export { TABULAR_INPUT, fuseTabular } from './fusion.js';

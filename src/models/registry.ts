@@ -33,7 +33,7 @@ export function createModel(name: string, options: BuiltinModelOptionsInput & { 
     });
   }
   const w = (c: number) => Math.max(1, Math.round(c * o.width));
-  const common = { numClasses: o.numClasses, dropout: o.dropout };
+  const common = { numClasses: o.numClasses, dropout: o.dropout, tabular: o.tabularFeatures };
   let define;
   switch (name as BuiltinModelName) {
     case 'compact-cnn':

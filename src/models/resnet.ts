@@ -1,4 +1,5 @@
 import type { LayerBuilder, Sym } from '../engine/index.js';
+import { fuseTabular } from './fusion.js';
 
 /** Settings of a ResNet built from basic blocks. */
 export interface ResNetConfig {
@@ -10,6 +11,8 @@ export interface ResNetConfig {
   widths: readonly number[];
   dropout: number;
   numClasses: number;
+  /** Tabular features F fused with the embedding (input `tab` [N,F]; 0 = image only). */
+  tabular?: number;
 }
 
 /** torchvision BasicBlock: conv3×3(stride)–BN–ReLU–conv3×3–BN, plus the identity or a 1×1 strided conv–BN shortcut, then ReLU. */
@@ -44,7 +47,7 @@ export function resnet(cfg: ResNetConfig): (b: LayerBuilder, x: Sym) => Sym {
       });
     });
     h = b.tap(h, 'features');
-    h = b.tap(b.flatten(b.globalAvgPool(h)), 'embedding');
+    h = fuseTabular(b, b.tap(b.flatten(b.globalAvgPool(h)), 'embedding'), cfg.tabular ?? 0);
     return b.linear(b.dropout(h, cfg.dropout, 'drop'), 'fc', { out: cfg.numClasses, init: { kind: 'kaimingUniform', mode: 'fanIn', gain: 1 / Math.sqrt(3) } });
   };
 }

@@ -1,4 +1,5 @@
 import type { LayerBuilder, Sym } from '../engine/index.js';
+import { fuseTabular } from './fusion.js';
 
 /** Settings of the small vision transformer. */
 export interface VitConfig {
@@ -13,6 +14,8 @@ export interface VitConfig {
   mlpRatio: number;
   dropout: number;
   numClasses: number;
+  /** Tabular features F fused with the class token (input `tab` [N,F]; 0 = image only). */
+  tabular?: number;
 }
 
 const TRUNC = { kind: 'truncNormal', std: 0.02 } as const;
@@ -66,7 +69,7 @@ export function vit(cfg: VitConfig): (b: LayerBuilder, x: Sym) => Sym {
     const toMap = b.reshape(b.transpose(b.matmul(b.constantSym(patchSelector(p), [p, p + 1]), h), [0, 2, 1]), ['N', d, g, g]);
     b.tap(toMap, 'features');
     const clsTok = b.tap(b.reshape(b.matmul(b.constantSym(oneHot(p + 1, 0), [1, p + 1]), h), ['N', d]), 'embedding');
-    return b.linear(b.dropout(clsTok, cfg.dropout, 'drop'), 'head', { out: cfg.numClasses, init: TRUNC });
+    return b.linear(b.dropout(fuseTabular(b, clsTok, cfg.tabular ?? 0), cfg.dropout, 'drop'), 'head', { out: cfg.numClasses, init: TRUNC });
   };
 }
 

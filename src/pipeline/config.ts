@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PreprocessOptions, SplitOptions, CsvOptions, GroupPattern } from '../data/index.js';
+import { BinnedColumn, TabularOptions } from '../data/index.js';
 import { FitOptions } from '../train/index.js';
 
 /** Where the images come from and how they become tensors. */
@@ -9,6 +10,8 @@ export const DataConfig = z.strictObject({
   groupPattern: GroupPattern.optional(),
   preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
   split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
+  tabular: TabularOptions.optional().describe('image + tabular fusion: metadata columns encoded (fitted on train) into the second model input `tab`'),
+  binned: z.array(BinnedColumn).default([]).describe('metadata columns binned into labelled ranges (e.g. age_band from age), for subgroups'),
 });
 
 /** Which network: a built-in architecture or an imported ONNX backbone with a head. */
@@ -35,7 +38,8 @@ export const RunConfig = z.strictObject({
     alpha: z.number().gt(0).lt(1).default(0.1).describe('conformal miscoverage α'),
     targetSensitivity: z.number().gt(0).max(1).default(0.9).describe('operating point: threshold reaching this sensitivity on val'),
     phaseMetrics: z.boolean().default(false).describe('also evaluate val/test after each phase (summary.json phases)'),
-  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false }),
+    subgroups: z.array(z.string()).default([]).describe('metadata columns (binned ones included) to report test metrics per value of (metrics.json subgroups)'),
+  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false, subgroups: [] }),
 });
 export type RunConfig = z.output<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Session } from '../engine/index.js';
-import { PreprocessOptions, preprocessImage, type PreprocessConfig } from '../data/index.js';
+import { PreprocessOptions, checkTabularEncoder, encodeTabular, tabularColumns, type MetaValue, type PreprocessConfig, type TabularEncoder } from '../data/index.js';
 import { hflipBatch } from '../train/index.js';
 import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
@@ -18,6 +18,8 @@ export const PredictOptions = z.strictObject({
   concurrency: z.number().int().min(1).default(4).describe('images decoded at once'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   tta: z.boolean().optional().describe('average the logits with those of the horizontal flip; default: as the run was evaluated'),
+  meta: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional()
+    .describe("fusion runs: the tabular values of the images (every column of tabular.json; '' or null = missing), e.g. {age: 45, sex: 'male'}"),
 });
 export type PredictOptions = z.output<typeof PredictOptions>;
 export type PredictOptionsInput = z.input<typeof PredictOptions>;
@@ -28,6 +30,10 @@ export interface RunPreprocess extends PreprocessConfig {
   input: string;
   output: string;
   inputDims: number[];
+  /** Fusion runs: the tabular input's name (`tab`), its width F and the metadata columns it encodes (`tabular.json`). */
+  tabularInput?: string;
+  tabularFeatures?: number;
+  tabularColumns?: string[];
 }
 
 /** One image's prediction, or the reason it could not be read (a batch never fails on one bad file). */
@@ -94,6 +100,8 @@ export class RunModel {
     /** whether the run's predictions.csv was made with flip TTA */
     readonly tta: boolean,
     private readonly metrics: unknown,
+    /** the tabular encoder of a fusion run (`tabular.json`), else undefined */
+    readonly tabular?: TabularEncoder,
   ) {}
 
   /** Opens `runDir`; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
@@ -105,8 +113,12 @@ export class RunModel {
     const summary = readJson(runDir, 'summary.json', false);
     const metrics = readJson(runDir, 'metrics.json', false);
     const t = typeof cal?.temperature === 'number' && cal.temperature > 0 ? (cal.temperature as number) : null;
+    const tabular = pre.tabularInput ? checkTabularEncoder(readJson(runDir, 'tabular.json', true)) : undefined;
+    if (tabular && tabular.features.length !== pre.tabularFeatures) {
+      throw new MedclassError('MC_DATA_BAD_TABULAR', `tabular.json: ${tabular.features.length} features, preprocess.json says ${pre.tabularFeatures}`, { file: 'tabular.json' });
+    }
     const session = await Session.create(new Uint8Array(readFileSync(modelPath)), opts.threads ? { threads: opts.threads } : {});
-    return new RunModel(runDir, session, pre, t, summary?.config?.fit?.tta === true, metrics);
+    return new RunModel(runDir, session, pre, t, summary?.config?.fit?.tta === true, metrics, tabular);
   }
 
   get classes(): readonly string[] { return this.preprocess.classes; }
@@ -122,11 +134,27 @@ export class RunModel {
     return storedConformal(this.metrics, method, this.classes.length);
   }
 
-  /** Logits `[N, K]` for images `x` `[N, C, H, W]` (`x` is not modified); with `tta`, averaged with the flip. */
-  async logits(x: Float32Array, n: number, opts: { batchSize?: number; tta?: boolean } = {}): Promise<Float32Array> {
+  /** Encodes one metadata row per image for a fusion run (`[N, F]`); every column must be given (`MC_DATA_MISSING_META`). */
+  encodeMeta(rows: readonly (Readonly<Record<string, MetaValue>> | undefined)[], rowName?: (i: number) => string): Float32Array {
+    if (!this.tabular) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'this run is an image-only model; it takes no tabular values', { hint: 'drop --meta' });
+    return encodeTabular(this.tabular, rows, { requireColumns: true, ...(rowName ? { rowName } : {}) });
+  }
+
+  /**
+   * Logits `[N, K]` for images `x` `[N, C, H, W]` (`x` is not modified) and, for a fusion run, their encoded tabular
+   * rows `tab` `[N, F]` (`encodeMeta`); with `tta`, averaged with the flip (tabular rows unchanged).
+   */
+  async logits(x: Float32Array, n: number, opts: { batchSize?: number; tta?: boolean; tab?: Float32Array } = {}): Promise<Float32Array> {
     const { channels: c, size } = this.preprocess;
     const per = c * size * size;
     if (x.length !== n * per) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `x: expected [${n},${c},${size},${size}] (${n * per} values), got ${x.length} values`);
+    const f = this.tabular?.features.length ?? 0;
+    if (this.tabular && !opts.tab) {
+      throw new MedclassError('MC_DATA_MISSING_META', `this run is an image + tabular model: it needs the values of ${tabularColumns(this.tabular).join(', ')}`, {
+        hint: `e.g. medclass predict --meta ${tabularColumns(this.tabular).map((col) => `${col}=…`).join(',')}`,
+      });
+    }
+    if (opts.tab && opts.tab.length !== n * f) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `tab: expected [${n},${f}] (${n * f} values), got ${opts.tab.length} values`);
     const k = this.classes.length;
     const out = new Float32Array(n * k);
     const bs = opts.batchSize ?? 32;
@@ -135,8 +163,10 @@ export class RunModel {
       const m = Math.min(bs, n - s);
       const dims = [m, c, size, size];
       const batch = x.slice(s * per, (s + m) * per);
+      const tab = opts.tab && this.preprocess.tabularInput
+        ? { [this.preprocess.tabularInput]: { dtype: 'float32' as const, dims: [m, f], data: opts.tab.slice(s * f, (s + m) * f) } } : {};
       const run = async (data: Float32Array) => {
-        const r = await this.session.run({ [this.preprocess.input]: { dtype: 'float32', dims, data } }, [this.preprocess.output]);
+        const r = await this.session.run({ ...tab, [this.preprocess.input]: { dtype: 'float32', dims, data } }, [this.preprocess.output]);
         return Float32Array.from(r[this.preprocess.output]!.data as Float32Array);
       };
       const a = await run(batch);
@@ -178,9 +208,12 @@ export async function predictImages(runDir: string, files: readonly ImageInput[]
 export async function predictWith(model: RunModel, files: readonly ImageInput[], options: PredictOptionsInput = {}): Promise<ImagePrediction[]> {
   const o = PredictOptions.parse(options);
   const pre = model.preprocessOptions;
+  // Fusion runs: the same metadata for every image, checked before any image is decoded.
+  const tabRow = model.tabular ? model.encodeMeta([o.meta], () => 'predict') : o.meta ? model.encodeMeta([o.meta]) : undefined;
   const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const k = model.classes.length;
-  const logits = ok.length ? await model.logits(x, ok.length, { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}) }) : new Float32Array(0);
+  const tab = tabRow ? new Float32Array(ok.length * tabRow.length).map((_, i) => tabRow[i % tabRow.length]!) : undefined;
+  const logits = ok.length ? await model.logits(x, ok.length, { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}), ...(tab ? { tab } : {}) }) : new Float32Array(0);
   const T = o.calibrate ? model.temperature : null;
   const l64 = Float64Array.from(logits);
   const probs = softmax(l64, k, T ?? 1);

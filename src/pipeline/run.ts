@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Network } from '../engine/index.js';
 import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '../engine/index.js';
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
-import { Dataset, assignSplits, openSource } from '../data/index.js';
-import { createBackbone, createModel } from '../models/index.js';
+import { Dataset, assignSplits, openSource, tabularColumns, withBinnedSource } from '../data/index.js';
+import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
 import { Predictor, TrunkCache, fit, loadWeights, phasesOf } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
@@ -14,6 +14,7 @@ import { monitorFor } from './monitors.js';
 import { evaluatePhase, type PhaseMetrics } from './phase-metrics.js';
 import { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
 import { versions } from './versions.js';
+import { attachTabular, metaColumns } from './tabular-run.js';
 
 /** Events of a run: stages, data progress and skipped files, training progress. */
 export type RunEvent = { type: 'stage'; stage: string; detail?: string } | DataEvent | FitEvent;
@@ -68,21 +69,21 @@ async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent:
   return { x, dims: [kept.length, dims[1]!, dims[2]!, dims[3]!], labels: Int32Array.from(labels), indices: kept };
 }
 
-function backboneOptions(cfg: RunConfig, classes: number) {
+function backboneOptions(cfg: RunConfig, classes: number, tabularFeatures: number) {
   return {
-    numClasses: classes, inChannels: cfg.data.preprocess.channels,
+    numClasses: classes, inChannels: cfg.data.preprocess.channels, tabularFeatures,
     ...(cfg.model.featureTensor ? { featureTensor: cfg.model.featureTensor } : {}),
     head: { kind: cfg.model.head, dropout: cfg.model.dropout },
   };
 }
 
-function buildNet(cfg: RunConfig, classes: number, rng: Rng): Network {
+function buildNet(cfg: RunConfig, classes: number, rng: Rng, tabularFeatures: number): Network {
   const p = cfg.data.preprocess;
   if (cfg.model.arch === 'backbone') {
     if (!cfg.model.backbone) throw new Error("model.arch 'backbone' needs model.backbone (an ONNX file)");
-    return createBackbone(cfg.model.backbone, { ...backboneOptions(cfg, classes), rng: rng.fork('init') });
+    return createBackbone(cfg.model.backbone, { ...backboneOptions(cfg, classes, tabularFeatures), rng: rng.fork('init') });
   }
-  return createModel(cfg.model.arch, { inChannels: p.channels, numClasses: classes, inputSize: p.size, dropout: cfg.model.dropout, width: cfg.model.width, rng: rng.fork('init') });
+  return createModel(cfg.model.arch, { inChannels: p.channels, numClasses: classes, inputSize: p.size, dropout: cfg.model.dropout, width: cfg.model.width, tabularFeatures, rng: rng.fork('init') });
 }
 
 function weightStore(net: Network, weights?: ReadonlyMap<string, Float32Array>): ParameterStore {
@@ -104,16 +105,20 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const emit = opts.onEvent;
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
-  const source: DatasetSource = openSource(cfg.data.source, { ...(cfg.data.csv ? { csv: cfg.data.csv } : {}), ...(cfg.data.groupPattern ? { groupPattern: cfg.data.groupPattern } : {}) });
+  const source: DatasetSource = withBinnedSource(openSource(cfg.data.source, { ...(cfg.data.csv ? { csv: cfg.data.csv } : {}), ...(cfg.data.groupPattern ? { groupPattern: cfg.data.groupPattern } : {}) }), cfg.data.binned);
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunSummary['skipped'] = [];
-  const train = await loadSplit(ds, 'train', cfg, emit, skipped);
-  const val = await loadSplit(ds, 'val', cfg, emit, skipped);
-  const test = await loadSplit(ds, 'test', cfg, emit, skipped);
+  // Fusion: the tabular encoder is fitted on the loaded train rows only and encodes every split.
+  const { train, val, test, encoder } = attachTabular(cfg, source, {
+    train: await loadSplit(ds, 'train', cfg, emit, skipped),
+    val: await loadSplit(ds, 'val', cfg, emit, skipped),
+    test: await loadSplit(ds, 'test', cfg, emit, skipped),
+  });
+  const tabularFeatures = encoder?.features.length ?? 0;
   const classes = [...source.classes];
-  const net = buildNet(cfg, classes.length, root);
+  const net = buildNet(cfg, classes.length, root, tabularFeatures);
   const monitor = monitorFor(cfg.fit.monitor);
   const ckptDir = join(runDir, 'checkpoints');
   const lastPath = join(ckptDir, 'last.ckpt');
@@ -159,7 +164,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     hooks: { onBatchEnd: () => (opts.shouldStop?.() ? 'stop' : undefined), onEpochEnd },
     ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}),
     ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
-      trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
+      trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length, tabularFeatures), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
     } : {}),
   });
   const counts = { train: train.dims[0], val: val.dims[0], test: test.dims[0] };
@@ -184,7 +189,9 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   writeAtomic(join(runDir, 'model.onnx'), saveModel(net.inferenceGraph()));
   writeAtomic(join(runDir, 'preprocess.json'), toJson({
     ...cfg.data.preprocess, classes, input: 'x', output: 'logits', inputDims: net.inputDims, disclaimer: DISCLAIMER,
+    ...(encoder ? { tabularInput: TABULAR_INPUT, tabularFeatures, tabularColumns: tabularColumns(encoder) } : {}),
   }));
+  if (encoder) writeAtomic(join(runDir, 'tabular.json'), toJson(encoder));
   const predictor = await Predictor.create(net, cfg.threads);
   let valLogits: Float32Array;
   let testLogits: Float32Array;
@@ -195,10 +202,11 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     await predictor.dispose();
   }
   const k = classes.length;
+  const groups = cfg.eval.subgroups;
   const metrics = evaluateRun(
-    { labels: val.labels, scores: Float64Array.from(valLogits) },
-    { labels: test.labels, scores: Float64Array.from(testLogits) },
-    k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, targetSensitivity: cfg.eval.targetSensitivity, classNames: classes }, root.fork('eval'),
+    { labels: val.labels, scores: Float64Array.from(valLogits), meta: metaColumns(source, val, groups) },
+    { labels: test.labels, scores: Float64Array.from(testLogits), meta: metaColumns(source, test, groups) },
+    k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, targetSensitivity: cfg.eval.targetSensitivity, classNames: classes, subgroups: groups }, root.fork('eval'),
   );
   const { val: valMetrics, ...testMetrics } = metrics;
   writeAtomic(join(runDir, 'metrics.json'), toJson({ disclaimer: DISCLAIMER, classes: classNamesOf(classes), test: testMetrics, val: valMetrics }));

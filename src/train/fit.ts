@@ -2,10 +2,10 @@ import type { LossSpec, Network, Optimizer, ReduceLrOnPlateau as Plateau, Rng, S
 import {
   ParameterStore, ReduceLrOnPlateau, Trainer, bnStatOutputs, createOptimizer, dropoutFeeds, makeSchedule, updateRunningStats,
 } from '../engine/index.js';
-import { selectTrainable } from '../models/index.js';
 import { augmentBatch } from './augment.js';
 import type { TrunkCache } from './cached-trunk.js';
-import { gatherRows, type ImageSet } from './image-set.js';
+import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
+import { TABULAR_INPUT, selectTrainable } from '../models/index.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
 import { balancedClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
@@ -149,7 +149,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
       const plateau = o.schedule === 'plateau' ? new ReduceLrOnPlateau({ mode: monitor.higherIsBetter ? 'max' : 'min', factor: 0.5, patience: 2, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 }) : undefined;
       if (plateau && r?.plateau && p === r.phase) plateau.loadStateDict(r.plateau);
       const forward = pnet.trainGraph();
-      forward.inputs = forward.inputs.map((v) => (v.name === 'x' ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
+      forward.inputs = forward.inputs.map((v) => (v.name === 'x' || v.name === TABULAR_INPUT ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
       const trainer = await Trainer.compile(forward, {
         params: store, optimizer, loss, keepOutputs: bnStatOutputs(pnet),
         ...(schedule ? { schedule } : {}),
@@ -163,6 +163,10 @@ export async function fit(args: FitArgs): Promise<FitResult> {
         const xDims = [bs, ...pnet.inputDims];
         const xBuf = new Float32Array(xDims.reduce((a, b) => a * b, 1));
         const yBuf = new BigInt64Array(bs);
+        // Fusion models: the tabular rows come from `train` itself (a cached set holds only the trunk outputs).
+        const tabBuf = train.tabular ? new Float32Array(bs * train.tabular.features) : undefined;
+        const tabFeed = (rows: readonly number[]): Record<string, Tensor> =>
+          tabBuf ? { [TABULAR_INPUT]: { dtype: 'float32', dims: [bs, train.tabular!.features], data: gatherTabular(train, rows, tabBuf)! } } : {};
         for (let e = startEpoch; e < phase.epochs; e++) {
           const erng = rng.fork(`phase${p}/epoch${e}`);
           const ptrain = cached ? cached.trainFor(e) : train;
@@ -181,7 +185,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             rows.forEach((row, i) => (yBuf[i] = BigInt(train.labels[row]!)));
             if (!cached) augmentBatch(xBuf, xDims, o.augment, augRng);
             const x: Tensor = { dtype: 'float32', dims: xDims, data: xBuf };
-            const res = await trainer.step({ x, labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(pnet, dropRng, bs));
+            const res = await trainer.step({ x, ...tabFeed(rows), labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(pnet, dropRng, bs));
             updateRunningStats(pnet.buffers, pnet.bnStats, res.kept);
             lossSum += res.loss;
             step++;
@@ -191,7 +195,8 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           }
           if (stop) return { history, best, stopped: 'interrupted' };
           const trainSeconds = (performance.now() - t0) / 1000;
-          const probs = softmaxRows(await vpred.logits(cached?.val ?? val), k);
+          const vset = cached ? { ...cached.val, ...(val.tabular ? { tabular: val.tabular } : {}) } : val;
+          const probs = softmaxRows(await vpred.logits(vset), k);
           const valScore = monitor.score(val.labels, probs, k);
           const record: EpochRecord = {
             phase: p, epoch: e + 1, trainLoss: lossSum / Math.max(1, bl.length), valLoss: meanCrossEntropy(val.labels, probs, k), valScore,

@@ -8,6 +8,18 @@ export interface ImageSet {
   readonly labels: Int32Array;
   /** Dataset item index of each row (for predictions.csv and subgroups). */
   readonly indices: readonly number[];
+  /** Fusion models: the encoded tabular row of each image, `[N, F]` float32, fed as the graph input `tab`. */
+  readonly tabular?: { readonly data: Float32Array; readonly features: number };
+}
+
+/** Copies the tabular rows `rows` of `set` into `out` (`rows.length × F`), returning `out`; undefined without tabular data. */
+export function gatherTabular(set: ImageSet, rows: readonly number[], out?: Float32Array): Float32Array | undefined {
+  const t = set.tabular;
+  if (!t) return undefined;
+  const f = t.features;
+  const buf = out ?? new Float32Array(rows.length * f);
+  rows.forEach((r, i) => buf.set(t.data.subarray(r * f, (r + 1) * f), i * f));
+  return buf;
 }
 
 /** Copies the rows `rows` of `set` into `out` (`rows.length × C·H·W`), returning `out`. */
@@ -27,6 +39,7 @@ export function subsetImages(set: ImageSet, rows: readonly number[]): ImageSet {
     dims: [rows.length, set.dims[1], set.dims[2], set.dims[3]],
     labels: Int32Array.from(rows, (r) => set.labels[r]!),
     indices: rows.map((r) => set.indices[r]!),
+    ...(set.tabular ? { tabular: { data: gatherTabular(set, rows)!, features: set.tabular.features } } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ export { AugmentOptions, FitOptions, PhaseOptions } from './options.js';
 export { applyAugment, augmentBatch, drawAugment, isAugmenting, mixupBatch } from './augment.js';
 export type { AugmentDraw, AugmentSpec } from './augment.js';
 export { balancedClassWeights, balancedSampleOrder, batches, countLabels, shuffledOrder } from './sampling.js';
-export { gatherRows, hflipBatch, subsetImages } from './image-set.js';
+export { gatherRows, gatherTabular, hflipBatch, subsetImages } from './image-set.js';
 export type { ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';
 export { copyWeights, fit, loadWeights, phasesOf } from './fit.js';

@@ -1,5 +1,6 @@
-import type { Network } from '../engine/index.js';
+import type { Network, Tensor } from '../engine/index.js';
 import { Session } from '../engine/index.js';
+import { TABULAR_INPUT } from '../models/index.js';
 import { hflipBatch, type ImageSet } from './image-set.js';
 
 /**
@@ -15,7 +16,10 @@ export class Predictor {
     return new Predictor(net, await Session.create(g, threads > 0 ? { threads } : {}));
   }
 
-  /** Logits `[N, K]` for every image; with `tta`, the mean of the logits of the image and its horizontal flip. */
+  /**
+   * Logits `[N, K]` for every image (and its tabular row, for fusion models); with `tta`, the mean of the logits of
+   * the image and its horizontal flip (the tabular row unchanged).
+   */
   async logits(set: ImageSet, opts: { batchSize?: number; tta?: boolean } = {}): Promise<Float32Array> {
     const bs = opts.batchSize ?? 256;
     const [n, c, h, w] = set.dims;
@@ -28,8 +32,10 @@ export class Predictor {
       const m = Math.min(bs, n - s);
       const x = set.x.slice(s * per, (s + m) * per);
       const dims = [m, ...this.net.inputDims]; // = [m, c, h, w], or [m, D] for a cached [D,1,1] set
+      const f = set.tabular?.features ?? 0;
+      const tab: Record<string, Tensor> = set.tabular ? { [TABULAR_INPUT]: { dtype: 'float32' as const, dims: [m, f], data: set.tabular.data.slice(s * f, (s + m) * f) } } : {};
       const run = async (data: Float32Array) => {
-        const r = await this.session.run({ ...weights, x: { dtype: 'float32', dims, data } }, ['logits']);
+        const r = await this.session.run({ ...weights, ...tab, x: { dtype: 'float32', dims, data } }, ['logits']);
         return r.logits!.data as Float32Array;
       };
       const a = await run(x);

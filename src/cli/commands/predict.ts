@@ -25,6 +25,17 @@ const desc = (key: keyof typeof PredictOptions.shape) => {
   return `${PredictOptions.shape[key].description}${d === undefined ? '' : ` (default ${JSON.stringify(d)})`}`;
 };
 
+/** `age=45,sex=male` → {age: '45', sex: 'male'} (values stay strings; the run's encoder parses numbers). */
+export function parseMetaPairs(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new MedclassError('MC_CLI_BAD_OPTION', `--meta: '${part}' is not column=value`, { hint: 'e.g. --meta age=45,sex=male,localization=back' });
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
 /** `medclass predict --run DIR image…`: label and (calibrated) probabilities per image. */
 export function registerPredict(program: Command): void {
   program
@@ -37,8 +48,10 @@ export function registerPredict(program: Command): void {
     .option('--conformal <method>', desc('conformal'))
     .option('--tta', desc('tta'))
     .option('--threads <n>', desc('threads'), Number)
-    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number }) => {
+    .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…; an empty value is missing)')
+    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string }) => {
       const parsed = PredictOptions.safeParse({
+        ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
