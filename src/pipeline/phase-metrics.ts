@@ -8,7 +8,9 @@ import type { RunConfig } from './config.js';
 export interface PhaseMetrics {
   phase: number;
   trainable: string;
+  /** Epochs this phase ran: fewer than planned when early stopping ended it (`stoppedEarly`). */
   epochs: number;
+  stoppedEarly: boolean;
   /** The epoch whose weights were evaluated (best by the monitor up to the end of this phase). */
   best: { phase: number; epoch: number; score: number };
   seconds: number;
@@ -62,7 +64,7 @@ export async function evaluatePhase(
     ...(op ? { operating_point: { criterion: op.criterion, threshold: op.threshold, sensitivity: op[which].sensitivity, specificity: op[which].specificity } } : {}),
   });
   return {
-    phase: state.phase, trainable: phase.trainable, epochs: state.epoch,
+    phase: state.phase, trainable: phase.trainable, epochs: state.epoch, stoppedEarly: state.epoch < phase.epochs,
     best: { phase: state.best.phase, epoch: state.best.epoch, score: state.best.score },
     seconds: (performance.now() - t0) / 1000,
     test: figures(m, 'test'), val: figures(m.val!, 'val'),

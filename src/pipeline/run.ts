@@ -6,7 +6,7 @@ import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
 import { Dataset, assignSplits, openSource, tabularColumns, withBinnedSource } from '../data/index.js';
 import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
-import { Predictor, TrunkCache, fit, loadWeights, phasesOf } from '../train/index.js';
+import { Predictor, TrunkCache, fit, loadWeights } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { RunConfig, type RunConfigInput } from './config.js';
@@ -129,10 +129,10 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   if (opts.resume && existsSync(lastPath)) {
     const last = await loadCheckpoint(lastPath);
     loadWeights(net, new Map([...last.params].map(([n, v]) => [n, v.data])));
-    const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau'] };
+    const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean };
     const bestW = x.best && existsSync(bestPath) ? await loadCheckpoint(bestPath) : undefined;
     resume = {
-      phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs,
+      phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs, ...(x.phaseEnd ? { phaseEnded: true } : {}),
       ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}),
       ...(x.best && bestW ? { best: { ...x.best, params: new Map([...bestW.params].map(([n, v]) => [n, v.data])) } } : {}),
     };
@@ -142,7 +142,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   let lastBestEpoch = resume?.best ? `${resume.best.phase}/${resume.best.epoch}` : '';
   const phaseMetrics: PhaseMetrics[] = [];
   const onEpochEnd = async (s: FitState): Promise<void> => {
-    if (cfg.eval.phaseMetrics && s.epoch === phasesOf(cfg.fit)[s.phase]!.epochs) {
+    if (cfg.eval.phaseMetrics && s.phaseEnd) { // the phase's last epoch, or early stopping ended it
       const pm = await evaluatePhase(net, s, { val, test }, cfg, classes, root.fork(`phase${s.phase}/eval`));
       if (pm) phaseMetrics.push(pm);
     }
@@ -153,7 +153,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     }
     await saveCheckpoint(lastPath, {
       step: s.step, epoch: s.epoch, rngKey: root.key, params: weightStore(net), optimizer: s.optimizer.stateDict(),
-      extra: { phase: s.phase, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}) },
+      extra: { phase: s.phase, phaseEnd: s.phaseEnd, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}) },
     });
     writeAtomic(join(runDir, 'history.csv'), historyCsv(s.history, monitor.name));
   };

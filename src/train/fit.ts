@@ -54,6 +54,8 @@ export interface FitState {
   best: { score: number; epoch: number; phase: number; params: Map<string, Float32Array> } | undefined;
   badEpochs: number;
   plateau?: ReturnType<Plateau['stateDict']>;
+  /** This epoch ends its phase: the phase's last epoch, or early stopping (patience) ended the phase here. */
+  phaseEnd: boolean;
 }
 
 /** Where to continue from (a checkpoint's state). */
@@ -66,6 +68,8 @@ export interface ResumeFrom {
   best?: FitState['best'];
   badEpochs: number;
   plateau?: ReturnType<Plateau['stateDict']>;
+  /** The checkpoint's epoch ended its phase (`FitState.phaseEnd`): continue with the next phase. */
+  phaseEnded?: boolean;
 }
 
 export interface FitArgs {
@@ -109,7 +113,8 @@ function meanCrossEntropy(labels: Int32Array, probs: Float64Array, k: number): n
  * Trains `net` in place (its `params` and `buffers`), phase by phase: per epoch a seeded order (shuffled or
  * class-balanced), seeded augmentation and dropout masks, one compiled training step per batch (fixed batch size;
  * the last partial batch is dropped), running batch-norm statistics, then validation with `monitor`. The best
- * epoch's weights are kept in `best` (restore them with `restoreBest`). Every random draw comes from
+ * epoch's weights are kept in `best` (restore them with `restoreBest`). Early stopping (`patience` epochs without
+ * improvement) ends the current phase, not the run: a later phase still trains. Every random draw comes from
  * `rng.fork('phase<p>/epoch<e>')`, so resuming at an epoch boundary reproduces an uninterrupted run.
  */
 export async function fit(args: FitArgs): Promise<FitResult> {
@@ -127,8 +132,8 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   try {
     for (let p = r?.phase ?? 0; p < phases.length; p++) {
       const phase = phases[p]!;
-      const startEpoch = r && p === r.phase ? r.epoch : 0;
-      if (startEpoch >= phase.epochs) continue;
+      const startEpoch = r && p === r.phase ? (r.phaseEnded ? phase.epochs : r.epoch) : 0;
+      if (startEpoch >= phase.epochs) { badEpochs = 0; continue; }
       // Cached trunk: train the suffix network (sharing `net`'s weight arrays) on the frozen prefix's cached outputs.
       const cached = await args.trunkCache?.phase({ net, trainable: phase.trainable, train, val, augment: o.augment, rng: rng.fork(`phase${p}/cache`) });
       const pnet = cached?.net ?? net;
@@ -210,9 +215,13 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           } else badEpochs++;
           plateau?.step(valScore, optimizer);
           args.onEvent?.({ type: 'epoch-end', record, best: improved });
-          const state: FitState = { phase: p, epoch: e + 1, step, net, optimizer, history, best, badEpochs, ...(plateau ? { plateau: plateau.stateDict() } : {}) };
+          const stopEarly = o.patience > 0 && badEpochs >= o.patience;
+          const state: FitState = {
+            phase: p, epoch: e + 1, step, net, optimizer, history, best, badEpochs, ...(plateau ? { plateau: plateau.stateDict() } : {}),
+            phaseEnd: stopEarly || e + 1 === phase.epochs,
+          };
           if ((await args.hooks?.onEpochEnd?.(state)) === 'stop') return { history, best, stopped: 'interrupted' };
-          if (o.patience > 0 && badEpochs >= o.patience) return { history, best, stopped: 'early' };
+          if (stopEarly) break; // early stopping ends this phase; the next phase (if any) starts afresh
         }
       } finally {
         await trainer.dispose();
@@ -221,7 +230,9 @@ export async function fit(args: FitArgs): Promise<FitResult> {
       args.trunkCache?.invalidate(trainable);
       badEpochs = 0;
     }
-    return { history, best, stopped: 'done' };
+    // 'early' when patience ended some phase before its last epoch (read from the history, so it survives resuming)
+    const early = phases.some((ph, i) => { const n = history.filter((h) => h.phase === i).length; return n > 0 && n < ph.epochs; });
+    return { history, best, stopped: early ? 'early' : 'done' };
   } finally {
     await predictor.dispose();
   }

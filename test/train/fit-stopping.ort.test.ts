@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/index.js';
+import { createModel } from '../../src/models/index.js';
+import { FitOptions, fit, type FitState, type ImageSet, type Monitor } from '../../src/train/index.js';
+
+/** A monitor that returns the given scores, one per validation (epoch), higher is better. */
+function scripted(scores: number[]): Monitor {
+  let i = 0;
+  return { name: 'scripted', higherIsBetter: true, score: () => scores[i++]! };
+}
+
+function randomSet(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * 16 * 16);
+  for (let i = 0; i < x.length; i++) x[i] = rng.uniform() - 0.5;
+  return { x, dims: [n, 1, 16, 16], labels: Int32Array.from({ length: n }, (_, i) => i % 2), indices: [...Array(n).keys()] };
+}
+
+/** Fits a tiny net with the scripted validation scores; returns the result and every epoch-end state. */
+async function run(scores: number[], fitOptions: Record<string, unknown>) {
+  const net = createModel('compact-cnn', { inChannels: 1, numClasses: 2, inputSize: 16, width: 0.25, rng: new Rng(0).fork('init') });
+  const states: Pick<FitState, 'phase' | 'epoch' | 'phaseEnd' | 'badEpochs'>[] = [];
+  const result = await fit({
+    net, train: randomSet(16, 1), val: randomSet(8, 2), options: FitOptions.parse({ batchSize: 8, lr: 1e-3, ...fitOptions }),
+    monitor: scripted(scores), rng: new Rng(0).fork('fit'), threads: 1,
+    hooks: { onEpochEnd: (s) => { states.push({ phase: s.phase, epoch: s.epoch, phaseEnd: s.phaseEnd, badEpochs: s.badEpochs }); } },
+  });
+  return { result, states };
+}
+
+describe('fit: early stopping and phase ends', () => {
+  it('early stopping ends the current phase, not the run; phaseEnd marks the last epoch of each phase', async () => {
+    const { result, states } = await run([0.5, 0.4, 0.6, 0.7, 0.65], {
+      patience: 1, phases: [{ epochs: 4, lr: 1e-3, trainable: 'all' }, { epochs: 3, lr: 1e-3, trainable: 'all' }],
+    });
+    // phase 1: epoch 1 best, epoch 2 worse → stopped after 2 of 4; phase 2 runs all 3 epochs (epoch 3 is worse)
+    expect(states.map((s) => [s.phase, s.epoch, s.phaseEnd])).toEqual([[0, 1, false], [0, 2, true], [1, 1, false], [1, 2, false], [1, 3, true]]);
+    expect(result.history.map((h) => [h.phase, h.epoch, h.valScore])).toEqual([[0, 1, 0.5], [0, 2, 0.4], [1, 1, 0.6], [1, 2, 0.7], [1, 3, 0.65]]);
+    expect(result.best && [result.best.phase, result.best.epoch, result.best.score]).toEqual([1, 2, 0.7]);
+    expect(result.stopped).toBe('early');
+  });
+
+  it('a run that never meets its patience is done, with phaseEnd on each phase\'s last epoch only', async () => {
+    const { result, states } = await run([0.1, 0.2, 0.3], { patience: 2, phases: [{ epochs: 1, lr: 1e-3 }, { epochs: 2, lr: 1e-3 }] });
+    expect(states.map((s) => s.phaseEnd)).toEqual([true, false, true]);
+    expect(result.stopped).toBe('done');
+  });
+});
