@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder } from '../../src/data/index.js';
+import { Rng, Session, loadCheckpoint, loadModel } from '../../src/engine/index.js';
+import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
+import { RunModel, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { loadWeights } from '../../src/train/index.js';
+import { expectAllClose } from '../helpers/all-close.js';
+import { runCli } from '../helpers/cli.js';
+import { readRunPredictions, removeTempDir } from './predict-helpers.js';
+
+// A short real fusion run on 300 HAM10000 images (CC BY-NC 4.0, read from ../shared, never copied): 32 px, 2 epochs.
+const HAM = new URL('../../../shared/data/ham10000/', import.meta.url).pathname;
+const csvOptions = { pathCol: 'image_id', labelCol: 'dx', groupCol: 'lesion_id', pathTemplate: `${HAM}images/{}.jpg` };
+const split = { mode: 'stratified' as const, fractions: [0.6, 0.2, 0.2] as [number, number, number] };
+const SEED = 4;
+
+let out: string;
+let csvPath: string;
+let summary: RunSummary;
+let runDir: string;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'medclass-fusion-'));
+  // 300 rows: the first 40 of each class in file order, plus 20 more nv (a manifest in the temp folder, absolute image paths).
+  const [head, ...rows] = readFileSync(`${HAM}HAM10000_metadata.csv`, 'utf8').trim().split('\n');
+  const taken = new Map<string, number>();
+  const keep = rows.filter((r) => {
+    const dx = r.split(',')[2]!;
+    const n = taken.get(dx) ?? 0;
+    taken.set(dx, n + 1);
+    return n < (dx === 'nv' ? 60 : 40);
+  });
+  expect(keep).toHaveLength(300);
+  csvPath = join(out, 'ham300.csv');
+  writeFileSync(csvPath, `${[head, ...keep].join('\n')}\n`);
+  summary = await runTraining({
+    name: 'fusion', out, seed: SEED, threads: 1,
+    data: {
+      source: csvPath, csv: csvOptions, split, preprocess: { size: 32, channels: 3, normalize: 'half' },
+      tabular: { numeric: ['age'], categorical: ['sex', 'localization'] },
+      binned: [{ name: 'age_band', from: 'age', edges: [30, 50, 70] }],
+    },
+    model: { arch: 'compact-cnn', width: 0.5, dropout: 0.1 },
+    fit: { epochs: 2, batchSize: 32, lr: 0.003, classWeights: 'auto', monitor: 'balanced_accuracy' },
+    eval: { bootstrap: 20, subgroups: ['sex', 'age_band'] },
+  });
+  runDir = summary.runDir;
+});
+
+afterAll(() => { if (out) removeTempDir(out); });
+
+describe('image + tabular fusion run on HAM10000 (300 images)', () => {
+  it('exports a model.onnx with two inputs, x [N,3,32,32] and tab [N,F], F as tabular.json and preprocess.json say', () => {
+    const g = loadModel(readFileSync(join(runDir, 'model.onnx')));
+    const enc = JSON.parse(readFileSync(join(runDir, 'tabular.json'), 'utf8')) as TabularEncoder;
+    const pre = JSON.parse(readFileSync(join(runDir, 'preprocess.json'), 'utf8'));
+    const F = enc.features.length;
+    expect(g.inputs.map((v) => [v.name, v.dims.slice(1)])).toEqual([['x', [3, 32, 32]], [TABULAR_INPUT, [F]]]);
+    expect(pre).toMatchObject({ tabularInput: TABULAR_INPUT, tabularFeatures: F, tabularColumns: ['age', 'sex', 'localization'] });
+  });
+
+  it('fits the encoder on the train split only (age mean and vocabularies of the train rows, not of all rows)', () => {
+    const enc = JSON.parse(readFileSync(join(runDir, 'tabular.json'), 'utf8')) as TabularEncoder;
+    const src = openSource(csvPath, { csv: csvOptions });
+    const s = assignSplits(src.items, { ...split, seed: SEED });
+    const train = src.items.filter((_, i) => s[i] === 'train');
+    const ages = (items: typeof train) => items.map((it) => it.meta!.age).filter((a): a is number => typeof a === 'number');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(summary.counts.train).toBe(train.length);
+    expect(enc.numeric[0]!.mean).toBeCloseTo(mean(ages(train)), 9);
+    expect(Math.abs(mean(ages(src.items)) - mean(ages(train)))).toBeGreaterThan(1e-6);
+    const sites = (items: typeof train) => [...new Set(items.map((it) => String(it.meta!.localization)))].sort();
+    expect(enc.categorical[1]!.values).toEqual(sites(train));
+  });
+
+  it('model.onnx (inference graph) gives the logits of predictions.csv and of the eval graph built from best.ckpt', async () => {
+    const src = openSource(csvPath, { csv: csvOptions });
+    const s = assignSplits(src.items, { ...split, seed: SEED });
+    const ds = new Dataset(src, { splits: s, cacheTensors: false });
+    const model = await RunModel.open(runDir, { threads: 1 });
+    try {
+      const b = await ds.loadBatch(ds.indicesOf('test'), model.preprocessOptions);
+      const n = b.labels.length;
+      const tab = model.encodeMeta(b.indices.map((i) => src.items[i]!.meta));
+      const onnx = await model.logits(b.x.data, n, { tab, tta: false });
+      // the run's own evaluation (Predictor over the inference graph, weights fed as inputs) → predictions.csv
+      const byId = new Map(readRunPredictions(runDir).filter((r) => r.split === 'test').map((r) => [r.id, r.logits]));
+      const csv = b.indices.flatMap((i) => byId.get(src.items[i]!.id)!);
+      expectAllClose(onnx, csv, { atol: 1e-5, rtol: 1e-4, label: 'model.onnx vs predictions.csv logits' });
+      // the training graph's eval mode (decomposed batch-norm on running statistics) with the best checkpoint
+      const ck = await loadCheckpoint(join(runDir, 'checkpoints', 'best.ckpt'));
+      const net = createModel('compact-cnn', { inChannels: 3, numClasses: 7, inputSize: 32, width: 0.5, dropout: 0.1, tabularFeatures: tab.length / n, rng: new Rng(0) });
+      loadWeights(net, new Map([...ck.params].map(([k, v]) => [k, v.data])));
+      const ev = await Session.create(net.evalGraph(), { threads: 1 });
+      try {
+        const r = await ev.run({ x: { dtype: 'float32', dims: [n, 3, 32, 32], data: b.x.data }, [TABULAR_INPUT]: { dtype: 'float32', dims: [n, tab.length / n], data: tab } }, ['logits']);
+        expectAllClose(onnx, r.logits!.data as Float32Array, { atol: 1e-4, rtol: 1e-4, label: 'model.onnx vs eval graph logits' });
+      } finally {
+        await ev.dispose();
+      }
+      // the tabular input matters: other metadata → other logits for the same images
+      const other = encodeTabular(model.tabular!, b.indices.map(() => ({ age: 85, sex: 'female', localization: 'acral' })));
+      const moved = await model.logits(b.x.data, n, { tab: other, tta: false });
+      expect(Math.max(...Array.from(moved, (v, i) => Math.abs(v - onnx[i]!)))).toBeGreaterThan(1e-3);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('predict takes --meta for a fusion run (same logits as predictions.csv) and names the missing columns otherwise', async () => {
+    const src = openSource(csvPath, { csv: csvOptions });
+    const row = readRunPredictions(runDir).find((r) => r.split === 'test')!;
+    const item = src.items.find((it) => it.id === row.id)!;
+    const meta = { age: item.meta!.age === null ? '' : String(item.meta!.age), sex: String(item.meta!.sex), localization: String(item.meta!.localization) };
+    const [p] = await predictImages(runDir, [join(out, item.id)], { meta, threads: 1 });
+    expect(p!.error).toBeUndefined();
+    expectAllClose(p!.error ? [] : p!.logits, row.logits, { atol: 1e-5, rtol: 1e-4, label: 'predict logits' });
+    await expect(predictImages(runDir, [join(out, item.id)], { threads: 1 })).rejects.toMatchObject({ code: 'MC_DATA_MISSING_META', message: expect.stringContaining("values 'age', 'sex', 'localization'") });
+    await expect(predictImages(runDir, [join(out, item.id)], { meta: { age: 45, sex: 'male' }, threads: 1 })).rejects.toMatchObject({ code: 'MC_DATA_MISSING_META', message: expect.stringContaining("'localization'") });
+    const cli = await runCli(['predict', '--run', runDir, join(out, item.id), '--meta', 'age=45,sex=male']);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain("MC_DATA_MISSING_META: predict: the model needs tabular value 'localization'");
+    const ok = await runCli(['predict', '--run', runDir, join(out, item.id), '--meta', `age=${meta.age},sex=${meta.sex},localization=${meta.localization}`, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).predictions[0].label).toBe(p!.error ? '' : p!.label);
+  });
+
+  it('reports test metrics per sex and per age band (binned from age) in metrics.json', () => {
+    const m = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8'));
+    const rows = m.test.subgroups as { column: string; value: string; n: number }[];
+    for (const col of ['sex', 'age_band']) expect(rows.filter((r) => r.column === col).reduce((a, r) => a + r.n, 0)).toBe(m.test.n_test);
+    expect(rows.filter((r) => r.column === 'age_band').every((r) => ['<30', '30–49', '50–69', '≥70', 'unknown'].includes(r.value))).toBe(true);
+  });
+});
