@@ -121,6 +121,9 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   const { net, train, val, options: o, monitor, rng } = args;
   const k = net.numClasses;
   const phases = phasesOf(o);
+  // Epochs before `minEpochs` (counted over the run) are never chosen as best nor counted for patience; the run's
+  // last epoch always may be.
+  const minEpochs = Math.min(o.minEpochs, phases.reduce((a, ph) => a + ph.epochs, 0));
   const loss = lossSpec(o, train, k);
   const bs = Math.min(o.batchSize, train.dims[0]);
   const r = args.resume;
@@ -208,11 +211,12 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             lr: optimizer.groups[0]!.lr, seconds: (performance.now() - t0) / 1000, imagesPerSecond: (bl.length * bs) / trainSeconds,
           };
           history.push(record);
-          const improved = best === undefined || (monitor.higherIsBetter ? valScore > best.score : valScore < best.score);
+          const eligible = history.length >= minEpochs;
+          const improved = eligible && (best === undefined || (monitor.higherIsBetter ? valScore > best.score : valScore < best.score));
           if (improved) {
             best = { score: valScore, epoch: e + 1, phase: p, params: copyWeights(net) };
             badEpochs = 0;
-          } else badEpochs++;
+          } else if (eligible) badEpochs++;
           plateau?.step(valScore, optimizer);
           args.onEvent?.({ type: 'epoch-end', record, best: improved });
           const stopEarly = o.patience > 0 && badEpochs >= o.patience;

@@ -40,6 +40,8 @@ export const FitOptions = z.strictObject({
   augment: AugmentOptions.default(AugmentOptions.parse({})).describe('train-only augmentation'),
   monitor: z.enum(['auc', 'loss', 'balanced_accuracy', 'accuracy']).default('auc').describe('validation metric for best checkpoint and early stopping'),
   patience: z.number().int().min(0).default(0).describe('early-stopping patience in epochs (0 = off)'),
+  minEpochs: z.number().int().min(0).default(0)
+    .describe('no epoch before this one (counted over all phases) is chosen as best or counts toward patience: early val scores on a small val set are noisy (0 = off)'),
   clipNorm: z.number().min(0).default(0).describe('clip gradients to this global norm (0 = off)'),
   phases: z.array(PhaseOptions).default([]).describe('fine-tuning phases; overrides epochs/lr when given'),
   tta: z.boolean().default(false).describe('test-time augmentation: average logits over the horizontal flip'),

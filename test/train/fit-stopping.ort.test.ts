@@ -46,3 +46,30 @@ describe('fit: early stopping and phase ends', () => {
     expect(result.stopped).toBe('done');
   });
 });
+
+describe('fit.minEpochs: no best-epoch choice or early stop before that epoch', () => {
+  // a lucky first validation (0.9) that a noisy small val set can give, then steady progress
+  const scores = [0.9, 0.5, 0.6, 0.7, 0.65, 0.8];
+
+  it('without it the lucky epoch 1 wins; with minEpochs 3 the best comes from epochs 3–6', async () => {
+    const off = await run(scores, { epochs: 6 });
+    expect(off.result.best && [off.result.best.epoch, off.result.best.score]).toEqual([1, 0.9]);
+    const on = await run(scores, { epochs: 6, minEpochs: 3 });
+    expect(on.result.best && [on.result.best.epoch, on.result.best.score]).toEqual([6, 0.8]);
+    expect(on.result.stopped).toBe('done');
+  });
+
+  it('patience counts only from minEpochs on', async () => {
+    const off = await run(scores, { epochs: 6, patience: 1 });
+    expect(off.result.history).toHaveLength(2); // stopped at epoch 2, keeping epoch 1
+    const on = await run(scores, { epochs: 6, patience: 1, minEpochs: 3 });
+    expect(on.states.map((s) => s.badEpochs)).toEqual([0, 0, 0, 0, 1]); // epochs 1–2 not counted; 5 is worse than 4
+    expect(on.result.best && on.result.best.epoch).toBe(4);
+    expect(on.result.stopped).toBe('early');
+  });
+
+  it('a minEpochs beyond the run still lets the last epoch be chosen', async () => {
+    const { result } = await run([0.9, 0.2, 0.3], { epochs: 3, minEpochs: 50 });
+    expect(result.best && [result.best.epoch, result.best.score]).toEqual([3, 0.3]);
+  });
+});
