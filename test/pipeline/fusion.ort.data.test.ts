@@ -67,12 +67,12 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     const src = openSource(csvPath, { csv: csvOptions });
     const s = assignSplits(src.items, { ...split, seed: SEED });
     const train = src.items.filter((_, i) => s[i] === 'train');
-    const ages = (items: typeof train) => items.map((it) => it.meta!.age).filter((a): a is number => typeof a === 'number');
+    const ages = (items: readonly (typeof train)[number][]) => items.map((it) => it.meta!.age).filter((a): a is number => typeof a === 'number');
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(summary.counts.train).toBe(train.length);
     expect(enc.numeric[0]!.mean).toBeCloseTo(mean(ages(train)), 9);
     expect(Math.abs(mean(ages(src.items)) - mean(ages(train)))).toBeGreaterThan(1e-6);
-    const sites = (items: typeof train) => [...new Set(items.map((it) => String(it.meta!.localization)))].sort();
+    const sites = (items: readonly (typeof train)[number][]) => [...new Set(items.map((it) => String(it.meta!.localization)))].sort();
     expect(enc.categorical[1]!.values).toEqual(sites(train));
   });
 
