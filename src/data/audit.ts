@@ -43,6 +43,20 @@ export interface AuditReport {
   /** When items carry groups (a CSV group column or `groupPattern`): distinct groups, items without one, and groups
    * found in more than one of the source's own splits. */
   groups?: { count: number; without_group: number; pattern?: string; cross_split: { group: string; splits: string[] }[] };
+  /** With `metaKeys`: items per value of each key (missing or null counted as `''`). */
+  meta?: Record<string, Record<string, number>>;
+}
+
+function metaCounts(items: DatasetSource['items'], keys: readonly string[]): Record<string, Record<string, number>> {
+  return Object.fromEntries(keys.map((k) => {
+    const counts: Record<string, number> = {};
+    for (const it of items) {
+      const v = it.meta?.[k];
+      const s = v === null || v === undefined ? '' : String(v);
+      counts[s] = (counts[s] ?? 0) + 1;
+    }
+    return [k, counts];
+  }));
 }
 
 const ratio = (counts: number[]) => {
@@ -160,6 +174,7 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
       near,
     },
     ...(groups ? { groups } : {}),
+    ...(o.metaKeys.length > 0 ? { meta: metaCounts(items, o.metaKeys) } : {}),
   };
 }
 

@@ -13,10 +13,13 @@ export const DICOM_META_TAGS = [
 ] as const;
 export type DicomMetaTag = (typeof DICOM_META_TAGS)[number];
 
+/** A list of tags from `DICOM_META_TAGS` (default none); run configs use it as `data.dicomMeta`. */
+export const DicomMetaTagList = z.array(z.enum(DICOM_META_TAGS)).default([])
+  .describe(`DICOM tags to copy into item metadata (for subgroups), only from: ${DICOM_META_TAGS.join(', ')}; identifiers never`);
+
 /** Which non-identifying DICOM tags to copy into `item.meta` (default none: no tag leaves the file). */
 export const DicomMetaOptions = z.strictObject({
-  tags: z.array(z.enum(DICOM_META_TAGS)).default([])
-    .describe(`DICOM tags to copy into item metadata, only from: ${DICOM_META_TAGS.join(', ')}`),
+  tags: DicomMetaTagList,
   concurrency: z.number().int().min(1).max(64).default(4).describe('headers read at once'),
 });
 export type DicomMetaOptions = z.input<typeof DicomMetaOptions>;

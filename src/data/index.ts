@@ -26,7 +26,7 @@ export { decodeDicom, dicomTransferSyntaxes } from './dicom.js';
 export type { DicomImageData, DicomWindow } from './dicom.js';
 export { sniffDicom, parseDicom } from './dicom-parse.js';
 export type { DicomLayout, ParsedDicom } from './dicom-parse.js';
-export { withDicomMeta, pickDicomMeta, DicomMetaOptions, DICOM_META_TAGS } from './dicom-meta.js';
+export { withDicomMeta, pickDicomMeta, DicomMetaOptions, DicomMetaTagList, DICOM_META_TAGS } from './dicom-meta.js';
 export type { DicomMetaTag } from './dicom-meta.js';
 export { openDicomFile, isDicomFile } from './dicom-source.js';
 export { resampleBilinear } from './resample.js';

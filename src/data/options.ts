@@ -52,5 +52,6 @@ export const AuditOptions = z.strictObject({
     .describe('near duplicate when the 256-bit dHash Hamming distance is at most this (and pixels differ)'),
   concurrency: z.number().int().min(1).max(64).default(4).describe('images decoded at once'),
   maxListed: z.number().int().min(0).default(10_000).describe('cap on near-duplicate pairs listed in the JSON'),
+  metaKeys: z.array(z.string()).default([]).describe('metadata keys (e.g. DICOM tags from withDicomMeta) to count items per value of'),
 });
 export type AuditOptions = z.input<typeof AuditOptions>;

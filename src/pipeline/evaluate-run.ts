@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, type DataEvent, type SplitName } from '../data/index.js';
+import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, withDicomMeta, type DataEvent, type SplitName } from '../data/index.js';
 import {
   DISCLAIMER, EvalOptions, evaluatePredictions, readPredictionsCsv, selectSplit, type EvalEvent, type MetricsReport, type SplitScores,
 } from '../eval/index.js';
@@ -48,7 +48,8 @@ function readSummaryConfig(runDir: string): any {
 /** Runs the model of `runDir` over the val and test splits of a source (split as the run's config says). */
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
   const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
-  const source = openSource(spec, { ...(o.csv ? { csv: o.csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const opened = openSource(spec, { ...(o.csv ? { csv: o.csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const source = await withDicomMeta(opened, { tags: summary.config?.data?.dicomMeta ?? [] }); // the run's DICOM tags, for --subgroups
   const names = source.classes.join(',');
   if (names !== model.classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });

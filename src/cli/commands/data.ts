@@ -3,7 +3,10 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
 import { Rng } from '../../engine/index.js';
-import { assignSplits, auditSource, CsvOptions, fetchMedmnist, GroupPattern, groupLeaks, kFold, MEDMNIST_FILES, openSource, SplitOptions, type AuditReport, type DataEvent, type OnDataEvent } from '../../data/index.js';
+import {
+  assignSplits, auditSource, CsvOptions, DICOM_META_TAGS, DicomMetaTagList, fetchMedmnist, GroupPattern, groupLeaks, kFold, MEDMNIST_FILES, openSource,
+  SplitOptions, withDicomMeta, type AuditReport, type DataEvent, type DicomMetaTag, type OnDataEvent,
+} from '../../data/index.js';
 import { out, table } from '../output.js';
 
 /** Renders data-layer progress on stderr: a bar with ETA when stderr is a TTY (≤ 10 redraws/s), else nothing. */
@@ -59,6 +62,9 @@ export function formatAudit(r: AuditReport, list = 50): string {
   const n = d.near;
   lines.push(`near duplicates (dHash-256 Hamming ≤ ${n.threshold}, pixels differ): ${n.pair_count} pairs; across splits: ${n.cross_split.length}; label conflicts: ${n.label_conflicts.length}`);
   for (const p of n.cross_split.slice(0, Math.min(list, 20))) lines.push(`    d=${p.distance}  ${fmt(p.members)}`);
+  for (const [key, counts] of Object.entries(r.meta ?? {})) {
+    lines.push(`${key}: ${Object.entries(counts).map(([v, n]) => `${v === '' ? '(none)' : v} ×${n}`).join(', ')}`);
+  }
   const g = r.groups;
   if (g) {
     lines.push(`groups${g.pattern ? ` (from file names, /${g.pattern}/)` : ''}: ${g.count}; items without a group: ${g.without_group}; groups in more than one split: ${g.cross_split.length}`);
@@ -117,6 +123,17 @@ export function groupPatternFrom(value: string | undefined): string | undefined 
   return parsed.data;
 }
 
+/** The `--dicom-meta [tags]` flag: every allowed tag when bare or `all`, else a comma list checked against `DICOM_META_TAGS`. */
+export function dicomMetaTagsFrom(value: string | boolean | undefined): DicomMetaTag[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true || value === 'all') return [...DICOM_META_TAGS];
+  const parsed = DicomMetaTagList.safeParse(value.split(',').map((t) => t.trim()).filter(Boolean));
+  if (!parsed.success) {
+    throw new MedclassError('MC_CLI_BAD_OPTION', `--dicom-meta '${value}': only these tags may be copied: ${DICOM_META_TAGS.join(', ')}`, { hint: 'identifying tags (names, IDs, dates, UIDs, institution) are never offered' });
+  }
+  return parsed.data;
+}
+
 /** Opens a source from a command's CSV and group-pattern flags. */
 export function openFromFlags(source: string, opts: Record<string, string | undefined>) {
   const csv = csvOptionsFrom(opts);
@@ -135,12 +152,14 @@ export function registerData(program: Command): void {
     .addOption(new Option('--near-threshold <bits>', 'near duplicate: 256-bit dHash Hamming distance at most this').default(10).argParser(intOption('--near-threshold')))
     .addOption(new Option('--concurrency <n>', 'images decoded at once').default(4).argParser(intOption('--concurrency')))
     .addOption(new Option('--list <n>', 'entries shown per listing in the table').default(50).argParser(intOption('--list')))
-    .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number }) => {
-      const src = openFromFlags(source, opts);
+    .option('--dicom-meta [tags]', `count items per value of these DICOM tags (comma list; bare or 'all': ${DICOM_META_TAGS.join(', ')}); identifiers never`)
+    .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number; dicomMeta?: string | boolean }) => {
+      const tags = dicomMetaTagsFrom(opts.dicomMeta);
+      const src = tags ? await withDicomMeta(openFromFlags(source, opts), { tags }) : openFromFlags(source, opts);
       const progress = progressRenderer();
       let report: AuditReport;
       try {
-        report = await auditSource(src, { nearThreshold: opts.nearThreshold, concurrency: Math.max(1, opts.concurrency) }, progress.onEvent);
+        report = await auditSource(src, { nearThreshold: opts.nearThreshold, concurrency: Math.max(1, opts.concurrency), metaKeys: tags ?? [] }, progress.onEvent);
       } finally {
         progress.done();
       }

@@ -4,12 +4,13 @@ import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
 import { RunConfig, runTraining, type RunSummary } from '../../pipeline/index.js';
 import { out, table } from '../output.js';
+import { dicomMetaTagsFrom } from './data.js';
 import { runRenderer } from '../progress.js';
 
 interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
   out?: string; name?: string; threads?: string; resume?: boolean; quiet?: boolean; json?: string; size?: string; channels?: string;
-  groupPattern?: string;
+  groupPattern?: string; dicomMeta?: string | boolean;
 }
 
 /** Reads the YAML/JSON config, applies flags over it and validates it (zod), printing each bad field. */
@@ -36,6 +37,7 @@ export function loadRunConfig(flags: TrainFlags): RunConfig {
   };
   set(['data', 'source'], flags.data);
   set(['data', 'groupPattern'], flags.groupPattern);
+  set(['data', 'dicomMeta'], dicomMetaTagsFrom(flags.dicomMeta));
   set(['data', 'preprocess', 'size'], num(flags.size, 'size'));
   set(['data', 'preprocess', 'channels'], num(flags.channels, 'channels'));
   set(['model', 'arch'], flags.arch);
@@ -82,6 +84,7 @@ export function registerTrain(program: Command): void {
     .option('-c, --config <file>', 'run configuration (YAML or JSON); see examples/')
     .option('--data <source>', 'image folder, .npz, .csv manifest or phantom:')
     .option('--group-pattern <regex>', 'override data.groupPattern: patient/group id from file names (first capture group or whole match)')
+    .option('--dicom-meta [tags]', "override data.dicomMeta: DICOM tags kept as item metadata for eval.subgroups (comma list; bare or 'all': every allowed tag; identifiers never)")
     .option('--arch <name>', 'compact-cnn, resnet18-28, resnet18, vit-small or backbone')
     .option('--size <px>', 'input size in pixels')
     .option('--channels <n>', '1 (grey) or 3 (RGB)')
