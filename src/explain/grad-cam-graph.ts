@@ -17,6 +17,8 @@ export interface GradCamGraph {
   inputDims: number[];
   featureDims: number[];
   numClasses: number;
+  /** other data inputs the logits need, fed unchanged beside the image (a fusion model's `tab` [N,F]): name, dims without the batch */
+  extraInputs: { name: string; dims: number[] }[];
 }
 
 /** Options of `buildGradCamGraph`. */
@@ -80,7 +82,15 @@ export function buildGradCamGraph(model: Graph | Uint8Array, opts: GradCamGraphO
     if (typeof d !== 'number') throw new MedclassError('MC_ENGINE_BAD_MODEL', `input '${input}': dims [${inInfo.dims.join(',')}] must be static except the batch`);
     return d;
   });
-  const shapes = inferShapes(g, { [input]: [probe, ...inputDims] });
+  // Other data inputs the logits need (an image + tabular model's `tab` [N,F]) stay inputs with the batch symbolic.
+  const extraInputs = g.inputs.filter((v) => v.name !== input && !g.initializers.has(v.name) && g.nodes.some((n) => n.inputs.includes(v.name))).map((v) => {
+    if (v.dtype !== 'float32' || v.dims.slice(1).some((d) => typeof d !== 'number')) {
+      throw new MedclassError('MC_ENGINE_BAD_MODEL', `input '${v.name}': expected float32 with static dims after the batch, got ${v.dtype} [${v.dims.join(',')}]`);
+    }
+    return { name: v.name, dims: v.dims.slice(1) as number[] };
+  });
+  const probeDims = Object.fromEntries([[input, [probe, ...inputDims]], ...extraInputs.map((v) => [v.name, [probe, ...v.dims]])]);
+  const shapes = inferShapes(g, probeDims);
   const a = shapes.get(layer);
   const z = shapes.get(logits);
   if (!a || a.dims.length !== 4 || a.dims[0] !== probe || a.dtype !== 'float32') {
@@ -91,14 +101,18 @@ export function buildGradCamGraph(model: Graph | Uint8Array, opts: GradCamGraphO
 
   const e = new Emitter(g, 'gradcam');
   const target = 'gradcam_target';
-  g.inputs = [{ ...inInfo, dims: ['N', ...inputDims] }, { name: target, dtype: 'int64', dims: ['N'] }];
+  g.inputs = [
+    { ...inInfo, dims: ['N', ...inputDims] },
+    ...extraInputs.map((v) => ({ name: v.name, dtype: 'float32' as const, dims: ['N', ...v.dims] })),
+    { name: target, dtype: 'int64', dims: ['N'] },
+  ];
   const argmax = e.op('ArgMax', [logits], { axis: attr.int(1), keepdims: attr.int(1) });
   const t1 = e.op('Unsqueeze', [target, e.ints([1])]);
   const selected = e.op('Where', [e.op('Less', [t1, e.constant(i64([0], []), 'zero')]), argmax, t1]);
   const classes = e.constant(i64(Array.from({ length: k }, (_, i) => i), [1, k]), 'classes');
   const mask = e.op('Cast', [e.op('Equal', [selected, classes])], { to: attr.int(1) });
   const score = e.reduceSum(e.mul(logits, mask), [0, 1], false);
-  const shapes2 = inferShapes(g, { [input]: [probe, ...inputDims], [target]: [probe] });
+  const shapes2 = inferShapes(g, { ...probeDims, [target]: [probe] });
   const gradient = differentiate(g, { loss: score, wrt: [layer], shapes: shapes2, prefix: 'gradcam/grad' }).get(layer)!;
 
   const fdims = a.dims.slice(1);
@@ -109,5 +123,5 @@ export function buildGradCamGraph(model: Graph | Uint8Array, opts: GradCamGraphO
     { name: gradient, dtype: 'float32', dims: ['N', ...fdims] },
   ];
   g.valueInfo = new Map();
-  return { graph: g, input, target, logits, selected, layer, gradient, inputDims, featureDims: fdims, numClasses: k };
+  return { graph: g, input, target, logits, selected, layer, gradient, inputDims, featureDims: fdims, numClasses: k, extraInputs };
 }

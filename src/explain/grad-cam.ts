@@ -1,4 +1,4 @@
-import { Session, i64, type Graph } from '../engine/index.js';
+import { Session, i64, type Graph, type Tensor } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 import { gradCamWeights, normalizeMap, upsampleBilinear, weightedMap, type Map2d } from './cam-maps.js';
 import { buildGradCamGraph, type GradCamGraph, type GradCamGraphOptions } from './grad-cam-graph.js';
@@ -53,8 +53,11 @@ export class GradCam {
   /** The layer explained at. */
   get layer(): string { return this.spec.layer; }
 
-  /** Runs the graph on images `x` `[n,C,H,W]` for per-image class `targets` (−1 = predicted). */
-  async run(x: Float32Array, n: number, targets: ArrayLike<number>): Promise<GradCamBatch> {
+  /**
+   * Runs the graph on images `x` `[n,C,H,W]` for per-image class `targets` (−1 = predicted); `extra` holds the rows
+   * of any other data input (`spec.extraInputs`, e.g. a fusion model's `tab` `[n,F]`).
+   */
+  async run(x: Float32Array, n: number, targets: ArrayLike<number>, extra: Readonly<Record<string, Float32Array>> = {}): Promise<GradCamBatch> {
     const [c, h, w] = this.spec.inputDims as [number, number, number];
     if (x.length !== n * c * h * w) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `x: expected [${n},${c},${h},${w}] (${n * c * h * w} values), got ${x.length} values`);
     const k = this.spec.numClasses;
@@ -62,7 +65,16 @@ export class GradCam {
       const t = targets[i]!;
       if (!Number.isInteger(t) || t < -1 || t >= k) throw new MedclassError('MC_EXPLAIN_BAD_TARGET', `target of image ${i}: expected a class index in 0..${k - 1} or −1 (predicted), got ${t}`);
     }
+    const feeds: Record<string, Tensor> = {};
+    for (const v of this.spec.extraInputs) {
+      const per = v.dims.reduce((a, b) => a * b, 1);
+      const data = extra[v.name];
+      if (!data) throw new MedclassError('MC_ENGINE_MISSING_INPUT', `Grad-CAM: the model also needs input '${v.name}' [${n},${v.dims.join(',')}]`);
+      if (data.length !== n * per) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `${v.name}: expected [${n},${v.dims.join(',')}] (${n * per} values), got ${data.length} values`);
+      feeds[v.name] = { dtype: 'float32', dims: [n, ...v.dims], data };
+    }
     const r = await this.session.run({
+      ...feeds,
       [this.spec.input]: { dtype: 'float32', dims: [n, c, h, w], data: x },
       [this.spec.target]: i64(Array.from({ length: n }, (_, i) => targets[i]!), [n]),
     });
@@ -77,9 +89,9 @@ export class GradCam {
 
   /**
    * Grad-CAM of `n` images `x` `[n,C,H,W]`; `targets` is one class index for all, one per image, or −1/omitted for
-   * each image's predicted class. Runs in batches of `batchSize`.
+   * each image's predicted class. Runs in batches of `batchSize`; `extra` as in `run`, for all `n` rows.
    */
-  async explain(x: Float32Array, n: number, targets: number | readonly number[] = -1, batchSize = 16): Promise<CamResult[]> {
+  async explain(x: Float32Array, n: number, targets: number | readonly number[] = -1, batchSize = 16, extra: Readonly<Record<string, Float32Array>> = {}): Promise<CamResult[]> {
     const [c, h, w] = this.spec.inputDims as [number, number, number];
     const [fc, fh, fw] = this.spec.featureDims as [number, number, number];
     const per = c * h * w;
@@ -88,7 +100,11 @@ export class GradCam {
     for (let s = 0; s < n; s += batchSize) {
       const m = Math.min(batchSize, n - s);
       const t = Array.from({ length: m }, (_, i) => (typeof targets === 'number' ? targets : targets[s + i]!));
-      const r = await this.run(x.subarray(s * per, (s + m) * per), m, t);
+      const rows = Object.fromEntries(this.spec.extraInputs.filter((v) => extra[v.name]).map((v) => {
+        const f = v.dims.reduce((a, b) => a * b, 1);
+        return [v.name, extra[v.name]!.subarray(s * f, (s + m) * f)];
+      }));
+      const r = await this.run(x.subarray(s * per, (s + m) * per), m, t, rows);
       const fper = fc * fh * fw;
       for (let i = 0; i < m; i++) {
         const a = r.features.subarray(i * fper, (i + 1) * fper);

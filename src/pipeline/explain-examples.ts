@@ -46,7 +46,8 @@ export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptio
     const done = () => [...want.values()].every((w) => w.right.length >= 2 && w.wrong.length >= 1);
     for (let s = 0; s < test.length && !done(); s += 64) {
       const b = await ds.loadBatch(test.slice(s, s + 64), ex.model.preprocessOptions, { concurrency: 4 });
-      const res = await explainTensors(ex, b.x.data, b.labels.length, -1, { minSize: opts.minSize ?? 160 });
+      const tab = ex.model.tabular ? ex.model.encodeMeta(b.indices.map((i) => source.items[i]!.meta)) : undefined;
+      const res = await explainTensors(ex, b.x.data, b.labels.length, -1, { minSize: opts.minSize ?? 160 }, 16, tab);
       res.forEach((r, j) => {
         const y = b.labels[j]!;
         const w = want.get(y)!;

@@ -17,6 +17,8 @@ export const ExplainOptions = z.strictObject({
   batchSize: z.number().int().min(1).default(16).describe('images per onnxruntime call'),
   concurrency: z.number().int().min(1).default(4).describe('images decoded at once'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  meta: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional()
+    .describe("fusion runs: the tabular values of the images (every column of tabular.json; '' or null = missing)"),
 });
 export type ExplainOptionsInput = z.input<typeof ExplainOptions>;
 
@@ -80,15 +82,18 @@ export function targetIndex(model: RunModel, className?: string): number {
 
 /**
  * Grad-CAM and overlay PNGs for preprocessed images `x` `[n,C,H,W]` (as `RunModel.preprocessOptions` makes them);
- * the overlay is drawn on the de-normalised input the network saw.
+ * the overlay is drawn on the de-normalised input the network saw. A fusion run also needs the encoded tabular rows
+ * `tab` `[n,F]` (`RunModel.encodeMeta`); the map explains the image part (the tabular input is held fixed).
  */
-export async function explainTensors(ex: RunExplainer, x: Float32Array, n: number, target: number, options: z.input<typeof OverlayOptions> = {}, batchSize = 16): Promise<TensorExplanation[]> {
+export async function explainTensors(ex: RunExplainer, x: Float32Array, n: number, target: number, options: z.input<typeof OverlayOptions> = {}, batchSize = 16, tab?: Float32Array): Promise<TensorExplanation[]> {
   const { model, gradCam } = ex;
+  if (model.tabular && !tab) model.encodeMeta([{}], () => 'explain'); // throws MC_DATA_MISSING_META naming every column
+  const extra = tab && model.preprocess.tabularInput ? { [model.preprocess.tabularInput]: tab } : {};
   const { size, channels, normalize } = model.preprocessOptions;
   const { mean, std } = normalizationStats(normalize, channels);
   const k = model.classes.length;
   const per = channels * size * size;
-  const res = await gradCam.explain(x, n, target, batchSize);
+  const res = await gradCam.explain(x, n, target, batchSize, extra);
   return Promise.all(res.map(async (r, i) => {
     const probs = softmax(Float64Array.from(r.logits), k, model.temperature ?? 1);
     let best = 0;
@@ -125,8 +130,10 @@ export async function explainImages(runDir: string, files: readonly ImageInput[]
   try {
     const target = targetIndex(ex.model, o.className);
     const pre = ex.model.preprocessOptions;
+    const row = ex.model.tabular || o.meta ? ex.model.encodeMeta([o.meta], () => 'explain') : undefined;
     const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
-    const res = ok.length ? await explainTensors(ex, x, ok.length, target, o.overlay, o.batchSize) : [];
+    const tab = row ? new Float32Array(ok.length * row.length).map((_, i) => row[i % row.length]!) : undefined;
+    const res = ok.length ? await explainTensors(ex, x, ok.length, target, o.overlay, o.batchSize, tab) : [];
     const outDir = o.out ?? join(runDir, 'explain');
     if (res.length) mkdirSync(outDir, { recursive: true });
     const taken = new Set<string>();

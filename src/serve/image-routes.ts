@@ -11,14 +11,19 @@ import {
 import { itemHead, readUploads, requireOneReadable } from './uploads.js';
 
 /** Route schema of an image route: its query, the JSON images body (raw image bodies are not schema-checked) and replies. */
-function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, summary: string) {
+function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, summary: string, withMeta = false) {
   const error = jsonSchema(ErrorReply);
   return {
     summary,
     querystring: jsonSchema(query, 'input'),
-    body: { content: { 'application/json': { schema: jsonSchema(imagesBody(o.maxImages), 'input') } } },
+    body: { content: { 'application/json': { schema: jsonSchema(imagesBody(o.maxImages, withMeta), 'input') } } },
     response: { 200: jsonSchema(reply), '4xx': error, '5xx': error },
   };
+}
+
+/** Fusion runs take their tabular values from the JSON body's `meta` (MC_DATA_MISSING_META, 400, names what is missing). */
+function bodyMeta(body: unknown): Record<string, string | number | null> | undefined {
+  return Buffer.isBuffer(body) ? undefined : (body as { meta?: Record<string, string | number | null> } | undefined)?.meta;
 }
 
 /**
@@ -29,10 +34,11 @@ function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, s
 export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o: ServeOptions): void {
   const model = res.explainer.model;
 
-  app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image') }, async (req): Promise<PredictReply> => {
+  app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image', true) }, async (req): Promise<PredictReply> => {
     PredictQuery.parse(req.query);
     const up = readUploads(req.body);
-    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads }));
+    const meta = bodyMeta(req.body);
+    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads, ...(meta ? { meta } : {}) }));
     requireOneReadable(preds);
     return {
       disclaimer: DISCLAIMER,
@@ -43,13 +49,16 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     };
   });
 
-  app.post('/api/explain', { schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image') }, async (req): Promise<ExplainReply> => {
+  app.post('/api/explain', { schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image', true) }, async (req): Promise<ExplainReply> => {
     const q = ExplainQuery.parse(req.query);
     const target = targetIndex(model, q.class);
     const up = readUploads(req.body);
+    const meta = bodyMeta(req.body);
+    const row = model.tabular || meta ? model.encodeMeta([meta], () => 'explain') : undefined;
     const { entries, ok, x } = await decodeInputs(up.inputs, model.preprocessOptions, 4);
     requireOneReadable(entries);
-    const ex = await res.queue.run(() => explainTensors(res.explainer, x, ok.length, target));
+    const tab = row ? new Float32Array(ok.length * row.length).map((_, i) => row[i % row.length]!) : undefined;
+    const ex = await res.queue.run(() => explainTensors(res.explainer, x, ok.length, target, {}, 16, tab));
     const results: ExplainReply['results'] = entries.map((d, i) => ({ ...itemHead(up, i), ...(d.error ? { error: d.error } : {}) }));
     ok.forEach((i, j) => {
       const r = ex[j]!;

@@ -14,13 +14,21 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output')
 /** Base64 (optionally a `data:<type>;base64,` URI); whitespace allowed, as MIME line breaks. */
 const BASE64 = /^(data:[\w.+-]+\/[\w.+-]+;base64,)?[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
-/** JSON body of the image routes: one or more images as base64, each with an optional client-side name echoed back. */
-export function imagesBody(maxImages: number) {
+/** Tabular values of an image + tabular (fusion) run, by metadata column; '' or null = missing. */
+export const MetaBody = z.record(z.string().max(128), z.union([z.string().max(256), z.number(), z.null()]))
+  .describe("fusion runs: the images' tabular values, every column of tabular.json, e.g. {\"age\": 45, \"sex\": \"male\"}");
+
+/**
+ * JSON body of the image routes: one or more images as base64, each with an optional client-side name echoed back;
+ * with `withMeta` (predict) also the tabular values a fusion run needs.
+ */
+export function imagesBody(maxImages: number, withMeta = false) {
   return z.strictObject({
     images: z.array(z.strictObject({
       name: z.string().max(256).optional().describe('echoed back in the reply, never logged'),
       data: z.string().min(1).regex(BASE64, 'must be base64 or a data: URI').describe('image bytes (PNG, JPEG, TIFF, BMP, GIF, WebP) as base64'),
     })).min(1).max(maxImages),
+    ...(withMeta ? { meta: MetaBody.optional() } : {}),
   });
 }
 export type ImagesBody = z.output<ReturnType<typeof imagesBody>>;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder } from '../../src/data/index.js';
 import { Rng, Session, loadCheckpoint, loadModel } from '../../src/engine/index.js';
 import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
-import { RunModel, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { RunModel, explainImages, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { buildServer } from '../../src/serve/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 import { runCli } from '../helpers/cli.js';
@@ -126,6 +127,57 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     const ok = await runCli(['predict', '--run', runDir, join(out, item.id), '--meta', `age=${meta.age},sex=${meta.sex},localization=${meta.localization}`, '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).predictions[0].label).toBe(p!.error ? '' : p!.label);
+  });
+
+  it('serve: POST /api/predict takes the values as JSON meta (same probabilities as predictImages) and answers 400 naming a missing column', async () => {
+    const src = openSource(csvPath, { csv: csvOptions });
+    const item = src.items.find((it) => it.id === readRunPredictions(runDir).find((r) => r.split === 'test')!.id)!;
+    const meta = { age: item.meta!.age as number | null, sex: item.meta!.sex as string, localization: item.meta!.localization as string };
+    const [p] = await predictImages(runDir, [join(out, item.id)], { meta, threads: 1 });
+    const data = readFileSync(join(out, item.id)).toString('base64');
+    const app = buildServer(runDir, { threads: 1 });
+    try {
+      const ok = await app.inject({ method: 'POST', url: '/api/predict', payload: { images: [{ data }], meta } });
+      expect(ok.statusCode).toBe(200);
+      const probs = ok.json().results[0].probabilities as Record<string, number>;
+      expectAllClose(Object.values(probs), Object.values(p!.error ? {} : p!.probabilities), { atol: 1e-6, label: 'served probabilities' });
+      const bad = await app.inject({ method: 'POST', url: '/api/predict', payload: { images: [{ data }], meta: { age: 45 } } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ code: 'MC_DATA_MISSING_META', message: expect.stringContaining("'sex', 'localization'") });
+      const raw = await app.inject({ method: 'POST', url: '/api/predict', headers: { 'content-type': 'image/jpeg' }, payload: readFileSync(join(out, item.id)) });
+      expect(raw.json()).toMatchObject({ statusCode: 400, code: 'MC_DATA_MISSING_META' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('Grad-CAM feeds tab too: α_c = W_fc[k,c]/(h·w) from the head\'s image columns, logits as RunModel\'s; explain names missing columns', async () => {
+    const src = openSource(csvPath, { csv: csvOptions });
+    const ds = new Dataset(src, { splits: assignSplits(src.items, { ...split, seed: SEED }), cacheTensors: false });
+    const ex = await openExplainer(runDir, { threads: 1 });
+    try {
+      const b = await ds.loadBatch(ds.indicesOf('test').slice(0, 6), ex.model.preprocessOptions);
+      const n = b.labels.length;
+      const tab = ex.model.encodeMeta(b.indices.map((i) => src.items[i]!.meta));
+      expect(ex.gradCam.spec.extraInputs).toEqual([{ name: TABULAR_INPUT, dims: [tab.length / n] }]);
+      const res = await ex.gradCam.explain(b.x.data, n, -1, 16, { [TABULAR_INPUT]: tab });
+      const logits = await ex.model.logits(b.x.data, n, { tab, tta: false });
+      const W = loadModel(readFileSync(join(runDir, 'model.onnx'))).initializers.get('fc.weight')!;
+      const [kk, cols] = W.dims as [number, number];
+      const [c, h, w] = ex.gradCam.spec.featureDims as [number, number, number];
+      expect(cols).toBe(c + tab.length / n);
+      res.forEach((r, i) => {
+        expectAllClose(r.logits, logits.subarray(i * kk, (i + 1) * kk), { atol: 1e-5, rtol: 1e-4, label: `Grad-CAM logits ${i}` });
+        const row = (W.data as Float32Array).subarray(r.classIndex * cols, r.classIndex * cols + c);
+        expectAllClose(r.weights, Array.from(row, (v) => v / (h * w)), { atol: 1e-6, rtol: 1e-3, label: `α of image ${i}` });
+      });
+    } finally {
+      await ex.dispose();
+    }
+    const file = join(out, src.items[ds.indicesOf('test')[0]!]!.id);
+    await expect(explainImages(runDir, [file], { threads: 1, out: join(out, 'explain') })).rejects.toMatchObject({ code: 'MC_DATA_MISSING_META' });
+    const [e] = await explainImages(runDir, [file], { threads: 1, out: join(out, 'explain'), meta: { age: 50, sex: 'female', localization: 'back' } });
+    expect(e!.error).toBeUndefined();
   });
 
   it('reports test metrics per sex and per age band (binned from age) in metrics.json', () => {

@@ -3,6 +3,7 @@ import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { ExplainOptions, explainImages, type ImageExplanation } from '../../pipeline/index.js';
 import { finishPerFile, table } from '../output.js';
+import { parseMetaPairs } from './predict.js';
 
 /** The explanations as a table: file, predicted label, probability, class explained, PNG path; failures with their code. */
 export function formatExplanations(res: readonly ImageExplanation[]): string {
@@ -31,9 +32,11 @@ export function registerExplain(program: Command): void {
     .option('--opacity <a>', 'opacity of the heat where the map is 1 (default 0.6)', Number)
     .option('--threads <n>', desc('threads'), Number)
     .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
-    .action(async (images: string[], o: { run: string; class?: string; target?: string; layer?: string; out?: string; colormap?: string; opacity?: number; threads?: number; json?: string | boolean }) => {
+    .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…)')
+    .action(async (images: string[], o: { run: string; class?: string; target?: string; layer?: string; out?: string; colormap?: string; opacity?: number; threads?: number; json?: string | boolean; meta?: string }) => {
       if (o.target !== undefined && o.target !== 'predicted') throw new MedclassError('MC_CLI_BAD_OPTION', `explain: --target accepts only 'predicted', got '${o.target}'`, { hint: 'name a class with --class NAME' });
       const parsed = ExplainOptions.safeParse({
+        ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         ...(o.class !== undefined ? { className: o.class } : {}), ...(o.layer ? { layer: o.layer } : {}), ...(o.out ? { out: o.out } : {}),
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
         overlay: { ...(o.colormap ? { colormap: o.colormap } : {}), ...(o.opacity !== undefined ? { opacity: o.opacity } : {}) },
