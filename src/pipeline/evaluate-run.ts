@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, withDicomMeta, type DataEvent, type SplitName } from '../data/index.js';
+import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
 import {
   DISCLAIMER, EvalOptions, evaluatePredictions, readPredictionsCsv, selectSplit, type EvalEvent, type MetricsReport, type SplitScores,
 } from '../eval/index.js';
@@ -17,7 +17,7 @@ export const EvaluateRunOptions = z.strictObject({
   csv: CsvOptions.optional().describe('CSV column mapping when --data is a manifest'),
   bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the CIs (default: as the run was trained)'),
   alpha: z.number().gt(0).lt(1).optional().describe('conformal miscoverage α (default: as the run was trained)'),
-  subgroups: z.array(z.string()).default([]).describe('metadata columns to report metrics per value of (need --data or columns in predictions.csv)'),
+  subgroups: z.array(z.string()).default([]).describe("metadata columns to report metrics per value of (need --data or columns in predictions.csv; default: the run's eval.subgroups)"),
   seed: z.number().int().optional().describe("seed of the bootstrap (default: the run's seed, which reproduces its CIs)"),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads with --data (0 = all cores)'),
 });
@@ -49,7 +49,8 @@ function readSummaryConfig(runDir: string): any {
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
   const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
   const opened = openSource(spec, { ...(o.csv ? { csv: o.csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
-  const source = await withDicomMeta(opened, { tags: summary.config?.data?.dicomMeta ?? [] }); // the run's DICOM tags, for --subgroups
+  const tagged = await withDicomMeta(opened, { tags: summary.config?.data?.dicomMeta ?? [] }); // the run's DICOM tags, for --subgroups
+  const source = withBinnedSource(tagged, summary.config?.data?.binned ?? []); // the run's binned columns (age_band), for subgroups
   const names = source.classes.join(',');
   if (names !== model.classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });
@@ -61,8 +62,9 @@ async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.
     const idx = ds.indicesOf(which);
     const b = await ds.loadBatch(idx, model.preprocessOptions, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
     skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
-    const logits = await model.logits(b.x.data, b.labels.length);
     const items = b.indices.map((i) => source.items[i]!);
+    const tab = model.tabular ? model.encodeMeta(items.map((it) => it.meta), (i) => items[i]!.id) : undefined; // fusion runs
+    const logits = await model.logits(b.x.data, b.labels.length, tab ? { tab } : {});
     const keys = [...new Set(items.flatMap((it) => Object.keys(it.meta ?? {})))];
     const meta: Record<string, string[]> = { id: items.map((it) => it.id) };
     for (const key of keys) meta[key] = items.map((it) => { const v = it.meta?.[key]; return v === null || v === undefined ? '' : String(v); });
@@ -122,7 +124,7 @@ export async function evaluateRunDir(runDir: string, options: EvaluateRunOptions
   if (!test || test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', `${evaluatedOn}: no test rows to evaluate`, { hint: 'the source needs a test split' });
   const evalCfg = summary.config?.eval ?? {};
   const eo = EvalOptions.parse({
-    bootstrap: o.bootstrap ?? evalCfg.bootstrap ?? 1000, alpha: o.alpha ?? evalCfg.alpha ?? 0.1, classNames: classes, subgroups: o.subgroups,
+    bootstrap: o.bootstrap ?? evalCfg.bootstrap ?? 1000, alpha: o.alpha ?? evalCfg.alpha ?? 0.1, classNames: classes, subgroups: o.subgroups.length ? o.subgroups : (evalCfg.subgroups ?? []),
   });
   const seed = o.seed ?? summary.config?.seed ?? summary.seed ?? 0;
   const metrics = evaluatePredictions({ classes: k, scoreKind: 'logit', ...(val && val.labels.length ? { val } : {}), test }, eo, new Rng(seed).fork('eval'), onEvent);

@@ -23,11 +23,14 @@ export function historyCsv(history: readonly EpochRecord[], monitorName: string)
   return `${[head, ...rows].join('\n')}\n`;
 }
 
-/** predictions.csv in the format `medclass metrics` reads: split, id, label, logit_0..k-1. */
-export function predictionsCsv(rows: { split: string; id: string; label: number; logits: ArrayLike<number> }[], k: number): string {
-  const head = ['split', 'id', 'label', ...Array.from({ length: k }, (_, i) => `logit_${i}`)].join(',');
+/**
+ * predictions.csv in the format `medclass metrics` reads: split, id, label, logit_0..k-1, then the metadata columns
+ * `metaCols` (the run's subgroup columns, so `medclass eval --run` reproduces its subgroup tables).
+ */
+export function predictionsCsv(rows: { split: string; id: string; label: number; logits: ArrayLike<number>; meta?: Record<string, string> }[], k: number, metaCols: readonly string[] = []): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return `${[head, ...rows.map((r) => [r.split, q(r.id), r.label, ...Array.from(r.logits, (v) => v.toPrecision(8))].join(','))].join('\n')}\n`;
+  const head = ['split', 'id', 'label', ...Array.from({ length: k }, (_, i) => `logit_${i}`), ...metaCols.map(q)].join(',');
+  return `${[head, ...rows.map((r) => [r.split, q(r.id), r.label, ...Array.from(r.logits, (v) => v.toPrecision(8)), ...metaCols.map((c) => q(r.meta?.[c] ?? ''))].join(','))].join('\n')}\n`;
 }
 
 /** A fingerprint of the data as used: item ids, labels and splits, hashed (no pixels, no paths outside the root). */

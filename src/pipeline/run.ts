@@ -118,6 +118,9 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     test: await loadSplit(ds, 'test', cfg, emit, skipped),
   });
   const tabularFeatures = encoder?.features.length ?? 0;
+  // Subgroup columns are checked now (an unknown one fails before training) and go to metrics.json and predictions.csv.
+  const groups = cfg.eval.subgroups;
+  const groupMeta = { val: metaColumns(source, val, groups), test: metaColumns(source, test, groups) };
   const classes = [...source.classes];
   const net = buildNet(cfg, classes.length, root, tabularFeatures);
   const monitor = monitorFor(cfg.fit.monitor);
@@ -203,18 +206,19 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     await predictor.dispose();
   }
   const k = classes.length;
-  const groups = cfg.eval.subgroups;
   const metrics = evaluateRun(
-    { labels: val.labels, scores: Float64Array.from(valLogits), meta: metaColumns(source, val, groups) },
-    { labels: test.labels, scores: Float64Array.from(testLogits), meta: metaColumns(source, test, groups) },
+    { labels: val.labels, scores: Float64Array.from(valLogits), meta: groupMeta.val },
+    { labels: test.labels, scores: Float64Array.from(testLogits), meta: groupMeta.test },
     k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, targetSensitivity: cfg.eval.targetSensitivity, classNames: classes, subgroups: groups }, root.fork('eval'),
   );
   const { val: valMetrics, ...testMetrics } = metrics;
   writeAtomic(join(runDir, 'metrics.json'), toJson({ disclaimer: DISCLAIMER, classes: classNamesOf(classes), test: testMetrics, val: valMetrics }));
   writeAtomic(join(runDir, 'calibration.json'), toJson({ temperature: metrics.temperature, ...(metrics.calibration ?? {}) }));
-  const rowsOf = (set: ImageSet, logits: Float32Array, split: string) =>
-    set.indices.map((idx, i) => ({ split, id: source.items[idx]!.id, label: set.labels[i]!, logits: logits.subarray(i * k, (i + 1) * k) }));
-  writeAtomic(join(runDir, 'predictions.csv'), predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k));
+  const rowsOf = (set: ImageSet, logits: Float32Array, split: 'val' | 'test') => set.indices.map((idx, i) => ({
+    split, id: source.items[idx]!.id, label: set.labels[i]!, logits: logits.subarray(i * k, (i + 1) * k),
+    meta: Object.fromEntries(groups.map((c) => [c, groupMeta[split][c]![i]!])),
+  }));
+  writeAtomic(join(runDir, 'predictions.csv'), predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k, groups));
   summary.metrics = metrics;
   summary.wallSeconds = (performance.now() - t0) / 1000;
   writeAtomic(join(runDir, 'summary.json'), toJson({ ...meta, ...summary, metrics: undefined, history: result.history }));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder } from '../../src/data/index.js';
 import { Rng, Session, loadCheckpoint, loadModel } from '../../src/engine/index.js';
 import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
-import { RunModel, explainImages, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { RunModel, evaluateRunDir, explainImages, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
@@ -185,5 +185,21 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     const rows = m.test.subgroups as { column: string; value: string; n: number }[];
     for (const col of ['sex', 'age_band']) expect(rows.filter((r) => r.column === col).reduce((a, r) => a + r.n, 0)).toBe(m.test.n_test);
     expect(rows.filter((r) => r.column === 'age_band').every((r) => ['<30', '30–49', '50–69', '≥70', 'unknown'].includes(r.value))).toBe(true);
+  });
+
+  it('medclass eval --run reproduces the subgroup tables from predictions.csv, and --data re-runs the fusion model (tab from the CSV)', async () => {
+    const before = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8'));
+    const fromCsv = await evaluateRunDir(runDir);
+    // predictions.csv holds 8 significant digits of the logits, so values agree to ~1e-6 (NaN is null in JSON)
+    const flat = (rows: { column: string; value: string; n: number; metrics: Record<string, { value: number | null; ci: unknown }> }[]) =>
+      rows.flatMap((g) => Object.entries(g.metrics).map(([k, m]) => [`${g.column}=${g.value} n=${g.n} ${k}`, m.value === null || Number.isNaN(m.value) ? -1 : m.value] as const));
+    const a = flat(fromCsv.metrics.subgroups as never);
+    const b = flat(before.test.subgroups);
+    expect(a.map(([k]) => k)).toEqual(b.map(([k]) => k));
+    expectAllClose(a.map(([, v]) => v), b.map(([, v]) => v), { atol: 1e-5, label: 'subgroup metrics from predictions.csv' });
+    const fromData = await evaluateRunDir(runDir, { data: csvPath, csv: csvOptions, threads: 1 });
+    expect(fromData.counts.test).toBe(before.test.n_test);
+    expect(fromData.metrics.balanced_accuracy).toBeCloseTo(before.test.balanced_accuracy, 9);
+    expect(fromData.metrics.subgroups.map((g) => [g.column, g.value, g.n])).toEqual(before.test.subgroups.map((g: { column: string; value: string; n: number }) => [g.column, g.value, g.n]));
   });
 });
