@@ -24,7 +24,7 @@ export interface RunReportData {
   source?: string;
   fingerprint?: string;
   seed?: number;
-  preprocess?: { size: number; channels: number; fit: string; normalize: string };
+  preprocess?: { size: number; channels: number; fit: string; normalize: string; tabularColumns?: string[]; tabularFeatures?: number };
   model?: { arch: string; width?: number; dropout?: number; backbone?: string; head?: string };
   fit?: Record<string, unknown>;
   bestEpoch?: { phase: number; epoch: number; score: number };
@@ -100,7 +100,10 @@ export function readRunData(runDir: string): RunReportData {
     ...(cfg.data?.source ? { source: sourceName(String(cfg.data.source)) } : {}),
     ...(summary.data?.fingerprint ? { fingerprint: String(summary.data.fingerprint) } : {}),
     ...(typeof cfg.seed === 'number' ? { seed: cfg.seed } : {}),
-    ...(pre ? { preprocess: { size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize } } : {}),
+    ...(pre ? { preprocess: {
+      size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize,
+      ...(Array.isArray(pre.tabularColumns) ? { tabularColumns: pre.tabularColumns as string[], tabularFeatures: pre.tabularFeatures as number } : {}),
+    } } : {}),
     ...(cfg.model ? { model: { ...cfg.model, ...(cfg.model.backbone ? { backbone: sourceName(String(cfg.model.backbone)) } : {}) } } : {}),
     ...(cfg.fit ? { fit: cfg.fit } : {}),
     ...(summary.bestEpoch ? { bestEpoch: summary.bestEpoch } : {}),

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder } from '../../src/data/index.js';
 import { Rng, Session, loadCheckpoint, loadModel } from '../../src/engine/index.js';
 import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
-import { RunModel, evaluateRunDir, explainImages, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { writeReport } from '../../src/report/index.js';
+import { RunModel, evaluateRunDir, explainImages, gradCamExamples, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
@@ -185,6 +186,18 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     const rows = m.test.subgroups as { column: string; value: string; n: number }[];
     for (const col of ['sex', 'age_band']) expect(rows.filter((r) => r.column === col).reduce((a, r) => a + r.n, 0)).toBe(m.test.n_test);
     expect(rows.filter((r) => r.column === 'age_band').every((r) => ['<30', '30–49', '50–69', '≥70', 'unknown'].includes(r.value))).toBe(true);
+  });
+
+  it('the report names the tabular input, shows the subgroup table and Grad-CAM examples of the fusion model', async () => {
+    const gradCam = await gradCamExamples(runDir, { threads: 1 });
+    expect(gradCam.examples.length).toBeGreaterThan(0);
+    const r = writeReport(runDir, { gradCam });
+    const html = readFileSync(join(runDir, 'report.html'), 'utf8');
+    expect(r.html).toBe('report.html');
+    expect(html).toContain('tabular input');
+    expect(html).toContain('age, sex, localization → ');
+    expect(html).toContain('Subgroups (test)');
+    expect(html).toContain('age_band');
   });
 
   it('medclass eval --run reproduces the subgroup tables from predictions.csv, and --data re-runs the fusion model (tab from the CSV)', async () => {
