@@ -7,7 +7,7 @@ import { loadRunConfig } from './train.js';
 export function registerKFold(program: Command): void {
   program
     .command('kfold')
-    .description('stratified (group-aware) k-fold cross-validation on train+val; prints mean ± sd')
+    .description('stratified (group-aware) k-fold cross-validation on train+val; each fold keeps its best epoch by fit.monitor (default auc) on its val fold, from fit.minEpochs on; prints test mean ± sd')
     .requiredOption('-c, --config <file>', 'run configuration (YAML), as for train')
     .option('--folds <k>', 'number of folds', '5')
     .option('--data <source>', 'override data.source')
