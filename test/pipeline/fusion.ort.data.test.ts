@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder } from '../../src/data/index.js';
-import { Rng, Session, loadCheckpoint, loadModel } from '../../src/engine/index.js';
+import { Rng, Session, f32, loadCheckpoint, loadModel, saveModel, type Graph } from '../../src/engine/index.js';
 import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
 import { writeReport } from '../../src/report/index.js';
 import { RunModel, evaluateRunDir, explainImages, gradCamExamples, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
@@ -214,5 +214,39 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     expect(fromData.counts.test).toBe(before.test.n_test);
     expect(fromData.metrics.balanced_accuracy).toBeCloseTo(before.test.balanced_accuracy, 9);
     expect(fromData.metrics.subgroups.map((g) => [g.column, g.value, g.n])).toEqual(before.test.subgroups.map((g: { column: string; value: string; n: number }) => [g.column, g.value, g.n]));
+  });
+});
+
+describe('image + tabular fusion on an imported backbone with cached-trunk training', () => {
+  it('a cached head phase feeds tab from the original set: the same logits as the uncached phase', async () => {
+    // A tiny "pretrained" backbone: Conv 3→4 (features) → GlobalAveragePool → Flatten (embedding).
+    const rng = new Rng(9);
+    const g: Graph = {
+      name: 'tiny', opset: 17, valueInfo: new Map(), initializers: new Map([['w', f32(Float32Array.from({ length: 108 }, () => rng.uniform(-0.5, 0.5)), [4, 3, 3, 3])]]),
+      inputs: [{ name: 'img', dtype: 'float32', dims: [1, 3, 8, 8] }], outputs: [{ name: 'embedding', dtype: 'float32', dims: [1, 4] }],
+      nodes: [
+        { opType: 'Conv', name: 'c', domain: '', inputs: ['img', 'w'], outputs: ['features'], attrs: { pads: { type: 'ints', value: [1, 1, 1, 1] } } },
+        { opType: 'GlobalAveragePool', name: 'p', domain: '', inputs: ['features'], outputs: ['pooled'], attrs: {} },
+        { opType: 'Flatten', name: 'f', domain: '', inputs: ['pooled'], outputs: ['embedding'], attrs: {} },
+      ],
+    };
+    const backbone = join(out, 'tiny.onnx');
+    writeFileSync(backbone, saveModel(g));
+    const stages: string[] = [];
+    const run = (cacheTrunk: boolean) => runTraining({
+      name: `bb-${cacheTrunk}`, out, seed: SEED, threads: 1,
+      data: { source: csvPath, csv: csvOptions, split, preprocess: { size: 8, channels: 3, normalize: 'half' }, tabular: { numeric: ['age'], categorical: ['sex', 'localization'] } },
+      model: { arch: 'backbone', backbone, head: 'linear', dropout: 0 },
+      fit: { batchSize: 32, classWeights: 'auto', cacheTrunk, phases: [{ epochs: 3, lr: 0.01, trainable: 'head' }] },
+      eval: { bootstrap: 0 },
+    }, { onEvent: (e) => { if (e.type === 'stage') stages.push(`${cacheTrunk}:${e.stage}`); } });
+    const cached = await run(true);
+    const plain = await run(false);
+    expect(stages).toContain('true:cache'); // the head phase really ran on the cached trunk outputs
+    expect(stages).not.toContain('false:cache');
+    const logits = (s: RunSummary) => readRunPredictions(s.runDir).flatMap((r) => r.logits);
+    expect(loadModel(readFileSync(join(cached.runDir, 'model.onnx'))).inputs.map((v) => v.name)).toEqual(['x', TABULAR_INPUT]);
+    expectAllClose(logits(cached), logits(plain), { atol: 1e-4, rtol: 1e-4, label: 'cached vs uncached fusion logits' });
+    expect(cached.metrics!.roc_auc_ovr_macro).toBeCloseTo(plain.metrics!.roc_auc_ovr_macro as number, 6);
   });
 });
