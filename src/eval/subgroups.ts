@@ -41,7 +41,10 @@ export function subgroupMetrics(
     groups.get(v)!.push(i);
   });
   const rows: SubgroupRow[] = [];
-  for (const [value, idx] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) {
+  // Values in order of their first number when they have one (age bands <30, 30–49, 50–69, ≥70), then by name.
+  const firstNumber = (v: string) => Number(/\d+(\.\d+)?/.exec(v)?.[0] ?? Infinity);
+  const order = (a: string, b: string) => (firstNumber(a) - firstNumber(b)) || a.localeCompare(b);
+  for (const [value, idx] of [...groups].sort((a, b) => order(a[0], b[0]))) {
     const y = Int32Array.from(idx, (i) => labels[i]!);
     const p = new Float64Array(idx.length * classes);
     idx.forEach((i, j) => p.set(probs.subarray(i * classes, (i + 1) * classes), j * classes));

@@ -14,7 +14,7 @@ import { toJson, writeAtomic } from './run-files.js';
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's summary.json. */
 export const EvaluateRunOptions = z.strictObject({
   data: z.string().optional().describe("re-run model.onnx on this source's val/test splits instead of reading predictions.csv"),
-  csv: CsvOptions.optional().describe('CSV column mapping when --data is a manifest'),
+  csv: CsvOptions.optional().describe("CSV column mapping when --data is a manifest (default: the run's data.csv)"),
   bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the CIs (default: as the run was trained)'),
   alpha: z.number().gt(0).lt(1).optional().describe('conformal miscoverage α (default: as the run was trained)'),
   subgroups: z.array(z.string()).default([]).describe("metadata columns to report metrics per value of (need --data or columns in predictions.csv; default: the run's eval.subgroups)"),
@@ -48,7 +48,8 @@ function readSummaryConfig(runDir: string): any {
 /** Runs the model of `runDir` over the val and test splits of a source (split as the run's config says). */
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
   const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
-  const opened = openSource(spec, { ...(o.csv ? { csv: o.csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const csv = o.csv ?? summary.config?.data?.csv; // a CSV source is read with the run's column mapping unless one is given
+  const opened = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
   const tagged = await withDicomMeta(opened, { tags: summary.config?.data?.dicomMeta ?? [] }); // the run's DICOM tags, for --subgroups
   const source = withBinnedSource(tagged, summary.config?.data?.binned ?? []); // the run's binned columns (age_band), for subgroups
   const names = source.classes.join(',');

@@ -106,8 +106,12 @@ function subgroupSection(d: RunReportData): string {
   const g = d.test.subgroups;
   if (!g.length) return '';
   const keys = Object.keys(g[0]!.metrics);
-  const rows = g.map((s) => [s.column, `${s.value}${s.small ? ' *' : ''}`, s.n, ...keys.map((k) => { const v = s.metrics[k]!; return `${fmt(v.value, 3)}${v.ci ? ` [${fmt(v.ci.low, 3)}, ${fmt(v.ci.high, 3)}]` : ''} (${v.gap >= 0 ? '+' : ''}${fmt(v.gap, 3)})`; })]);
-  return `<h2>Subgroups (test)</h2>${table(['column', 'value', 'n', ...keys], rows)}<p class="note">Value [95% CI] (gap to overall). * = small group or a class missing: read with care.</p>`;
+  // The CI and gap go on a second, smaller line so five metrics fit the page width.
+  const rows = g.map((s) => [s.column, `${s.value}${s.small ? ' *' : ''}`, s.n, ...keys.map((k) => {
+    const v = s.metrics[k]!;
+    return { html: `${esc(fmt(v.value, 3))}<br><span class="ci">${v.ci ? esc(`[${fmt(v.ci.low, 3)}, ${fmt(v.ci.high, 3)}] `) : ''}${esc(`(${v.gap >= 0 ? '+' : ''}${fmt(v.gap, 3)})`)}</span>` };
+  })]);
+  return `<h2>Subgroups (test)</h2>${table(['column', 'value', 'n', ...keys], rows)}<p class="note">Value, then [95% CI] (gap to overall). * = small group or a class missing: read with care.</p>`;
 }
 
 /** Every scalar metric of metrics.json, test and validation side by side (4 decimals). */
