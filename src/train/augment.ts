@@ -14,6 +14,8 @@ export interface AugmentSpec {
   brightness: number;
   /** max contrast deviation: factor uniform in [1 − contrast, 1 + contrast] around the image mean */
   contrast: number;
+  /** random erasing probability (one rectangle per image); optional so older specs stay valid */
+  erase?: number;
 }
 
 /** Parameters drawn for one image; applying them is deterministic. */
@@ -26,6 +28,24 @@ export interface AugmentDraw {
   scale: number;
   brightness: number;
   contrast: number;
+  /** rectangle set to 0 after everything else, as fractions of width/height: [x0, y0, w, h] */
+  erase?: readonly [number, number, number, number];
+}
+
+/**
+ * Random erasing (Zhong et al., AAAI 2020, torchvision's defaults): area fraction in [0.02, 0.33], log-uniform aspect
+ * ratio in [0.3, 3.3], up to 10 tries to fit inside the image. Hides one region so no single patch (a burnt-in
+ * marker, a corner) can carry the label.
+ */
+function drawErase(rng: Rng): [number, number, number, number] | undefined {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const area = rng.uniform(0.02, 0.33);
+    const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
+    const w = Math.sqrt(area * aspect);
+    const h = Math.sqrt(area / aspect);
+    if (w < 1 && h < 1) return [rng.uniform(0, 1 - w), rng.uniform(0, 1 - h), w, h];
+  }
+  return undefined;
 }
 
 /** Draws one image's augmentation parameters from `rng` (MONAI's randomize-then-apply). */
@@ -40,6 +60,8 @@ export function drawAugment(spec: AugmentSpec, rng: Rng): AugmentDraw {
     scale: zoom ? rng.uniform(zoom[0], zoom[1]) : 1,
     brightness: spec.brightness > 0 ? rng.uniform(-spec.brightness, spec.brightness) : 0,
     contrast: spec.contrast > 0 ? rng.uniform(1 - spec.contrast, 1 + spec.contrast) : 1,
+    // drawn last and only when enabled, so specs without erasing keep their random streams
+    ...(spec.erase && rng.uniform() < spec.erase ? { erase: drawErase(rng) } : {}),
   };
 }
 
@@ -93,6 +115,14 @@ export function applyAugment(img: Float32Array, out: Float32Array, c: number, h:
       for (let i = 0; i < plane; i++) v[i] = (v[i]! - mean) * d.contrast + mean + d.brightness;
     }
   }
+  if (d.erase) {
+    const [fx, fy, fw, fh] = d.erase;
+    const x0 = Math.round(fx * w);
+    const y0 = Math.round(fy * h);
+    const x1 = Math.min(w, x0 + Math.max(1, Math.round(fw * w)));
+    const y1 = Math.min(h, y0 + Math.max(1, Math.round(fh * h)));
+    for (let ch = 0; ch < c; ch++) for (let y = y0; y < y1; y++) out.fill(0, ch * h * w + y * w + x0, ch * h * w + y * w + x1);
+  }
 }
 
 /** The scale range a zoom setting draws from, or undefined when it never zooms. */
@@ -103,7 +133,7 @@ export function zoomRange(zoom: AugmentSpec['zoom']): [number, number] | undefin
 
 /** True when the spec changes anything. */
 export function isAugmenting(spec: AugmentSpec): boolean {
-  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || zoomRange(spec.zoom) !== undefined || spec.brightness > 0 || spec.contrast > 0;
+  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || zoomRange(spec.zoom) !== undefined || spec.brightness > 0 || spec.contrast > 0 || (spec.erase ?? 0) > 0;
 }
 
 /** Augments a batch `[N,C,H,W]` in place, one draw per image from `rng`. */

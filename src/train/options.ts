@@ -12,6 +12,7 @@ export const AugmentOptions = z.strictObject({
   ]).default(0).describe('zoom: max deviation z (scale in [1-z, 1+z]) or a scale range [min, max]; scale > 1 zooms in'),
   brightness: z.number().min(0).max(1).default(0).describe('max additive brightness shift on [0,1] pixels'),
   contrast: z.number().min(0).max(1).default(0).describe('max contrast deviation (factor in [1-c, 1+c])'),
+  erase: z.number().min(0).max(1).default(0).describe('random erasing: probability of blanking one rectangle (2–33 % of the area, aspect 0.3–3.3) to the normalised zero'),
 });
 export type AugmentOptions = z.output<typeof AugmentOptions>;
 

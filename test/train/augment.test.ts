@@ -60,6 +60,28 @@ describe('augmentation', () => {
     }
   });
 
+  it('random erasing blanks one in-bounds rectangle of 2–33 % of the area to 0; erase 0 keeps the random stream', () => {
+    const spec: AugmentSpec = { hflip: false, vflip: false, rotate: 0, translate: 0, zoom: 0, brightness: 0, contrast: 0, erase: 1 };
+    const rng = new Rng(5);
+    for (let i = 0; i < 50; i++) {
+      const x = new Float32Array(2 * 32 * 32).fill(1);
+      augmentBatch(x, [1, 2, 32, 32], spec, rng);
+      const zeros = x.filter((v) => v === 0).length / 2;
+      expect(zeros / 1024).toBeGreaterThan(0.01);
+      expect(zeros / 1024).toBeLessThan(0.36);
+      // both channels blank the same pixels; the blanked pixels form one rectangle
+      const plane0 = [...x.subarray(0, 1024)].map((v) => v === 0);
+      expect(plane0).toEqual([...x.subarray(1024)].map((v) => v === 0));
+      const rows = new Set<number>(); const cols = new Set<number>();
+      plane0.forEach((z, k) => { if (z) { rows.add(Math.floor(k / 32)); cols.add(k % 32); } });
+      expect(rows.size * cols.size).toBe(zeros);
+    }
+    const base: AugmentSpec = { ...spec, rotate: 10, erase: 0 };
+    const a = new Rng(7); const b = new Rng(7);
+    const { erase: _omit, ...noErase } = base;
+    for (let i = 0; i < 20; i++) expect(drawAugment(base, a)).toEqual(drawAugment(noErase, b));
+  });
+
   it('augmentBatch is reproducible by seed', () => {
     const spec: AugmentSpec = { hflip: true, vflip: false, rotate: 10, translate: 0.1, zoom: 0.1, brightness: 0.1, contrast: 0.1 };
     const x1 = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i));
