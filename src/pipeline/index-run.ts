@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, openSource, type DataEvent, type PreprocessConfig, type SplitName } from '../data/index.js';
+import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, openSource, type DataEvent, type PreprocessConfig, type SplitName, checkTabularEncoder, encodeTabular } from '../data/index.js';
 import { DISCLAIMER, EvalOptions, argmaxRows, evaluatePredictions, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
   EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, exactKnnOrt, knnVote, mapNeighborAccuracy, takeRows, umap2d,
@@ -97,7 +97,8 @@ function stratifiedSample(labels: Int32Array, classes: number, max: number, rng:
 export async function buildRunIndex(runDir: string, options: IndexRunOptionsInput = {}, onEvent?: (e: IndexRunEvent) => void): Promise<RunIndexSummary> {
   const o = IndexRunOptions.parse(options);
   const summary = readJson(runDir, 'summary.json', false) ?? {};
-  const pre = readJson(runDir, 'preprocess.json', true) as PreprocessConfig & { classes: string[]; input: string; output: string };
+  const pre = readJson(runDir, 'preprocess.json', true) as PreprocessConfig & { classes: string[]; input: string; output: string; tabularInput?: string };
+  const tabular = pre.tabularInput ? checkTabularEncoder(readJson(runDir, 'tabular.json', true)) : undefined;
   const preprocess = PreprocessOptions.parse({ size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize });
   const classes = pre.classes;
   const k = classes.length;
@@ -123,7 +124,9 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const embed = async (which: SplitName) => {
     const b = await ds.loadBatch(ds.indicesOf(which), preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
     skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
-    const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize);
+    // Fusion runs: the model also takes each item's encoded metadata (the embedding itself is the image's).
+    const tab = tabular ? encodeTabular(tabular, b.indices.map((i) => source.items[i]!.meta), { requireColumns: true, rowName: (i) => source.items[b.indices[i]!]!.id }) : undefined;
+    const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
     return { ...r, labels: b.labels, ids: b.indices.map((i) => source.items[i]!.id) };
   };
   let train, val, test;

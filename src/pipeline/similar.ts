@@ -14,6 +14,8 @@ export const SimilarOptions = z.strictObject({
   batchSize: z.number().int().min(1).default(32).describe('images per onnxruntime call'),
   concurrency: z.number().int().min(1).default(4).describe('images decoded at once'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  meta: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional()
+    .describe("fusion runs: the tabular values of the images (every column of tabular.json; '' or null = missing)"),
 });
 export type SimilarOptionsInput = z.input<typeof SimilarOptions>;
 
@@ -86,12 +88,14 @@ export async function similarWith(r: RunRetriever, files: readonly ImageInput[],
   const { model, embedder, index } = r;
   const pre = model.preprocessOptions;
   const sample = [pre.channels, pre.size, pre.size];
+  const row = model.tabular || o.meta ? model.encodeMeta([o.meta], () => 'similar') : undefined; // fusion runs
   const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const out: SimilarResult[] = entries.map((d) => ({ file: d.name, error: d.error! })) // decoded ones are replaced below;
   if (!ok.length) return out;
-  const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize);
+  const tab = row ? new Float32Array(ok.length * row.length).map((_, i) => row[i % row.length]!) : undefined;
+  const { embeddings } = await embedder.run(x, ok.length, sample, o.batchSize, tab && model.preprocess.tabularInput ? { [model.preprocess.tabularInput]: tab } : {});
   // the label as medclass predict gives it (flip TTA when the run was evaluated with it)
-  const logits = await model.logits(x, ok.length, { batchSize: o.batchSize });
+  const logits = await model.logits(x, ok.length, { batchSize: o.batchSize, ...(tab ? { tab } : {}) });
   const k = model.classes.length;
   const probs = softmax(Float64Array.from(logits), k, model.temperature ?? 1);
   const cases = index.casesOf(await index.searchMany(embeddings, ok.length, o.k, { threads: 1 }));

@@ -1,4 +1,4 @@
-import { Session, loadModel, saveModel, type Graph } from '../engine/index.js';
+import { Session, loadModel, saveModel, type Graph, type Tensor } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 
 /** Where `Embedder` reads: the graph's input, its logits output and the embedding value (a tap of medclass models). */
@@ -46,8 +46,11 @@ export class Embedder {
     return new Embedder(session, input, output, embedding);
   }
 
-  /** Runs images `x` `[n, ...sample]` (sample = [C, H, W]) in batches of `batchSize`. */
-  async run(x: Float32Array, n: number, sample: readonly number[], batchSize = 32): Promise<EmbedderResult> {
+  /**
+   * Runs images `x` `[n, ...sample]` (sample = [C, H, W]) in batches of `batchSize`. `extra` holds `[n, F]` rows of
+   * any other graph input (an image + tabular model's `tab`), sliced per batch like `x`.
+   */
+  async run(x: Float32Array, n: number, sample: readonly number[], batchSize = 32, extra: Readonly<Record<string, Float32Array>> = {}): Promise<EmbedderResult> {
     const per = sample.reduce((a, b) => a * b, 1);
     if (x.length !== n * per) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `${this.input}: expected [${n},${sample.join(',')}] (${n * per} values), got ${x.length} values`);
     const logits: Float32Array[] = [];
@@ -55,7 +58,12 @@ export class Embedder {
     let dim = 0;
     for (let s = 0; s < n; s += batchSize) {
       const m = Math.min(batchSize, n - s);
-      const r = await this.session.run({ [this.input]: { dtype: 'float32', dims: [m, ...sample], data: x.slice(s * per, (s + m) * per) } }, [this.output, this.embedding]);
+      const feeds: Record<string, Tensor> = {};
+      for (const [name, data] of Object.entries(extra)) {
+        const f = data.length / n;
+        feeds[name] = { dtype: 'float32', dims: [m, f], data: data.slice(s * f, (s + m) * f) };
+      }
+      const r = await this.session.run({ ...feeds, [this.input]: { dtype: 'float32', dims: [m, ...sample], data: x.slice(s * per, (s + m) * per) } }, [this.output, this.embedding]);
       const e = r[this.embedding]!;
       if (e.dims.length !== 2 || e.dims[0] !== m) {
         throw new MedclassError('MC_RETRIEVAL_NO_EMBEDDING', `${this.embedding}: expected [${m},D], got [${e.dims.join(',')}]`, { file: 'model.onnx', hint: 'name a 2-D [N,D] value with --embedding' });

@@ -70,12 +70,13 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     return { disclaimer: DISCLAIMER, results };
   });
 
-  app.post('/api/similar', { schema: imageRouteSchema(SimilarQuery, SimilarReply, o, 'the k most similar training cases per image') }, async (req): Promise<SimilarReply> => {
+  app.post('/api/similar', { schema: imageRouteSchema(SimilarQuery, SimilarReply, o, 'the k most similar training cases per image', true) }, async (req): Promise<SimilarReply> => {
     const q = SimilarQuery.parse(req.query);
     const retriever = res.retriever;
     if (!retriever) throw new MedclassError('MC_SERVE_NO_INDEX', `no similar-case index: ${res.noIndex ?? 'unavailable'}`);
     const up = readUploads(req.body);
-    const found = await res.queue.run(() => similarWith(retriever, up.inputs, { k: q.k ?? o.k }));
+    const meta = bodyMeta(req.body);
+    const found = await res.queue.run(() => similarWith(retriever, up.inputs, { k: q.k ?? o.k, ...(meta ? { meta } : {}) }));
     requireOneReadable(found);
     return {
       disclaimer: DISCLAIMER,

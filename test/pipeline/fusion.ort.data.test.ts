@@ -6,7 +6,7 @@ import { Dataset, assignSplits, encodeTabular, openSource, type TabularEncoder }
 import { Rng, Session, f32, loadCheckpoint, loadModel, saveModel, type Graph } from '../../src/engine/index.js';
 import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
 import { writeReport } from '../../src/report/index.js';
-import { RunModel, evaluateRunDir, explainImages, gradCamExamples, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
+import { RunModel, buildRunIndex, evaluateRunDir, explainImages, findSimilar, gradCamExamples, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
@@ -179,6 +179,22 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     await expect(explainImages(runDir, [file], { threads: 1, out: join(out, 'explain') })).rejects.toMatchObject({ code: 'MC_DATA_MISSING_META' });
     const [e] = await explainImages(runDir, [file], { threads: 1, out: join(out, 'explain'), meta: { age: 50, sex: 'female', localization: 'back' } });
     expect(e!.error).toBeUndefined();
+  });
+
+  it('the similar-case index embeds with each item\'s metadata, and similar takes --meta (prediction as predict\'s)', async () => {
+    const s = await buildRunIndex(runDir, { threads: 1, bootstrap: 0, umap: { nEpochs: 50 } });
+    expect(s.count).toBe(summary.counts.train);
+    expect(s.dim).toBe(64); // the image embedding (compact-cnn width 0.5: 64 channels), not the fused vector
+    const src = openSource(csvPath, { csv: csvOptions });
+    const row = readRunPredictions(runDir).find((r) => r.split === 'test')!;
+    const item = src.items.find((it) => it.id === row.id)!;
+    const meta = { age: item.meta!.age as number | null, sex: item.meta!.sex as string, localization: item.meta!.localization as string };
+    const [p] = await predictImages(runDir, [join(out, item.id)], { meta, threads: 1 });
+    const [r] = await findSimilar(runDir, [join(out, item.id)], { meta, k: 3, threads: 1 });
+    expect(r!.error).toBeUndefined();
+    expect(r!.error ? '' : r!.label).toBe(p!.error ? '-' : p!.label);
+    expect(r!.error ? 0 : r!.similar.length).toBe(3);
+    await expect(findSimilar(runDir, [join(out, item.id)], { threads: 1 })).rejects.toMatchObject({ code: 'MC_DATA_MISSING_META' });
   });
 
   it('reports test metrics per sex and per age band (binned from age) in metrics.json', () => {

@@ -3,6 +3,7 @@ import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { SimilarOptions, findSimilar, type SimilarResult } from '../../pipeline/index.js';
 import { finishPerFile, table } from '../output.js';
+import { parseMetaPairs } from './predict.js';
 
 /** Per image: its prediction, then one row per similar training case (rank, id, label, cosine similarity); failures with their code. */
 export function formatSimilar(res: readonly SimilarResult[]): string {
@@ -29,8 +30,11 @@ export function registerSimilar(program: Command): void {
     .option('--k <n>', SimilarOptions.shape.k.description!, Number)
     .option('--threads <n>', SimilarOptions.shape.threads.description!, Number)
     .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
-    .action(async (images: string[], o: { run: string; k?: number; threads?: number; json?: string | boolean }) => {
-      const parsed = SimilarOptions.safeParse({ ...(o.k !== undefined ? { k: o.k } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+    .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…)')
+    .action(async (images: string[], o: { run: string; k?: number; threads?: number; json?: string | boolean; meta?: string }) => {
+      const parsed = SimilarOptions.safeParse({
+        ...(o.k !== undefined ? { k: o.k } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
+      });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `similar: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass similar --help' });
       const res = await findSimilar(o.run, images, parsed.data);
       const plain = res.map((r) => (r.error ? r : { file: r.file, label: r.label, probability: r.probability, similar: r.similar.map(({ id, label, similarity }) => ({ id, label, similarity })) }));
