@@ -90,6 +90,10 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
       })),
     } : null,
     similar: r.retriever ? { available: true, size: r.retriever.index.size } : { available: false, reason: r.noIndex! },
+    tabular: m.tabular ? { columns: [
+      ...m.tabular.numeric.map((n) => ({ name: n.column, kind: 'numeric' as const })),
+      ...m.tabular.categorical.map((c) => ({ name: c.column, kind: 'categorical' as const, values: [...c.values] })),
+    ] } : null,
     limits: { bodyLimit: o.bodyLimit, maxImages: o.maxImages, k: o.k },
   };
   return {

@@ -109,6 +109,10 @@ export const ModelReply = z.strictObject({
   conformal: z.strictObject({ method: z.string(), level: z.number() }).nullable(),
   metrics: z.strictObject({ split: z.string(), n: z.number(), ciLevel: z.number().nullable(), rows: z.array(MetricRow) }).nullable(),
   similar: z.strictObject({ available: z.boolean(), size: z.number().int().optional(), reason: z.string().optional() }),
+  /** image + tabular runs: the metadata columns the image routes need in `meta` (categorical ones with their training values) */
+  tabular: z.strictObject({
+    columns: z.array(z.strictObject({ name: z.string(), kind: z.enum(['numeric', 'categorical']), values: z.array(z.string()).optional() })),
+  }).nullable(),
   report: z.boolean(),
   limits: z.strictObject({ bodyLimit: z.number().int(), maxImages: z.number().int(), k: z.number().int() }),
 });

@@ -17,10 +17,46 @@ function showError(where, e) {
   box.textContent = e && e.code ? e.code + ': ' + e.message : String(e && e.message || e);
 }
 
+// Image + tabular runs: the form's values go with the image as JSON {images: [{data}], meta}; other runs send raw bytes.
+function metaValues() {
+  var meta = {};
+  state.model.tabular.columns.forEach(function (c) { meta[c.name] = $('meta-' + c.name).value; });
+  return meta;
+}
+
+function asDataUrl(file) {
+  return new Promise(function (ok, fail) { var r = new FileReader(); r.onload = function () { ok(r.result); }; r.onerror = function () { fail(r.error); }; r.readAsDataURL(file); });
+}
+
 function post(path, file) {
-  return fetch(path, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: file })
+  var tabular = state.model && state.model.tabular;
+  var request = tabular
+    ? asDataUrl(file).then(function (data) { return { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [{ data: data }], meta: metaValues() }) }; })
+    : Promise.resolve({ headers: { 'content-type': 'application/octet-stream' }, body: file });
+  return request
+    .then(function (req) { return fetch(path, { method: 'POST', headers: req.headers, body: req.body }); })
     .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw j; return j; }); })
     .then(function (j) { var r = j.results[0]; if (r.error) throw r.error; return r; });
+}
+
+function renderMetaForm(t) {
+  var box = $('meta-fields');
+  box.textContent = '';
+  t.columns.forEach(function (c) {
+    var label = el('label', '', c.name);
+    var input;
+    if (c.kind === 'numeric') { input = el('input'); input.type = 'number'; input.step = 'any'; }
+    else {
+      input = el('select');
+      var none = el('option', '', '(unknown)'); none.value = ''; input.appendChild(none);
+      c.values.forEach(function (v) { var o = el('option', '', v); o.value = v; input.appendChild(o); });
+    }
+    input.id = 'meta-' + c.name;
+    input.addEventListener('change', function () { if (state.file) analyse(state.file); });
+    label.appendChild(input);
+    box.appendChild(label);
+  });
+  $('meta').hidden = false;
 }
 
 function renderModel(m) {
@@ -31,6 +67,7 @@ function renderModel(m) {
   $('model-calibration').textContent = m.calibration.temperature === null ? 'none' : 'temperature ' + m.calibration.temperature.toFixed(3);
   $('model-conformal').textContent = m.conformal ? 'LAC sets at ' + pct(m.conformal.level) + ' coverage' : 'none';
   if (m.report) $('report-link').hidden = false;
+  if (m.tabular) renderMetaForm(m.tabular);
   m.classes.forEach(function (c) { var o = el('option', '', c); o.value = c; $('explain-class').appendChild(o); });
   var body = $('metrics-body');
   body.textContent = '';

@@ -38,6 +38,9 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .8rem; font-size: .9rem; }
 dt { color: var(--muted); }
 dd { margin: 0; }
+#meta { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .4rem .8rem .6rem; }
+#meta-fields { display: flex; flex-wrap: wrap; gap: .4rem 1rem; }
+#meta-fields label { display: flex; flex-direction: column; font-size: .85rem; }
 footer { text-align: center; color: var(--muted); font-size: .85rem; padding: 1rem 1rem 2rem; }
 `;
 
@@ -51,6 +54,7 @@ const BODY = `
       <div>Drop an image here, or <label for="file">choose an image</label><input id="file" type="file" accept="image/*,.dcm,application/dicom"></div>
       <span id="file-name"></span>
     </div>
+    <fieldset id="meta" hidden><legend>Tabular values (this model combines them with the image; leave empty if unknown)</legend><div id="meta-fields"></div></fieldset>
     <p class="error" id="predict-error" hidden></p>
   </section>
   <section class="card" id="results" hidden>

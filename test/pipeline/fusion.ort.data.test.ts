@@ -11,13 +11,13 @@ import { buildServer } from '../../src/serve/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 import { runCli } from '../helpers/cli.js';
+import { HAM_CSV_OPTIONS, HAM_SEED, HAM_SPLIT, trainHamFusion, writeHam300 } from './ham-fusion-helpers.js';
 import { readRunPredictions, removeTempDir } from './predict-helpers.js';
 
-// A short real fusion run on 300 HAM10000 images (CC BY-NC 4.0, read from ../shared, never copied): 32 px, 2 epochs.
-const HAM = new URL('../../../shared/data/ham10000/', import.meta.url).pathname;
-const csvOptions = { pathCol: 'image_id', labelCol: 'dx', groupCol: 'lesion_id', pathTemplate: `${HAM}images/{}.jpg` };
-const split = { mode: 'stratified' as const, fractions: [0.6, 0.2, 0.2] as [number, number, number] };
-const SEED = 4;
+// A short real fusion run on 300 HAM10000 images (ham-fusion-helpers.ts): 32 px, 2 epochs.
+const csvOptions = HAM_CSV_OPTIONS;
+const split = HAM_SPLIT;
+const SEED = HAM_SEED;
 
 let out: string;
 let csvPath: string;
@@ -26,29 +26,8 @@ let runDir: string;
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'medclass-fusion-'));
-  // 300 rows: the first 40 of each class in file order, plus 20 more nv (a manifest in the temp folder, absolute image paths).
-  const [head, ...rows] = readFileSync(`${HAM}HAM10000_metadata.csv`, 'utf8').trim().split('\n');
-  const taken = new Map<string, number>();
-  const keep = rows.filter((r) => {
-    const dx = r.split(',')[2]!;
-    const n = taken.get(dx) ?? 0;
-    taken.set(dx, n + 1);
-    return n < (dx === 'nv' ? 60 : 40);
-  });
-  expect(keep).toHaveLength(300);
-  csvPath = join(out, 'ham300.csv');
-  writeFileSync(csvPath, `${[head, ...keep].join('\n')}\n`);
-  summary = await runTraining({
-    name: 'fusion', out, seed: SEED, threads: 1,
-    data: {
-      source: csvPath, csv: csvOptions, split, preprocess: { size: 32, channels: 3, normalize: 'half' },
-      tabular: { numeric: ['age'], categorical: ['sex', 'localization'] },
-      binned: [{ name: 'age_band', from: 'age', edges: [30, 50, 70] }],
-    },
-    model: { arch: 'compact-cnn', width: 0.5, dropout: 0.1 },
-    fit: { epochs: 2, batchSize: 32, lr: 0.003, classWeights: 'auto', monitor: 'balanced_accuracy' },
-    eval: { bootstrap: 20, subgroups: ['sex', 'age_band'] },
-  });
+  csvPath = writeHam300(out);
+  summary = await trainHamFusion(out, csvPath);
   runDir = summary.runDir;
 });
 
