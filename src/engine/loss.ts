@@ -9,6 +9,12 @@ export interface CrossEntropySpec {
   classWeights?: readonly number[];
   /** Label smoothing ε in [0, 1), PyTorch semantics (uniform ε/C mass, weighted like the NLL term). */
   labelSmoothing?: number;
+  /**
+   * Labels are float32 [N, C] target distributions (MixUp) instead of int64 class indices: the one-hot rows are
+   * replaced by the targets t, so the weighted loss is Σᵢ Σ_c w_c·tᵢc·(−log pᵢc) / Σᵢ Σ_c w_c·tᵢc (one-hot t gives the
+   * hard loss exactly).
+   */
+  soft?: boolean;
 }
 
 /** Binary cross-entropy with logits (mean), as `torch.nn.functional.binary_cross_entropy_with_logits`. */
@@ -28,7 +34,8 @@ export interface EmittedLoss {
 }
 
 /**
- * Emits the loss as ONNX ops onto `graph`: `logits` [N, C] (cross-entropy; labels int64 [N]) or [N] / [N, 1]
+ * Emits the loss as ONNX ops onto `graph`: `logits` [N, C] (cross-entropy; labels int64 [N], or float32 [N, C] when
+ * `soft`) or [N] / [N, 1]
  * (BCE; labels float32 [N] in {0, 1}). Returns the scalar loss value's name.
  *
  * Cross-entropy with weights w and smoothing ε follows PyTorch exactly:
@@ -48,8 +55,9 @@ export function emitLoss(graph: Graph, spec: LossSpec, logits: string, labels: s
   }
   const C = dims.classes;
   const logp = e.op('LogSoftmax', [logits], { axis: attr.int(1) });
-  const classes = e.constant(i64([...Array(C).keys()], [1, C]), 'classes');
-  const onehot = e.op('Cast', [e.op('Equal', [e.op('Unsqueeze', [labels, e.ints([1])]), classes])], { to: attr.int(1) });
+  const onehot = spec.soft
+    ? labels
+    : e.op('Cast', [e.op('Equal', [e.op('Unsqueeze', [labels, e.ints([1])]), e.constant(i64([...Array(C).keys()], [1, C]), 'classes')])], { to: attr.int(1) });
   const eps = spec.labelSmoothing ?? 0;
   const w = spec.classWeights ? e.constant(f32(spec.classWeights, [1, C]), 'class_weights') : undefined;
   const nllRows = e.neg(e.reduceSum(e.mul(onehot, logp), [1], false)); // [N]

@@ -26,7 +26,7 @@ export interface TrainingGraph {
   graph: Graph;
   /** Data inputs of the forward graph, e.g. ['x'] with dims [batchSize, C, H, W]. */
   dataInputs: string[];
-  /** 'labels': int64 [N] for cross-entropy, float32 [N] for BCE. */
+  /** 'labels': int64 [N] for cross-entropy, float32 [N, C] for soft-target cross-entropy, float32 [N] for BCE. */
   labelsInput: string;
   /** Trainable parameters, fed as inputs each step. */
   paramInputs: string[];
@@ -95,13 +95,14 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
 
   const labelsInput = 'labels';
   const isBce = opts.loss.kind === 'bce-with-logits';
-  graph.inputs.push({ name: labelsInput, dtype: isBce ? 'float32' : 'int64', dims: [batchDim] });
-  inputDims[labelsInput] = [batch];
+  const soft = opts.loss.kind === 'cross-entropy' && opts.loss.soft === true;
 
   const pre = inferShapes(graph, inputDims);
   const declared = forward.outputs.find((o) => o.name === logits)?.dims[1];
   const classes = pre.get(logits)?.dims[1] ?? (typeof declared === 'number' ? declared : undefined);
   if (classes === undefined && !isBce) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `number of classes of logits '${logits}' could not be inferred`);
+  graph.inputs.push({ name: labelsInput, dtype: isBce || soft ? 'float32' : 'int64', dims: soft ? [batchDim, classes!] : [batchDim] });
+  inputDims[labelsInput] = soft ? [batch, classes!] : [batch];
   const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: classes ?? 1 });
 
   const shapes = inferShapes(graph, inputDims);

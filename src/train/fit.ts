@@ -2,7 +2,8 @@ import type { LossSpec, Network, Optimizer, ReduceLrOnPlateau as Plateau, Rng, S
 import {
   ParameterStore, ReduceLrOnPlateau, Trainer, bnStatOutputs, createOptimizer, dropoutFeeds, makeSchedule, updateRunningStats,
 } from '../engine/index.js';
-import { augmentBatch } from './augment.js';
+import { MedclassError } from '../errors.js';
+import { augmentBatch, mixupBatch } from './augment.js';
 import type { TrunkCache } from './cached-trunk.js';
 import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
 import { TABULAR_INPUT, selectTrainable } from '../models/index.js';
@@ -100,7 +101,10 @@ export function phasesOf(o: FitOptions): PhaseOptions[] {
 
 function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
   const classWeights = o.classWeights === 'auto' ? balancedClassWeights(train.labels, k) : o.classWeights === 'none' ? undefined : o.classWeights;
-  return { kind: 'cross-entropy', ...(classWeights ? { classWeights } : {}), ...(o.labelSmoothing > 0 ? { labelSmoothing: o.labelSmoothing } : {}) };
+  return {
+    kind: 'cross-entropy', ...(classWeights ? { classWeights } : {}), ...(o.labelSmoothing > 0 ? { labelSmoothing: o.labelSmoothing } : {}),
+    ...(o.mixup > 0 ? { soft: true } : {}),
+  };
 }
 
 function meanCrossEntropy(labels: Int32Array, probs: Float64Array, k: number): number {
@@ -124,6 +128,11 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   // Epochs before `minEpochs` (counted over the run) are never chosen as best nor counted for patience; the run's
   // last epoch always may be.
   const minEpochs = Math.min(o.minEpochs, phases.reduce((a, ph) => a + ph.epochs, 0));
+  if (o.mixup > 0 && train.tabular) {
+    throw new MedclassError('MC_TRAIN_BAD_CONFIG', 'fit.mixup cannot be used with a tabular (fusion) input: MixUp would mix the images but not their metadata', {
+      hint: 'set fit.mixup: 0 for fusion runs',
+    });
+  }
   const loss = lossSpec(o, train, k);
   const bs = Math.min(o.batchSize, train.dims[0]);
   const r = args.resume;
@@ -183,6 +192,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             : shuffledOrder(train.dims[0], erng.fork('sampler'));
           const augRng = erng.fork('augment');
           const dropRng = erng.fork('dropout');
+          const mixRng = erng.fork('mixup');
           const t0 = performance.now();
           let lossSum = 0;
           const bl = batches(order, bs, true);
@@ -192,8 +202,12 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             gatherRows(ptrain, rows, xBuf);
             rows.forEach((row, i) => (yBuf[i] = BigInt(train.labels[row]!)));
             if (!cached) augmentBatch(xBuf, xDims, o.augment, augRng);
+            // MixUp mixes the network input: images, or the cached prefix outputs (manifold MixUp at the cut).
+            const labels: Tensor = o.mixup > 0
+              ? { dtype: 'float32', dims: [bs, k], data: mixupBatch(xBuf, xDims, Int32Array.from(rows, (row) => train.labels[row]!), k, o.mixup, mixRng) }
+              : { dtype: 'int64', dims: [bs], data: yBuf };
             const x: Tensor = { dtype: 'float32', dims: xDims, data: xBuf };
-            const res = await trainer.step({ x, ...tabFeed(rows), labels: { dtype: 'int64', dims: [bs], data: yBuf } }, dropoutFeeds(pnet, dropRng, bs));
+            const res = await trainer.step({ x, ...tabFeed(rows), labels }, dropoutFeeds(pnet, dropRng, bs));
             updateRunningStats(pnet.buffers, pnet.bnStats, res.kept);
             lossSum += res.loss;
             step++;
