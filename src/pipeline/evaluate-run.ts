@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, openSource, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
+import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
 import {
   DISCLAIMER, EvalOptions, evaluatePredictions, readPredictionsCsv, selectSplit, type EvalEvent, type MetricsReport, type SplitScores,
 } from '../eval/index.js';
@@ -10,6 +10,7 @@ import { MedclassError } from '../errors.js';
 import { sourceName } from '../report/index.js';
 import { RunModel } from './predict.js';
 import { toJson, writeAtomic } from './run-files.js';
+import { openRunSource } from './run-source.js';
 
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's summary.json. */
 export const EvaluateRunOptions = z.strictObject({
@@ -47,9 +48,7 @@ function readSummaryConfig(runDir: string): any {
 
 /** Runs the model of `runDir` over the val and test splits of a source (split as the run's config says). */
 async function scoresFromData(model: RunModel, spec: string, summary: any, o: z.output<typeof EvaluateRunOptions>, onEvent?: (e: EvaluateRunEvent) => void) {
-  const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
-  const csv = o.csv ?? summary.config?.data?.csv; // a CSV source is read with the run's column mapping unless one is given
-  const opened = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const opened = openRunSource(spec, summary.config?.data, o.csv);
   const tagged = await withDicomMeta(opened, { tags: summary.config?.data?.dicomMeta ?? [] }); // the run's DICOM tags, for --subgroups
   const source = withBinnedSource(tagged, summary.config?.data?.binned ?? []); // the run's binned columns (age_band), for subgroups
   const names = source.classes.join(',');

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Dataset, SplitOptions, assignSplits, openSource } from '../data/index.js';
+import { Dataset, SplitOptions, assignSplits } from '../data/index.js';
+import { openRunSource } from './run-source.js';
 import type { GradCamExample } from '../report/index.js';
 import { sourceName } from '../report/index.js';
 import { MedclassError } from '../errors.js';
@@ -27,9 +28,7 @@ export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptio
   const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
   const spec: string | undefined = opts.data ?? summary?.config?.data?.source;
   if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass the data source explicitly' });
-  const csv = summary?.config?.data?.csv;
-  const groupPattern: string | undefined = summary?.config?.data?.groupPattern; // groups decide the splits
-  const source = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const source = openRunSource(spec, summary?.config?.data);
   const ex = await openExplainer(runDir, { threads: opts.threads ?? 1 });
   try {
     if (source.classes.join(',') !== ex.model.classes.join(',')) {

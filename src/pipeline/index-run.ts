@@ -3,13 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, openSource, type DataEvent, type PreprocessConfig, type SplitName, checkTabularEncoder, encodeTabular } from '../data/index.js';
+import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type PreprocessConfig, type SplitName, checkTabularEncoder, encodeTabular } from '../data/index.js';
 import { DISCLAIMER, EvalOptions, argmaxRows, evaluatePredictions, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
   EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, exactKnnOrt, knnVote, mapNeighborAccuracy, takeRows, umap2d,
 } from '../retrieval/index.js';
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, toJson, writeAtomic } from './run-files.js';
+import { openRunSource } from './run-source.js';
 
 /** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's summary.json. */
 export const IndexRunOptions = z.strictObject({
@@ -104,9 +105,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const k = classes.length;
   const spec = o.data ?? summary.config?.data?.source;
   if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass --data SOURCE' });
-  const csv = o.csv ?? summary.config?.data?.csv;
-  const groupPattern: string | undefined = summary.config?.data?.groupPattern; // groups decide the splits
-  const source = openSource(spec, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  const source = openRunSource(spec, summary.config?.data, o.csv);
   if (source.classes.join(',') !== classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `classes [${source.classes.join(',')}] of the data differ from the run's [${classes.join(',')}]`, { hint: 'index with data of the same class names in the same order' });
   }

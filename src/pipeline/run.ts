@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Network } from '../engine/index.js';
 import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '../engine/index.js';
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
-import { Dataset, assignSplits, openSource, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
+import { Dataset, assignSplits, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
+import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
 import { Predictor, TrunkCache, fit, loadWeights } from '../train/index.js';
@@ -105,7 +106,7 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const emit = opts.onEvent;
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
-  const opened = openSource(cfg.data.source, { ...(cfg.data.csv ? { csv: cfg.data.csv } : {}), ...(cfg.data.groupPattern ? { groupPattern: cfg.data.groupPattern } : {}) });
+  const opened = openRunSource(cfg.data.source, cfg.data);
   const source: DatasetSource = withBinnedSource(await withDicomMeta(opened, { tags: cfg.data.dicomMeta }), cfg.data.binned);
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
