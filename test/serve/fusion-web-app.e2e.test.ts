@@ -2,18 +2,17 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabularEncoder } from '../../src/data/index.js';
 import { predictImages } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
+import { CHROMIUM, launchChromium, watchProblems } from '../helpers/browser.js';
 import { HAM, trainHamFusion, writeHam300 } from '../pipeline/ham-fusion-helpers.js';
 import { removeTempDir } from '../pipeline/predict-helpers.js';
 
 // medclass serve over an image + tabular run (300 HAM10000 images, 2 epochs): /api/model lists the tabular columns,
 // and the web app shows a field per column and sends the values with the image.
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let out = '';
 let runDir = '';
@@ -45,14 +44,12 @@ describe('medclass serve on an image + tabular run', () => {
 
   describe.skipIf(!existsSync(CHROMIUM))(`web app in ${CHROMIUM} (skipped when that browser is not installed)`, () => {
     let browser: Browser;
-    beforeAll(async () => { browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS }); }, 60_000);
+    beforeAll(async () => { browser = await launchChromium(); }, 60_000);
     afterAll(async () => { await browser?.close(); });
 
     it('shows a field per column and predicts with the values entered (= predictImages with the same meta)', async () => {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-      const problems: string[] = [];
-      page.on('console', (msg) => { if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`); });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      const problems = watchProblems(page);
       await page.goto(`${url}/`);
       await page.waitForSelector('#meta:not([hidden]) #meta-localization');
       expect(await page.locator('#meta-fields label').count()).toBe(3);

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phantomSource } from '../../src/data/index.js';
 import { buildRunIndex, explainImages, findSimilar, predictImages } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
+import { CHROMIUM, launchChromium, watchProblems } from '../helpers/browser.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { removeTempDir } from '../pipeline/predict-helpers.js';
 import { SERVE_SOURCE, listenLocal, trainServeRun, writePhantomPngs } from './serve-helpers.js';
@@ -18,9 +19,6 @@ const ERROR_KEYS = ['code', 'error', 'message', 'statusCode'];
 /** The JSON of a reply, untyped (the shapes are what the tests check). */
 const jsonOf = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
 
-// Debian's chromium (.ci/run apt-installs it); playwright-core brings no browser of its own.
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = join(tmpdir(), 'medclass-serve-web-app.png');
 
 // One trained run (the costly part) serves both the REST API tests and the browser test.
@@ -236,14 +234,12 @@ describe('medclass serve on a trained phantom run', () => {
 
   describe.skipIf(!existsSync(CHROMIUM))(`web app in ${CHROMIUM} (skipped when that browser is not installed)`, () => {
     let browser: Browser;
-    beforeAll(async () => { browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS }); }, 60_000);
+    beforeAll(async () => { browser = await launchChromium(); }, 60_000);
     afterAll(async () => { await browser?.close(); });
 
     it('an uploaded PNG shows the prediction, probability bars, the Grad-CAM overlay and similar cases under the banner', async () => {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-      const problems: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      const problems = watchProblems(page);
       await page.goto(`${url}/`);
       await expect.poll(() => page.textContent('#model-classes')).toBe('normal, lesion');
       await expect.poll(() => page.locator('#metrics-body tr').count()).toBeGreaterThan(5);
