@@ -53,13 +53,13 @@ export type ErrorReply = z.output<typeof ErrorReply>;
 const ItemError = z.strictObject({ code: z.string(), message: z.string() });
 /** Fields every per-image result carries: its position in the request and, when given, the client's name. */
 const ItemBase = { index: z.number().int(), name: z.string().optional(), error: ItemError.optional() };
+/** What every image reply states: its input, a per-item error or the predicted label and probability. */
+const PredictedItem = { ...ItemBase, label: z.string().optional(), probability: z.number().optional() };
 
 export const PredictReply = z.strictObject({
   disclaimer: z.string(),
   results: z.array(z.strictObject({
-    ...ItemBase,
-    label: z.string().optional(),
-    probability: z.number().optional(),
+    ...PredictedItem,
     probabilities: z.record(z.string(), z.number()).optional(),
     calibrated: z.boolean().optional(),
     conformalSet: z.array(z.string()).optional(),
@@ -71,9 +71,7 @@ export type PredictReply = z.output<typeof PredictReply>;
 export const ExplainReply = z.strictObject({
   disclaimer: z.string(),
   results: z.array(z.strictObject({
-    ...ItemBase,
-    label: z.string().optional(),
-    probability: z.number().optional(),
+    ...PredictedItem,
     explained: z.string().optional(),
     overlay: z.string().optional().describe('data:image/png;base64 URI: the input beside the Grad-CAM heat map blended on it'),
     peak: z.strictObject({ x: z.number(), y: z.number() }).optional(),
@@ -84,9 +82,7 @@ export type ExplainReply = z.output<typeof ExplainReply>;
 export const SimilarReply = z.strictObject({
   disclaimer: z.string(),
   results: z.array(z.strictObject({
-    ...ItemBase,
-    label: z.string().optional(),
-    probability: z.number().optional(),
+    ...PredictedItem,
     similar: z.array(z.strictObject({ rank: z.number().int(), label: z.string(), similarity: z.number(), id: z.string().optional() })).optional(),
   })),
 });
