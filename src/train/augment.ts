@@ -16,6 +16,10 @@ export interface AugmentSpec {
   contrast: number;
   /** random erasing probability (one rectangle per image); optional so older specs stay valid */
   erase?: number;
+  /** aspect-ratio range [min, max] (width/height stretch, log-uniform); optional so older specs stay valid */
+  aspect?: readonly [number, number];
+  /** max sharpness deviation: factor uniform in [1 − s, 1 + s] (0 = blurred, 1 = unchanged, > 1 sharpened) */
+  sharpness?: number;
 }
 
 /** Parameters drawn for one image; applying them is deterministic. */
@@ -30,6 +34,10 @@ export interface AugmentDraw {
   contrast: number;
   /** rectangle set to 0 after everything else, as fractions of width/height: [x0, y0, w, h] */
   erase?: readonly [number, number, number, number];
+  /** width/height stretch on top of `scale`: x scales by √aspect, y by 1/√aspect */
+  aspect?: number;
+  /** sharpness factor: out = blur + factor · (image − blur), blur a Gaussian of σ = 1 px */
+  sharpness?: number;
 }
 
 /**
@@ -62,6 +70,8 @@ export function drawAugment(spec: AugmentSpec, rng: Rng): AugmentDraw {
     contrast: spec.contrast > 0 ? rng.uniform(1 - spec.contrast, 1 + spec.contrast) : 1,
     // drawn last and only when enabled, so specs without erasing keep their random streams
     ...(spec.erase && rng.uniform() < spec.erase ? { erase: drawErase(rng) } : {}),
+    ...(aspectRange(spec.aspect) ? { aspect: Math.exp(rng.uniform(Math.log(spec.aspect![0]), Math.log(spec.aspect![1]))) } : {}),
+    ...(spec.sharpness ? { sharpness: Math.max(0, rng.uniform(1 - spec.sharpness, 1 + spec.sharpness)) } : {}),
   };
 }
 
@@ -70,9 +80,11 @@ export function drawAugment(spec: AugmentSpec, rng: Rng): AugmentDraw {
  * Geometry is one affine map about the centre with bilinear sampling; outside pixels take the image's edge value.
  */
 export function applyAugment(img: Float32Array, out: Float32Array, c: number, h: number, w: number, d: AugmentDraw): void {
-  const geometric = d.hflip || d.vflip || d.angle !== 0 || d.tx !== 0 || d.ty !== 0 || d.scale !== 1;
+  const stretch = Math.sqrt(d.aspect ?? 1);
+  const geometric = d.hflip || d.vflip || d.angle !== 0 || d.tx !== 0 || d.ty !== 0 || d.scale !== 1 || stretch !== 1;
   if (!geometric) out.set(img);
   else {
+    // source = diag(1/(scale·√a), √a/scale) · R(−angle) · (output − centre − shift)
     const cos = Math.cos(d.angle) / d.scale;
     const sin = Math.sin(d.angle) / d.scale;
     const cx = (w - 1) / 2;
@@ -86,8 +98,8 @@ export function applyAugment(img: Float32Array, out: Float32Array, c: number, h:
         let oy = y - cy - shiftY;
         if (d.hflip) ox = -ox;
         if (d.vflip) oy = -oy;
-        const sx = Math.min(w - 1, Math.max(0, cos * ox + sin * oy + cx));
-        const sy = Math.min(h - 1, Math.max(0, -sin * ox + cos * oy + cy));
+        const sx = Math.min(w - 1, Math.max(0, (cos * ox + sin * oy) / stretch + cx));
+        const sy = Math.min(h - 1, Math.max(0, (-sin * ox + cos * oy) * stretch + cy));
         const x0 = Math.floor(sx);
         const y0 = Math.floor(sy);
         const x1 = Math.min(x0 + 1, w - 1);
@@ -105,6 +117,7 @@ export function applyAugment(img: Float32Array, out: Float32Array, c: number, h:
       }
     }
   }
+  if (d.sharpness !== undefined && d.sharpness !== 1) adjustSharpness(out, c, h, w, d.sharpness);
   if (d.contrast !== 1 || d.brightness !== 0) {
     const plane = h * w;
     for (let ch = 0; ch < c; ch++) {
@@ -125,15 +138,54 @@ export function applyAugment(img: Float32Array, out: Float32Array, c: number, h:
   }
 }
 
+/** Gaussian σ = 1 px, 5 taps (weights exp(−x²/2), normalised); separable. */
+const BLUR_TAPS = (() => {
+  const t = [-2, -1, 0, 1, 2].map((x) => Math.exp(-(x * x) / 2));
+  const sum = t.reduce((a, b) => a + b, 0);
+  return t.map((v) => v / sum);
+})();
+
+/**
+ * Blends each channel with its Gaussian blur in place: factor 0 gives the blur, 1 the image, > 1 an unsharp mask
+ * (torchvision's adjust_sharpness, with a Gaussian instead of its 3×3 kernel). Edges clamp.
+ */
+export function adjustSharpness(img: Float32Array, c: number, h: number, w: number, factor: number): void {
+  const plane = h * w;
+  const rowPass = new Float32Array(plane);
+  for (let ch = 0; ch < c; ch++) {
+    const v = img.subarray(ch * plane, (ch + 1) * plane);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let acc = 0;
+        for (let k = -2; k <= 2; k++) acc += BLUR_TAPS[k + 2]! * v[y * w + Math.min(w - 1, Math.max(0, x + k))]!;
+        rowPass[y * w + x] = acc;
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let blur = 0;
+        for (let k = -2; k <= 2; k++) blur += BLUR_TAPS[k + 2]! * rowPass[Math.min(h - 1, Math.max(0, y + k)) * w + x]!;
+        v[y * w + x] = blur + factor * (v[y * w + x]! - blur);
+      }
+    }
+  }
+}
+
 /** The scale range a zoom setting draws from, or undefined when it never zooms. */
 export function zoomRange(zoom: AugmentSpec['zoom']): [number, number] | undefined {
   const [lo, hi] = typeof zoom === 'number' ? [1 - zoom, 1 + zoom] : zoom;
   return lo === 1 && hi === 1 ? undefined : [lo, hi];
 }
 
+/** The aspect range a setting draws from, or undefined when it never stretches. */
+function aspectRange(aspect: AugmentSpec['aspect']): readonly [number, number] | undefined {
+  return aspect && !(aspect[0] === 1 && aspect[1] === 1) ? aspect : undefined;
+}
+
 /** True when the spec changes anything. */
 export function isAugmenting(spec: AugmentSpec): boolean {
-  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || zoomRange(spec.zoom) !== undefined || spec.brightness > 0 || spec.contrast > 0 || (spec.erase ?? 0) > 0;
+  return spec.hflip || spec.vflip || spec.rotate > 0 || spec.translate > 0 || zoomRange(spec.zoom) !== undefined || spec.brightness > 0 || spec.contrast > 0 || (spec.erase ?? 0) > 0 || aspectRange(spec.aspect) !== undefined
+    || (spec.sharpness ?? 0) > 0;
 }
 
 /** Augments a batch `[N,C,H,W]` in place, one draw per image from `rng`. */

@@ -12,6 +12,9 @@ export const AugmentOptions = z.strictObject({
   ]).default(0).describe('zoom: max deviation z (scale in [1-z, 1+z]) or a scale range [min, max]; scale > 1 zooms in'),
   brightness: z.number().min(0).max(1).default(0).describe('max additive brightness shift on [0,1] pixels'),
   contrast: z.number().min(0).max(1).default(0).describe('max contrast deviation (factor in [1-c, 1+c])'),
+  aspect: z.tuple([z.number().gt(0), z.number().gt(0)]).refine(([lo, hi]) => lo <= hi, 'aspect range must be [min, max] with min ≤ max').default([1, 1])
+    .describe('aspect-ratio stretch [min, max], log-uniform (torchvision RandomResizedCrop uses [3/4, 4/3]); > 1 widens'),
+  sharpness: z.number().min(0).max(1).default(0).describe('max sharpness deviation: factor in [1-s, 1+s] blending with a σ = 1 px Gaussian blur (0 blurs, > 1 sharpens)'),
   erase: z.number().min(0).max(1).default(0).describe('random erasing: probability of blanking one rectangle (2–33 % of the area, aspect 0.3–3.3) to the normalised zero'),
 });
 export type AugmentOptions = z.output<typeof AugmentOptions>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
-import { applyAugment, augmentBatch, drawAugment, mixupBatch, zoomRange, type AugmentDraw, type AugmentSpec } from '../../src/train/augment.js';
+import { adjustSharpness, applyAugment, augmentBatch, drawAugment, mixupBatch, zoomRange, type AugmentDraw, type AugmentSpec } from '../../src/train/augment.js';
 
 const NONE: AugmentDraw = { hflip: false, vflip: false, angle: 0, tx: 0, ty: 0, scale: 1, brightness: 0, contrast: 1 };
 const img = Float32Array.from({ length: 12 }, (_, i) => i); // [1,3,4]: rows 0..3, 4..7, 8..11
@@ -58,6 +58,68 @@ describe('augmentation', () => {
       expect(scale).toBeGreaterThanOrEqual(1.1);
       expect(scale).toBeLessThanOrEqual(1.4);
     }
+  });
+
+  it('aspect 4 widens by 2 and squashes by 2: x samples the central half, y twice the range (edge-clamped)', () => {
+    const rampX = Float32Array.from({ length: 9 }, (_, i) => i); // [1,1,9]: x = 0..8
+    const out = new Float32Array(9);
+    applyAugment(rampX, out, 1, 1, 9, { ...NONE, aspect: 4 });
+    for (let x = 0; x < 9; x++) expect(out[x]).toBeCloseTo(4 + (x - 4) / 2, 5);
+    const rampY = Float32Array.from({ length: 9 }, (_, i) => i); // [1,9,1]: y = 0..8
+    applyAugment(rampY, out, 1, 9, 1, { ...NONE, aspect: 4 });
+    for (let y = 0; y < 9; y++) expect(out[y]).toBeCloseTo(Math.min(8, Math.max(0, 4 + (y - 4) * 2)), 5);
+  });
+
+  it('aspect draws are log-uniform in [min, max] and an unset aspect keeps the random stream', () => {
+    const spec: AugmentSpec = { hflip: true, vflip: false, rotate: 5, translate: 0.1, zoom: 0.1, brightness: 0.1, contrast: 0.1, aspect: [0.5, 2] };
+    const rng = new Rng(11);
+    let below = 0;
+    for (let i = 0; i < 2000; i++) {
+      const { aspect } = drawAugment(spec, rng);
+      expect(aspect).toBeGreaterThanOrEqual(0.5);
+      expect(aspect).toBeLessThanOrEqual(2);
+      if (aspect! < 1) below++;
+    }
+    expect(below / 2000).toBeGreaterThan(0.45); // log-uniform: half below 1 (uniform would give a third)
+    expect(below / 2000).toBeLessThan(0.55);
+    const a = new Rng(4); const b = new Rng(4);
+    const { aspect: _unused, ...without } = spec;
+    for (let i = 0; i < 20; i++) expect(drawAugment({ ...without, aspect: [1, 1] }, a)).toEqual(drawAugment(without, b));
+  });
+
+  it('sharpness 0 on an impulse gives the 2-D Gaussian of σ = 1 px (5×5 taps); 2 gives 2·image − blur; 1 is identity', () => {
+    const impulse = () => { const a = new Float32Array(81); a[40] = 1; return a; }; // 9×9, centre pixel
+    const z = [-2, -1, 0, 1, 2].reduce((acc, x) => acc + Math.exp(-(x * x) / 2), 0);
+    const gauss = (dx: number, dy: number) => (Math.abs(dx) > 2 || Math.abs(dy) > 2 ? 0 : Math.exp(-(dx * dx + dy * dy) / 2) / (z * z));
+    const blurred = impulse();
+    adjustSharpness(blurred, 1, 9, 9, 0);
+    const sharpened = impulse();
+    adjustSharpness(sharpened, 1, 9, 9, 2);
+    for (let y = 0; y < 9; y++) {
+      for (let x = 0; x < 9; x++) {
+        expect(blurred[y * 9 + x]).toBeCloseTo(gauss(x - 4, y - 4), 6);
+        expect(sharpened[y * 9 + x]).toBeCloseTo(2 * (x === 4 && y === 4 ? 1 : 0) - gauss(x - 4, y - 4), 6);
+      }
+    }
+    const same = impulse();
+    applyAugment(impulse(), same, 1, 9, 9, { ...NONE, sharpness: 1 });
+    expect([...same]).toEqual([...impulse()]);
+    const flat = new Float32Array(2 * 16).fill(0.3); // two channels, edges clamp: a constant stays constant
+    adjustSharpness(flat, 2, 4, 4, 0);
+    for (const v of flat) expect(v).toBeCloseTo(0.3, 6);
+  });
+
+  it('sharpness draws lie in [1 − s, 1 + s] and an unset sharpness keeps the random stream', () => {
+    const spec: AugmentSpec = { hflip: true, vflip: false, rotate: 5, translate: 0.1, zoom: 0.1, brightness: 0.1, contrast: 0.1, sharpness: 0.4 };
+    const rng = new Rng(12);
+    for (let i = 0; i < 200; i++) {
+      const { sharpness } = drawAugment(spec, rng);
+      expect(sharpness).toBeGreaterThanOrEqual(0.6);
+      expect(sharpness).toBeLessThanOrEqual(1.4);
+    }
+    const a = new Rng(4); const b = new Rng(4);
+    const { sharpness: _unused, ...without } = spec;
+    for (let i = 0; i < 20; i++) expect(drawAugment({ ...without, sharpness: 0 }, a)).toEqual(drawAugment(without, b));
   });
 
   it('random erasing blanks one in-bounds rectangle of 2–33 % of the area to 0; erase 0 keeps the random stream', () => {
