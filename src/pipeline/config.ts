@@ -31,16 +31,17 @@ export const RunConfig = z.strictObject({
   seed: z.number().int().default(0).describe('one seed drives splits, init, sampling, augmentation, dropout, bootstrap'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   out: z.string().default('runs').describe('parent folder of run directories'),
-  data: DataConfig,
-  model: ModelConfig.default(ModelConfig.parse({})),
-  fit: FitOptions.default(FitOptions.parse({})),
+  data: DataConfig.describe('where the images come from and how they become tensors'),
+  model: ModelConfig.default(ModelConfig.parse({})).describe('which network: a built-in architecture or an ONNX backbone with a head'),
+  fit: FitOptions.default(FitOptions.parse({})).describe('optimiser, schedule, imbalance, augmentation, phases, stopping'),
   eval: z.strictObject({
     bootstrap: z.number().int().min(0).default(1000).describe('bootstrap resamples for 95% CIs (0 = none)'),
     alpha: z.number().gt(0).lt(1).default(0.1).describe('conformal miscoverage α'),
     targetSensitivity: z.number().gt(0).max(1).default(0.9).describe('operating point: threshold reaching this sensitivity on val'),
     phaseMetrics: z.boolean().default(false).describe('also evaluate val/test after each phase (summary.json phases)'),
     subgroups: z.array(z.string()).default([]).describe('metadata columns (binned ones included) to report test metrics per value of (metrics.json subgroups)'),
-  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false, subgroups: [] }),
+  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false, subgroups: [] })
+    .describe('evaluation on val and test: confidence intervals, conformal α, operating point, subgroups'),
 });
 export type RunConfig = z.output<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

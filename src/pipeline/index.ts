@@ -1,6 +1,8 @@
 // Public surface of the pipeline layer (whole jobs: train → evaluate → run directory): named re-exports only.
 export { DataConfig, ModelConfig, RunConfig } from './config.js';
 export type { RunConfigInput } from './config.js';
+export { configFields, configReferenceMarkdown } from './config-reference.js';
+export type { ConfigField } from './config-reference.js';
 export { monitorFor } from './monitors.js';
 export { runTraining, readSummary } from './run.js';
 export type { RunEvent, RunOptions, RunSummary } from './run.js';

@@ -13,11 +13,13 @@ import { registerExplain } from './explain.js';
 import { registerIndex } from './index-run.js';
 import { registerSimilar } from './similar.js';
 import { registerServe } from './serve.js';
+import { registerConfig } from './config.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
   demo: 'run the whole pipeline on built-in lesion phantoms (no data needed)',
   data: 'audit a dataset, make seeded splits, fetch MedMNIST',
+  config: 'check a run config (defaults filled in) or print the field reference',
   train: 'train a classifier from a YAML config; writes a run directory',
   kfold: 'k-fold cross-validation on train+val (mean ± sd)',
   eval: 're-evaluate a run: metrics with CIs, calibration, conformal sets',
@@ -38,6 +40,7 @@ export function registerCommands(program: Command): void {
   registerEngine(program);
   registerData(program);
   registerMetrics(program);
+  registerConfig(program);
   registerTrain(program);
   registerKFold(program);
   registerPredict(program);
