@@ -31,6 +31,6 @@ export type { DicomMetaTag } from './dicom-meta.js';
 export { openDicomFile, isDicomFile } from './dicom-source.js';
 export { resampleBilinear } from './resample.js';
 export {
-  BinnedColumn, TabularOptions, binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, tabularColumns, withBinnedColumns, withBinnedSource,
+  BinnedColumn, TabularOptions, binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, occlusionRows, tabularColumns, withBinnedColumns, withBinnedSource,
 } from './tabular.js';
-export type { BinnedColumnInput, TabularEncoder, TabularOptionsInput } from './tabular.js';
+export type { BinnedColumnInput, OcclusionColumn, TabularEncoder, TabularOptionsInput } from './tabular.js';

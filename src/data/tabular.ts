@@ -118,6 +118,40 @@ export function encodeTabular(enc: TabularEncoder, rows: readonly Meta[], opts: 
   return out;
 }
 
+/**
+ * One column of an occlusion: the value given, and whether it is encoded as missing already (absent, empty, not a
+ * number for a numeric column, a category not seen in training), so occluding it changes nothing.
+ */
+export interface OcclusionColumn {
+  column: string;
+  value: MetaValue;
+  missing: boolean;
+}
+
+/**
+ * The metadata rows of an occlusion attribution for one row `meta`: `rows[0]` is `meta` itself, `rows[1 + i]` the same
+ * row with column i set to missing (`null`: numeric → 0 and 1 in its missing column, categorical → the other/unknown
+ * slot, exactly as `encodeTabular` encodes an absent value), and the last row has every column missing (image only).
+ * Keys other than the encoder's columns are dropped; a column absent from `meta` counts as missing.
+ *
+ * @example
+ * occlusionRows(enc, { age: 60, sex: 'male' }).rows;
+ * // [{age: 60, sex: 'male'}, {age: null, sex: 'male'}, {age: 60, sex: null}, {age: null, sex: null}]
+ */
+export function occlusionRows(enc: TabularEncoder, meta: Meta): { columns: OcclusionColumn[]; rows: Record<string, MetaValue>[] } {
+  const names = tabularColumns(enc);
+  const full: Record<string, MetaValue> = Object.fromEntries(names.map((c) => [c, meta?.[c] ?? null]));
+  const columns = [
+    ...enc.numeric.map((n) => ({ column: n.column, value: full[n.column]!, missing: numberOf(full[n.column]) === undefined })),
+    ...enc.categorical.map((c) => {
+      const v = textOf(full[c.column]);
+      return { column: c.column, value: full[c.column]!, missing: v === undefined || !c.values.includes(v) };
+    }),
+  ];
+  const rows = [full, ...names.map((c) => ({ ...full, [c]: null })), Object.fromEntries(names.map((c) => [c, null]))];
+  return { columns, rows };
+}
+
 /** Checks a parsed `tabular.json`; throws `MC_DATA_BAD_TABULAR` naming what is wrong. */
 export function checkTabularEncoder(x: unknown, file = 'tabular.json'): TabularEncoder {
   const e = x as TabularEncoder;

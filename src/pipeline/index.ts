@@ -22,5 +22,7 @@ export { IndexRunOptions, buildRunIndex, modelSha256 } from './index-run.js';
 export type { HeadFigures, IndexRunEvent, IndexRunOptionsInput, RunIndexSummary } from './index-run.js';
 export { SimilarOptions, findSimilar, openRetriever, similarWith } from './similar.js';
 export type { RunRetriever, SimilarOptionsInput, SimilarResult } from './similar.js';
+export { attributeTabular } from './tabular-attribution.js';
+export type { AttributeTabularOptions, TabularAttribution, TabularColumnAttribution } from './tabular-attribution.js';
 export { decodeInputs } from './decode-inputs.js';
 export type { DecodedInputs, InputError } from './decode-inputs.js';

@@ -7,6 +7,7 @@ import { hflipBatch } from '../train/index.js';
 import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 import { decodeInputs, type ImageInput } from './decode-inputs.js';
+import { attributeTabular, type TabularAttribution } from './tabular-attribution.js';
 
 export type { ImageInput } from './decode-inputs.js';
 
@@ -20,6 +21,8 @@ export const PredictOptions = z.strictObject({
   tta: z.boolean().optional().describe('average the logits with those of the horizontal flip; default: as the run was evaluated'),
   meta: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional()
     .describe("fusion runs: the tabular values of the images (every column of tabular.json; '' or null = missing), e.g. {age: 45, sex: 'male'}"),
+  attribute: z.boolean().default(false)
+    .describe("fusion runs: occlusion attribution of the tabular values — per column, the predicted class's logit and probability with the value minus with it missing"),
 });
 export type PredictOptions = z.output<typeof PredictOptions>;
 export type PredictOptionsInput = z.input<typeof PredictOptions>;
@@ -50,6 +53,8 @@ export type ImagePrediction =
     /** classes in the split-conformal set (aims at ≥ `conformalLevel` coverage), when the run stored q̂ */
     conformalSet?: string[];
     conformalLevel?: number;
+    /** with `attribute` (fusion runs): how much each tabular value moved the predicted class (`attributeTabular`) */
+    tabularAttribution?: TabularAttribution;
     error?: undefined;
   }
   | { file: string; error: { code: ErrorCode; message: string } };
@@ -210,6 +215,7 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const pre = model.preprocessOptions;
   // Fusion runs: the same metadata for every image, checked before any image is decoded.
   const tabRow = model.tabular ? model.encodeMeta([o.meta], () => 'predict') : o.meta ? model.encodeMeta([o.meta]) : undefined;
+  if (o.attribute && !model.tabular) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'this run is an image-only model: there are no tabular values to attribute', { hint: 'drop --attribute; it needs a run trained with data.tabular' });
   const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const k = model.classes.length;
   const tab = tabRow ? new Float32Array(ok.length * tabRow.length).map((_, i) => tabRow[i % tabRow.length]!) : undefined;
@@ -220,11 +226,13 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const cal = o.conformal === 'none' ? undefined : model.conformal(o.conformal);
   // q̂ was calibrated on temperature-scaled probabilities, so sets always use them.
   const sets = cal ? predictionSets(model.temperature !== null ? softmax(l64, k, model.temperature) : softmax(l64, k), k, cal) : undefined;
+  const labels = ok.map((_, j) => argmax(probs.subarray(j * k, (j + 1) * k)));
+  const attribution = o.attribute && ok.length
+    ? await attributeTabular(model, x, ok.length, o.meta, { targets: labels, temperature: T, ...(o.tta !== undefined ? { tta: o.tta } : {}) }) : undefined;
   const out: ImagePrediction[] = entries.map((d) => ({ file: d.name, error: d.error! })) // decoded ones are replaced below;
   ok.forEach((i, j) => {
     const p = probs.subarray(j * k, (j + 1) * k);
-    let best = 0;
-    for (let c = 1; c < k; c++) if (p[c]! > p[best]!) best = c;
+    const best = labels[j]!;
     out[i] = {
       file: entries[i]!.name,
       label: model.classes[best]!,
@@ -233,7 +241,14 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
       logits: Array.from(logits.subarray(j * k, (j + 1) * k)),
       calibrated: T !== null,
       ...(sets && cal ? { conformalSet: model.classes.filter((_, m) => sets[j * k + m] === 1), conformalLevel: 1 - cal.alpha } : {}),
+      ...(attribution ? { tabularAttribution: attribution[j]! } : {}),
     };
   });
   return out;
+}
+
+function argmax(p: Float64Array): number {
+  let best = 0;
+  for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
+  return best;
 }

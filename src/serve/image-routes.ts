@@ -35,16 +35,18 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
   const model = res.explainer.model;
 
   app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image', true) }, async (req): Promise<PredictReply> => {
-    PredictQuery.parse(req.query);
+    const q = PredictQuery.parse(req.query);
     const up = readUploads(req.body);
     const meta = bodyMeta(req.body);
-    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads, ...(meta ? { meta } : {}) }));
+    const attribute = model.tabular !== undefined && q.attribute !== false;
+    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}) }));
     requireOneReadable(preds);
     return {
       disclaimer: DISCLAIMER,
       results: preds.map((p, i) => (p.error ? { ...itemHead(up, i), error: p.error } : {
         ...itemHead(up, i), label: p.label, probability: p.probabilities[p.label]!, probabilities: p.probabilities, calibrated: p.calibrated,
         ...(p.conformalSet ? { conformalSet: p.conformalSet, conformalLevel: p.conformalLevel! } : {}),
+        ...(p.tabularAttribution ? { tabularAttribution: p.tabularAttribution } : {}),
       })),
     };
   });

@@ -33,7 +33,9 @@ export function imagesBody(maxImages: number, withMeta = false) {
 }
 export type ImagesBody = z.output<ReturnType<typeof imagesBody>>;
 
-export const PredictQuery = z.strictObject({});
+export const PredictQuery = z.strictObject({
+  attribute: z.boolean().optional().describe('image + tabular runs: include tabularAttribution per image (default true; false saves one model run per tabular column + 1)'),
+});
 export const ExplainQuery = z.strictObject({
   class: z.string().min(1).optional().describe("class whose logit is explained (default: each image's predicted class)"),
 });
@@ -56,6 +58,19 @@ const ItemBase = { index: z.number().int(), name: z.string().optional(), error: 
 /** What every image reply states: its input, a per-item error or the predicted label and probability. */
 const PredictedItem = { ...ItemBase, label: z.string().optional(), probability: z.number().optional() };
 
+const Delta = { deltaLogit: z.number(), deltaProbability: z.number() };
+/** Occlusion attribution of a fusion run's tabular values for the predicted class (full row minus occluded row). */
+export const TabularAttributionReply = z.strictObject({
+  className: z.string(),
+  classIndex: z.number().int(),
+  logit: z.number(),
+  probability: z.number(),
+  columns: z.array(z.strictObject({
+    column: z.string(), value: z.union([z.number(), z.boolean(), z.null(), z.string()]), missing: z.boolean(), ...Delta,
+  })).describe('per column: Δ = with the value − with the value missing (positive = the value pushed toward the class)'),
+  imageOnly: z.strictObject({ logit: z.number(), probability: z.number(), ...Delta }).describe('every column missing'),
+});
+
 export const PredictReply = z.strictObject({
   disclaimer: z.string(),
   results: z.array(z.strictObject({
@@ -64,6 +79,7 @@ export const PredictReply = z.strictObject({
     calibrated: z.boolean().optional(),
     conformalSet: z.array(z.string()).optional(),
     conformalLevel: z.number().optional(),
+    tabularAttribution: TabularAttributionReply.optional().describe('image + tabular runs: how much each tabular value moved the predicted class'),
   })),
 });
 export type PredictReply = z.output<typeof PredictReply>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, withBinnedColumns, type MetaValue,
+  binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, occlusionRows, withBinnedColumns, type MetaValue,
 } from '../../src/data/index.js';
 import { MedclassError } from '../../src/errors.js';
 
@@ -64,6 +64,35 @@ describe('tabular encoder', () => {
     const e = fitTabularEncoder([{ a: 5, c: null }, { a: 5, c: null }], { numeric: ['a'], categorical: ['c'] });
     expect(e.numeric[0]).toEqual({ column: 'a', mean: 5, sd: 1 });
     expect(Array.from(encodeTabular(e, [{ a: 7, c: 'x' }]))).toEqual([2, 0, 1]);
+  });
+});
+
+describe('occlusion rows for tabular attribution', () => {
+  const enc = fitTabularEncoder(train, { numeric: ['age'], categorical: ['sex', 'site'] });
+  const sd = Math.sqrt(800 / 3);
+
+  it('gives the full row, one row per column with that column missing, and the all-missing row (encoded by hand)', () => {
+    const { columns, rows } = occlusionRows(enc, { age: 60, sex: 'female', site: 'face', extra: 'dropped' });
+    expect(columns).toEqual([
+      { column: 'age', value: 60, missing: false }, { column: 'sex', value: 'female', missing: false }, { column: 'site', value: 'face', missing: false },
+    ]);
+    const x = Array.from(encodeTabular(enc, rows, { requireColumns: true }));
+    const f = (v: number[]) => Array.from(Float32Array.from(v));
+    // features: age, age:missing, sex=female, sex=male, sex:other, site=back, site=face, site:other
+    expect(x).toEqual([
+      ...f([20 / sd, 0, 1, 0, 0, 0, 1, 0]), // full
+      0, 1, 1, 0, 0, 0, 1, 0, //                age missing: 0 and the indicator 1
+      ...f([20 / sd, 0, 0, 0, 1, 0, 1, 0]), // sex missing: the other/unknown slot
+      ...f([20 / sd, 0, 1, 0, 0, 0, 0, 1]), // site missing
+      0, 1, 0, 0, 1, 0, 0, 1, //                image only
+    ]);
+  });
+
+  it('marks values already encoded as missing (empty, absent, not a number, an unseen category): their occluded row is the full row', () => {
+    const { columns, rows } = occlusionRows(enc, { age: 'n/a', sex: 'unknown' });
+    expect(columns.map((c) => [c.column, c.value, c.missing])).toEqual([['age', 'n/a', true], ['sex', 'unknown', true], ['site', null, true]]);
+    const x = encodeTabular(enc, rows);
+    for (let r = 1; r < rows.length; r++) expect(Array.from(x.subarray(r * 8, r * 8 + 8))).toEqual(Array.from(x.subarray(0, 8)));
   });
 });
 

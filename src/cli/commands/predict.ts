@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
-import { PredictOptions, predictImages, type ImagePrediction } from '../../pipeline/index.js';
+import { PredictOptions, predictImages, type ImagePrediction, type TabularAttribution } from '../../pipeline/index.js';
 import { finishPerFile, table } from '../output.js';
 
 /** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
@@ -16,8 +16,20 @@ export function formatPredictions(res: readonly ImagePrediction[]): string {
   }
   const lines = [table(rows)];
   for (const r of res) if (r.error) lines.push(`${r.file}: ${r.error.code}: ${r.error.message}`);
+  for (const r of res) if (!r.error && r.tabularAttribution) lines.push('', formatAttribution(r.file, r.tabularAttribution));
   lines.push('Research software, not a diagnostic device: not for clinical decisions.');
   return lines.join('\n');
+}
+
+const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(4)}`;
+
+/** One image's tabular attribution: per column the value and full minus occluded logit and probability, then image only. */
+export function formatAttribution(file: string, a: TabularAttribution): string {
+  const rows: (string | number)[][] = [['column', 'value', 'Δ logit', 'Δ probability']];
+  for (const c of a.columns) rows.push([c.column, c.missing ? `${c.value === null || c.value === '' ? '' : `${String(c.value)} `}(missing)` : String(c.value), signed(c.deltaLogit), signed(c.deltaProbability)]);
+  rows.push(['(image only)', 'all missing', signed(a.imageOnly.deltaLogit), signed(a.imageOnly.deltaProbability)]);
+  const head = `${file}: tabular attribution for ${a.className} (logit ${a.logit.toFixed(4)}, probability ${a.probability.toFixed(4)}; Δ = with the value − with it missing)`;
+  return [head, table(rows)].join('\n');
 }
 
 const desc = (key: keyof typeof PredictOptions.shape) => {
@@ -49,10 +61,12 @@ export function registerPredict(program: Command): void {
     .option('--tta', desc('tta'))
     .option('--threads <n>', desc('threads'), Number)
     .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…; an empty value is missing)')
-    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string }) => {
+    .option('--attribute', desc('attribute'))
+    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean }) => {
       const parsed = PredictOptions.safeParse({
         ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.attribute ? { attribute: true } : {}),
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
       const res = await predictImages(o.run, images, parsed.data);
