@@ -102,6 +102,31 @@ function renderPrediction(p) {
     row.appendChild(el('span', 'bar-value', pct(v)));
     bars.appendChild(row);
   });
+  renderAttribution(p.tabularAttribution);
+}
+
+function signed(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(3); }
+function signedPct(v) { return (v >= 0 ? '+' : '−') + (100 * Math.abs(v)).toFixed(1) + ' %'; }
+
+// Image + tabular runs: per column, the predicted class's logit and probability with the value minus with it missing.
+function renderAttribution(a) {
+  var box = $('attribution');
+  if (!a) { box.hidden = true; return; }
+  var body = $('attribution-body');
+  body.textContent = '';
+  function row(name, value, d) {
+    var tr = el('tr');
+    tr.appendChild(el('td', '', name));
+    tr.appendChild(el('td', '', value));
+    tr.appendChild(el('td', 'num', signed(d.deltaLogit)));
+    tr.appendChild(el('td', 'num', signedPct(d.deltaProbability)));
+    body.appendChild(tr);
+  }
+  a.columns.forEach(function (c) { row(c.column, c.missing ? '(missing)' : String(c.value), c); });
+  row('(image only)', 'all missing', a.imageOnly);
+  $('attribution-note').textContent = 'Δ = ' + a.className + ' with the value − with that value missing (positive: the value pushed toward ' +
+    a.className + '). Image only: ' + pct(a.imageOnly.probability) + '.';
+  box.hidden = false;
 }
 
 function explain(file) {
@@ -142,6 +167,7 @@ function analyse(file) {
   $('prediction').textContent = 'Classifying…';
   $('conformal').textContent = '';
   $('bars').textContent = '';
+  $('attribution').hidden = true;
   $('overlay').hidden = true;
   $('overlay-note').textContent = 'Computing Grad-CAM…';
   $('similar-table').hidden = true;

@@ -38,6 +38,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .8rem; font-size: .9rem; }
 dt { color: var(--muted); }
 dd { margin: 0; }
+#attribution h3 { font-size: .95rem; margin: .9rem 0 .3rem; }
 #meta { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .4rem .8rem .6rem; }
 #meta-fields { display: flex; flex-wrap: wrap; gap: .4rem 1rem; }
 #meta-fields label { display: flex; flex-direction: column; font-size: .85rem; }
@@ -62,6 +63,11 @@ const BODY = `
     <p id="prediction"></p>
     <p id="conformal"></p>
     <div id="bars"></div>
+    <div id="attribution" hidden>
+      <h3>What the tabular values did</h3>
+      <table><thead><tr><th>column</th><th>value</th><th class="num">Δ logit</th><th class="num">Δ probability</th></tr></thead><tbody id="attribution-body"></tbody></table>
+      <p class="note" id="attribution-note"></p>
+    </div>
   </section>
   <section class="card">
     <h2>Grad-CAM <select id="explain-class" aria-label="class to explain"><option value="">predicted class</option></select></h2>

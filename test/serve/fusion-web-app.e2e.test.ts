@@ -47,7 +47,7 @@ describe('medclass serve on an image + tabular run', () => {
     beforeAll(async () => { browser = await launchChromium(); }, 60_000);
     afterAll(async () => { await browser?.close(); });
 
-    it('shows a field per column and predicts with the values entered (= predictImages with the same meta)', async () => {
+    it('shows a field per column, predicts with the values entered (= predictImages with the same meta) and tabulates their attribution', async () => {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
       const problems = watchProblems(page);
       await page.goto(`${url}/`);
@@ -58,10 +58,21 @@ describe('medclass serve on an image + tabular run', () => {
       await page.selectOption('#meta-localization', 'back');
       const file = `${HAM}images/ISIC_0027419.jpg`;
       await page.setInputFiles('#file', file);
-      const [want] = await predictImages(runDir, [file], { meta: { age: '60', sex: 'male', localization: 'back' }, threads: 1 });
-      if (want!.error) throw new Error('reference prediction failed');
+      const [want] = await predictImages(runDir, [file], { meta: { age: '60', sex: 'male', localization: 'back' }, threads: 1, attribute: true });
+      if (want!.error || !want!.tabularAttribution) throw new Error('reference prediction failed');
       const expected = `${want!.label} — ${(100 * want!.probabilities[want!.label]!).toFixed(1)} %`;
       await page.locator('#prediction').filter({ hasText: expected }).waitFor({ timeout: 30_000 });
+      // under the result, the tabular attribution of the predicted class: a row per column, then image only
+      await page.waitForSelector('#attribution:not([hidden])');
+      const a = want!.tabularAttribution;
+      const signed = (v: number, f: (x: number) => string) => `${v >= 0 ? '+' : '−'}${f(Math.abs(v))}`;
+      const rows = page.locator('#attribution-body tr');
+      const cells = await Promise.all((await rows.all()).map((tr) => tr.locator('td').allTextContents()));
+      expect(cells).toEqual([
+        ...a.columns.map((c) => [c.column, String(c.value), signed(c.deltaLogit, (x) => x.toFixed(3)), signed(c.deltaProbability, (x) => `${(100 * x).toFixed(1)} %`)]),
+        ['(image only)', 'all missing', signed(a.imageOnly.deltaLogit, (x) => x.toFixed(3)), signed(a.imageOnly.deltaProbability, (x) => `${(100 * x).toFixed(1)} %`)],
+      ]);
+      expect(await page.textContent('#attribution-note')).toContain(`Δ = ${a.className} with the value − with that value missing`);
       // Grad-CAM also gets the values (the overlay appears), and the similar-case note says there is no index
       await page.waitForSelector('#overlay:not([hidden])', { timeout: 30_000 });
       expect(await page.getAttribute('#overlay', 'src')).toMatch(/^data:image\/png;base64,/);
