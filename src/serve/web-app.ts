@@ -39,6 +39,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; ma
 dt { color: var(--muted); }
 dd { margin: 0; }
 #attribution h3 { font-size: .95rem; margin: .9rem 0 .3rem; }
+#attribution table { font-size: .85rem; }
+#attribution th { white-space: nowrap; }
 #meta { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .4rem .8rem .6rem; }
 #meta-fields { display: flex; flex-wrap: wrap; gap: .4rem 1rem; }
 #meta-fields label { display: flex; flex-direction: column; font-size: .85rem; }
@@ -65,7 +67,7 @@ const BODY = `
     <div id="bars"></div>
     <div id="attribution" hidden>
       <h3>What the tabular values did</h3>
-      <table><thead><tr><th>column</th><th>value</th><th class="num">Δ logit</th><th class="num">Δ probability</th></tr></thead><tbody id="attribution-body"></tbody></table>
+      <table><thead><tr><th>column</th><th>value</th><th class="num">Δ logit</th><th class="num" title="Δ probability">Δ prob.</th></tr></thead><tbody id="attribution-body"></tbody></table>
       <p class="note" id="attribution-note"></p>
     </div>
   </section>
