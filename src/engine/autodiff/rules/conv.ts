@@ -53,6 +53,28 @@ function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonl
 }
 
 /**
+ * Output positions (Ho·Wo) from which a stride-1 depthwise dW is computed by `depthwiseWeightGradWindows` instead of
+ * the grouped Conv with dY as the kernel. `bench/engine-depthwise-grad.bench.ts` on MobileNetV2's shapes (batch 32,
+ * 1 thread): 28×28 45 → 29 ms, 14×14 23–35 → 17–26 ms, 7×7 a tie (14.0 vs 14.5 ms); at stride 2 the strided windows
+ * cost more than they save (12.5 → 17 ms), so strided convs keep the grouped Conv.
+ */
+const DEPTHWISE_WINDOWS_MIN_POSITIONS = 100;
+
+/**
+ * dW of a stride-1 2-D depthwise convolution (group = C, one filter per channel), one kernel offset at a time: the
+ * offset's window of the padded X times dY, summed over space (a contiguous reduction, [N, C, 1, 1]), the offsets
+ * concatenated and summed over the batch. Onnxruntime runs the grouped Conv with a dY kernel as an im2col whose rows
+ * are only kernel-width long, which costs more than these KH·KW passes over the activations once Ho·Wo is large.
+ */
+function depthwiseWeightGradWindows(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [c, , kh, kw] = wd as [number, number, number, number];
+  const windows = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
+  const parts = windows.map((win) => g.reduceSum(g.mul(win, dY), [2, 3], true));
+  const cat = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(2) });
+  return g.reshape(g.reduceSum(cat, [0], false), [c, 1, kh, kw]);
+}
+
+/**
  * dX of a stride-1 2-D convolution (group 1 or depthwise) as a forward Conv of dY with the spatially flipped,
  * in/out-swapped weight; undefined when that does not apply (then ConvTranspose is used).
  */
@@ -71,7 +93,9 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
 /**
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
- * stride); dW is one Gemm over im2col windows (2-D, group 1), or otherwise a grouped convolution of X (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
+ * stride); dW is one Gemm over im2col windows (2-D, group 1), per-offset windows of X times dY (2-D depthwise,
+ * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), or otherwise a grouped convolution of X
+ * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
  */
 export const convRules = {
@@ -96,6 +120,10 @@ export const convRules = {
     }
 
     if (r === 2 && G === 1) return [dx, convWeightGradIm2col(g, x, dY!, wd, yd, a), db];
+    const depthwise = r === 2 && Cg === 1 && wd[0] === G;
+    if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
+      return [dx, depthwiseWeightGradWindows(g, x, dY!, wd, yd, a), db];
+    }
 
     // dW: out[c', m, k] = Σ_{n,o} Xr[c', j·N + n, k·d + o·s − p] · dY[n, m, o], j = group of m. For depthwise
     // (Cg = 1) this is X as [1, C·N, H, W] with dY as C kernels of N channels: one im2col + GEMV per channel, far
