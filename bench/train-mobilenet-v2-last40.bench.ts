@@ -66,6 +66,17 @@ if (profile) {
   for (const p of tg.paramInputs) feeds[p] = params.tensor(p);
   const shapes = inferShapes(g, Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims])));
   const nodes = new Map(g.nodes.map((n) => [n.name, n]));
+  // The window dW of a depthwise conv (conv.ts) has no telling attributes: mark the nodes downstream of each
+  // gradient Pad (Slice → Mul → ReduceSum → Concat → ReduceSum → Reshape) as its.
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const windowDw = new Set<string>();
+  const chain = ['Slice', 'Mul', 'ReduceSum', 'Concat', 'ReduceSum', 'Reshape'];
+  const walk = (n: Node, depth: number): void => {
+    windowDw.add(n.name);
+    if (depth < chain.length) for (const c of n.outputs.flatMap((o) => consumers.get(o) ?? [])) if (c.opType === chain[depth] && c.name.startsWith('grad/')) walk(c, depth + 1);
+  };
+  for (const n of g.nodes) if (n.name.startsWith('grad/') && n.opType === 'Pad') walk(n, 0);
   const dir = mkdtempSync(join(tmpdir(), 'medclass-profile-'));
   try {
     const s = await Session.create(g, { threads, profile: join(dir, 'ort') });
@@ -78,7 +89,8 @@ if (profile) {
       for (const e of events) {
         if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || (e.ts ?? 0) < from) continue;
         const node = nodes.get(e.name.slice(0, -'_kernel_time'.length));
-        const rule = node ? classify(node, (v) => shapes.get(v)?.dims as number[] | undefined) : `${e.args?.op_name ?? '?'} (fused by onnxruntime)`;
+        const rule = !node ? `${e.args?.op_name ?? '?'} (fused by onnxruntime)`
+          : windowDw.has(node.name) ? `grad depthwise dW (windows: ${node.opType})` : classify(node, (v) => shapes.get(v)?.dims as number[] | undefined);
         const c = acc.get(rule) ?? { us: 0, n: 0 };
         c.us += e.dur ?? 0;
         c.n++;
@@ -97,7 +109,7 @@ if (profile) {
 
 console.log(JSON.stringify({
   name: 'train-mobilenet-v2-last40', config: { start, input: net.inputDims, trainable: trainable.size, batch, steps, threads },
-  min_ms: r.min_ms, median_ms: r.median_ms, max_ms: r.max_ms, cpu_ms: r.cpu_ms, run_median_ms: r.run_median_ms, img_per_s: r.img_per_s,
+  min_ms: r.min_ms, median_ms: r.median_ms, max_ms: r.max_ms, cpu_ms: r.cpu_ms, run_median_ms: r.run_median_ms, img_per_s: r.img_per_s, peak_rss_mb: r.peak_rss_mb,
   load: [+load0[0]!.toFixed(2), +loadavg()[0]!.toFixed(2)], by_rule: byRule,
   cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, onnxruntime: r.onnxruntime,
 }));
