@@ -55,8 +55,8 @@ function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonl
 /**
  * Output positions (Ho·Wo) from which a stride-1 depthwise dW is computed by `depthwiseWeightGradWindows` instead of
  * the grouped Conv with dY as the kernel. `bench/engine-depthwise-grad.bench.ts` on MobileNetV2's shapes (batch 32,
- * 1 thread): 28×28 45 → 29 ms, 14×14 23–35 → 17–26 ms, 7×7 a tie (14.0 vs 14.5 ms); at stride 2 the strided windows
- * cost more than they save (12.5 → 17 ms), so strided convs keep the grouped Conv.
+ * 1 thread): 28×28 45–58 → 29–44 ms, 14×14 23–37 → 16.5–29.5 ms, 7×7 a tie (≈ 14–15 ms each); at stride 2 the
+ * strided windows cost more than they save (10–13 → 17–20 ms), so strided convs keep the grouped Conv.
  */
 const DEPTHWISE_WINDOWS_MIN_POSITIONS = 100;
 
