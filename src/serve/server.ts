@@ -23,9 +23,9 @@ const LOG_SERIALIZERS = {
  * released by `close()`. Every error answers `{statusCode, code, error, message}`. Research software, not a
  * diagnostic device.
  *
- * Routes: `GET /` (web app), `GET /report`, `GET /api/health`, `GET /api/model`, `POST /api/predict`,
- * `POST /api/explain?class=`, `POST /api/similar?k=`; the POST routes take raw image bytes or JSON
- * `{images: [{name?, data: base64}]}`.
+ * Routes: `GET /` (web app), `GET /report`, `GET /api/health`, `GET /api/model`, `POST /api/predict?attribute=`
+ * (fusion runs: per-column tabular attribution, on by default), `POST /api/explain?class=`, `POST /api/similar?k=`;
+ * the POST routes take raw image bytes or JSON `{images: [{name?, data: base64}], meta?}`.
  *
  * @example
  * const app = buildServer('runs/pneumonia', { threads: 2 });
