@@ -3,8 +3,9 @@
 // dX by ConvTranspose vs Conv with the spatially flipped, in/out-transposed kernel (stride 1 only).
 // Prints one JSON line per shape. Args: [threads=1].
 import { cpus } from 'node:os';
-import { Emitter, Rng, Session, attr, f32 } from '../src/engine/index.js';
-import type { Graph, Tensor } from '../src/engine/index.js';
+import { attr } from '../src/engine/index.js';
+import type { Emitter, Graph } from '../src/engine/index.js';
+import { maxRelDiff, randomFeeds, timeVariants, variantGraph } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 1);
 const SHAPES: [n: number, c: number, k: number, h: number, s: number][] = [
@@ -13,16 +14,9 @@ const SHAPES: [n: number, c: number, k: number, h: number, s: number][] = [
 
 for (const [N, C, K, H, S] of SHAPES) {
   const Ho = Math.floor((H + 2 - 3) / S) + 1;
-  const make = (build: (e: Emitter) => string): Graph => {
-    const g: Graph = {
-      name: 'conv-grad', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
-      inputs: [{ name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'W', dtype: 'float32', dims: [K, C, 3, 3] }, { name: 'dY', dtype: 'float32', dims: [N, K, Ho, Ho] }],
-    };
-    const e = new Emitter(g, 'b');
-    g.outputs.push({ name: build(e), dtype: 'float32', dims: [] });
-    g.inputs = g.inputs.filter((v) => g.nodes.some((n) => n.inputs.includes(v.name)));
-    return g;
-  };
+  const make = (build: (e: Emitter) => string): Graph => variantGraph('conv-grad', [
+    { name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'W', dtype: 'float32', dims: [K, C, 3, 3] }, { name: 'dY', dtype: 'float32', dims: [N, K, Ho, Ho] },
+  ], build);
   const conv = { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([S, S]) };
   const variants: Record<string, Graph> = {
     forward: make((e) => e.op('Conv', ['X', 'W'], conv)),
@@ -49,36 +43,11 @@ for (const [N, C, K, H, S] of SHAPES) {
       }),
     } : {}),
   };
-  const rng = new Rng(1);
-  const rnd = (dims: number[]) => f32(Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()), dims);
-  const feeds: Record<string, Tensor> = { X: rnd([N, C, H, H]), W: rnd([K, C, 3, 3]), dY: rnd([N, K, Ho, Ho]) };
-  const minMs: Record<string, number> = {};
-  const out: Record<string, Float32Array> = {};
-  for (const [name, g] of Object.entries(variants)) {
-    const s = await Session.create(g, { threads });
-    try {
-      const f = Object.fromEntries(g.inputs.map((v) => [v.name, feeds[v.name]!]));
-      let best = Infinity;
-      for (let i = 0; i < 8; i++) {
-        const t = performance.now();
-        const r = await s.run(f);
-        if (i > 0) best = Math.min(best, performance.now() - t);
-        out[name] = r[g.outputs[0]!.name]!.data as Float32Array;
-      }
-      minMs[name] = +best.toFixed(1);
-    } finally {
-      await s.dispose();
-    }
-  }
-  const rel = (a?: Float32Array, b?: Float32Array) => {
-    if (!a || !b) return undefined;
-    let m = 0, sc = 0;
-    for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); sc = Math.max(sc, Math.abs(b[i]!)); }
-    return +(m / sc).toExponential(1);
-  };
+  const feeds = randomFeeds({ X: [N, C, H, H], W: [K, C, 3, 3], dY: [N, K, Ho, Ho] });
+  const { minMs, out } = await timeVariants(variants, feeds, threads, 7);
   console.log(JSON.stringify({
     name: 'engine-conv-grad', config: { N, C, K, H, stride: S, threads }, min_ms: minMs,
-    rel_err: { dW_gemm9: rel(out.dW_gemm9, out.dW_conv), dX_conv_flipped: rel(out.dX_conv_flipped, out.dX_convtranspose) },
+    rel_err: { dW_gemm9: maxRelDiff(out.dW_gemm9, out.dW_conv), dX_conv_flipped: maxRelDiff(out.dX_conv_flipped, out.dX_convtranspose) },
     cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
   }));
 }

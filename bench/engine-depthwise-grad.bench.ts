@@ -12,8 +12,9 @@
 // C, the windows of the flattened padded image with per-window MatMul or Einsum.)
 // Also times the forward Conv and the current dX for scale. Prints one JSON line per shape. Args: [threads=1] [runs=7].
 import { cpus, loadavg } from 'node:os';
-import { Emitter, Rng, Session, attr, f32 } from '../src/engine/index.js';
-import type { Graph, Tensor } from '../src/engine/index.js';
+import { attr, f32 } from '../src/engine/index.js';
+import type { Emitter, Graph } from '../src/engine/index.js';
+import { maxRelDiff, randomFeeds, timeVariants, variantGraph } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 1);
 const runs = Number(process.argv[3] ?? 7);
@@ -25,16 +26,9 @@ const SHAPES: [number, number, number, number, number][] = [
 for (const [N, C, H, S, count] of SHAPES) {
   const pads = S === 1 ? [1, 1, 1, 1] : [0, 0, 1, 1];
   const Ho = Math.floor((H + pads[0]! + pads[2]! - 3) / S) + 1, P = Ho * Ho;
-  const make = (build: (e: Emitter) => string): Graph => {
-    const g: Graph = {
-      name: 'dw-grad', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
-      inputs: [{ name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'W', dtype: 'float32', dims: [C, 1, 3, 3] }, { name: 'dY', dtype: 'float32', dims: [N, C, Ho, Ho] }],
-    };
-    const e = new Emitter(g, 'b');
-    g.outputs.push({ name: build(e), dtype: 'float32', dims: [] });
-    g.inputs = g.inputs.filter((v) => g.nodes.some((n) => n.inputs.includes(v.name)));
-    return g;
-  };
+  const make = (build: (e: Emitter) => string): Graph => variantGraph('dw-grad', [
+    { name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'W', dtype: 'float32', dims: [C, 1, 3, 3] }, { name: 'dY', dtype: 'float32', dims: [N, C, Ho, Ho] },
+  ], build);
   const conv = { kernel_shape: attr.ints([3, 3]), pads: attr.ints(pads), strides: attr.ints([S, S]), group: attr.int(C) };
   const padX = (e: Emitter) => e.op('Pad', ['X', e.ints([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]);
   /** The 9 (strided) windows of `xp` (spatial axes 2, 3) read by each kernel offset. */
@@ -79,38 +73,13 @@ for (const [N, C, H, S, count] of SHAPES) {
       return e.reshape(e.op('ReduceSum', [e.op('Concat', parts, { axis: attr.int(2) }), e.ints([0])], { keepdims: attr.int(0) }), [C, 1, 3, 3]);
     }),
   };
-  const rng = new Rng(1);
-  const rnd = (dims: number[]) => f32(Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()), dims);
-  const feeds: Record<string, Tensor> = { X: rnd([N, C, H, H]), W: rnd([C, 1, 3, 3]), dY: rnd([N, C, Ho, Ho]) };
-  const minMs: Record<string, number> = {};
-  const out: Record<string, Float32Array> = {};
+  const feeds = randomFeeds({ X: [N, C, H, H], W: [C, 1, 3, 3], dY: [N, C, Ho, Ho] });
   const load0 = loadavg()[0]!;
-  for (const [name, g] of Object.entries(variants)) {
-    const s = await Session.create(g, { threads });
-    try {
-      const f = Object.fromEntries(g.inputs.map((v) => [v.name, feeds[v.name]!]));
-      let best = Infinity;
-      for (let i = 0; i <= runs; i++) {
-        const t = performance.now();
-        const r = await s.run(f);
-        if (i > 0) best = Math.min(best, performance.now() - t);
-        out[name] = r[g.outputs[0]!.name]!.data as Float32Array;
-      }
-      minMs[name] = +best.toFixed(2);
-    } finally {
-      await s.dispose();
-    }
-  }
-  const rel = (a?: Float32Array, b?: Float32Array) => {
-    if (!a || !b || a.length !== b.length) return undefined;
-    let m = 0, sc = 0;
-    for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); sc = Math.max(sc, Math.abs(b[i]!)); }
-    return +(m / sc).toExponential(1);
-  };
+  const { minMs, out } = await timeVariants(variants, feeds, threads, runs);
   const dws = Object.keys(variants).filter((k) => k !== 'forward' && !k.startsWith('dX') && k !== 'grouped_conv');
   console.log(JSON.stringify({
     name: 'engine-depthwise-grad', config: { N, C, H, stride: S, pads, layers: count, threads, runs }, min_ms: minMs,
-    rel_err_vs_grouped_conv: Object.fromEntries(dws.map((k) => [k, rel(out[k], out.grouped_conv)])),
+    rel_err_vs_grouped_conv: Object.fromEntries(dws.map((k) => [k, maxRelDiff(out[k], out.grouped_conv)])),
     load: [+load0.toFixed(2), +loadavg()[0]!.toFixed(2)], cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
   }));
 }

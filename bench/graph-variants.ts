@@ -1,0 +1,50 @@
+// Shared by the gradient-formulation benches: build one-output graphs over the same inputs, feed them the same
+// random tensors, time each in its own session and compare their outputs.
+import { Emitter, Rng, Session, f32 } from '../src/engine/index.js';
+import type { Graph, Tensor, ValueInfo } from '../src/engine/index.js';
+
+/** A graph over `inputs` whose single output is what `build` returns; inputs it does not read are dropped. */
+export function variantGraph(name: string, inputs: ValueInfo[], build: (e: Emitter) => string): Graph {
+  const g: Graph = { name, nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17, inputs: [...inputs] };
+  const e = new Emitter(g, 'b');
+  g.outputs.push({ name: build(e), dtype: 'float32', dims: [] });
+  g.inputs = g.inputs.filter((v) => g.nodes.some((n) => n.inputs.includes(v.name)));
+  return g;
+}
+
+/** Standard-normal float32 tensors of the given shapes, from one seeded stream. */
+export function randomFeeds(shapes: Record<string, number[]>, seed = 1): Record<string, Tensor> {
+  const rng = new Rng(seed);
+  return Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, f32(Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()), dims)]));
+}
+
+/** Each variant in its own session: one warm-up run, then the minimum of `runs` timed runs (ms), and its output. */
+export async function timeVariants(variants: Record<string, Graph>, feeds: Record<string, Tensor>, threads: number, runs: number): Promise<{ minMs: Record<string, number>; out: Record<string, Float32Array> }> {
+  const minMs: Record<string, number> = {};
+  const out: Record<string, Float32Array> = {};
+  for (const [name, g] of Object.entries(variants)) {
+    const s = await Session.create(g, { threads });
+    try {
+      const f = Object.fromEntries(g.inputs.map((v) => [v.name, feeds[v.name]!]));
+      let best = Infinity;
+      for (let i = 0; i <= runs; i++) {
+        const t = performance.now();
+        const r = await s.run(f);
+        if (i > 0) best = Math.min(best, performance.now() - t);
+        out[name] = r[g.outputs[0]!.name]!.data as Float32Array;
+      }
+      minMs[name] = +best.toFixed(2);
+    } finally {
+      await s.dispose();
+    }
+  }
+  return { minMs, out };
+}
+
+/** max |a − b| / max |b|, or undefined when either is missing or the lengths differ. */
+export function maxRelDiff(a?: Float32Array, b?: Float32Array): number | undefined {
+  if (!a || !b || a.length !== b.length) return undefined;
+  let m = 0, sc = 0;
+  for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); sc = Math.max(sc, Math.abs(b[i]!)); }
+  return +(m / sc).toExponential(1);
+}
