@@ -27,13 +27,18 @@ export interface BenchOptions {
   threads: number;
   /** Also run the graph with onnxruntime profiling and return the time per op type (a separate session, not timed). */
   profile?: boolean;
+  /** Groups the profile by this label instead of the op type (e.g. by the gradient rule that emitted the node). */
+  profileKey?: ProfileKey;
   /** Extra session settings for `benchInfer` and the profile run (the trainer uses the session defaults). */
   session?: Omit<SessionOptions, 'threads' | 'profile'>;
   /** Source of the random inputs and labels. */
   rng: Rng;
 }
 
-/** Time spent in one op type during the profiled runs (averaged per run). */
+/** The group a profiled node counts toward: from its graph node name and onnxruntime's op type. */
+export type ProfileKey = (nodeName: string, opType: string) => string;
+
+/** Time spent in one op type (or `profileKey` group) during the profiled runs (averaged per run). */
 export interface OpCost {
   op: string;
   ms: number;
@@ -98,10 +103,10 @@ export function peakRssMb(): number {
 }
 
 /**
- * Sums an onnxruntime profile (Chrome trace JSON) by op type: node kernel time per run, largest first. The first
- * `skipRuns` session runs (warm-up) are left out.
+ * Sums an onnxruntime profile (Chrome trace JSON) by op type, or by `key`: node kernel time per run, largest first.
+ * The first `skipRuns` session runs (warm-up) are left out.
  */
-export function profileByOp(traceJson: string, skipRuns = 0): OpCost[] {
+export function profileByOp(traceJson: string, skipRuns = 0, key: ProfileKey = (_, op) => op): OpCost[] {
   const events = JSON.parse(traceJson) as { cat?: string; name?: string; ts?: number; dur?: number; args?: { op_name?: string } }[];
   const starts = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts ?? 0).sort((a, b) => a - b);
   const runs = Math.max(1, starts.length - skipRuns);
@@ -109,10 +114,11 @@ export function profileByOp(traceJson: string, skipRuns = 0): OpCost[] {
   const by = new Map<string, { us: number; n: number }>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.op_name || (e.ts ?? 0) < from) continue;
-    const c = by.get(e.args.op_name) ?? { us: 0, n: 0 };
+    const group = key(e.name.slice(0, -'_kernel_time'.length), e.args.op_name);
+    const c = by.get(group) ?? { us: 0, n: 0 };
     c.us += e.dur ?? 0;
     c.n++;
-    by.set(e.args.op_name, c);
+    by.set(group, c);
   }
   const total = [...by.values()].reduce((s, c) => s + c.us, 0) || 1;
   return [...by].map(([op, c]) => ({ op, ms: +(c.us / 1000 / runs).toFixed(2), share: +(c.us / total).toFixed(4), nodes: Math.round(c.n / runs) }))
@@ -127,7 +133,7 @@ async function profileRuns(graph: Graph, feeds: Record<string, Tensor>, outputs:
     try {
       const runs = Math.min(o.steps, 3), warm = Math.max(1, o.warmup);
       for (let i = 0; i < warm + runs; i++) await s.run(feeds, outputs);
-      return profileByOp(readFileSync(s.endProfiling(), 'utf8'), warm);
+      return profileByOp(readFileSync(s.endProfiling(), 'utf8'), warm, o.profileKey);
     } finally {
       await s.dispose();
     }

@@ -46,4 +46,4 @@ export { RULES, NON_DIFFERENTIABLE } from './autodiff/rules/index.js';
 export { checkFixture, fixturePasses, FIXTURE_TOLERANCE, ADAM_NOISE_FLOOR } from './check.js';
 export type { FixtureCheck } from './check.js';
 export { benchInfer, benchTrain, peakRssMb, profileByOp } from './bench.js';
-export type { BenchNetwork, BenchOptions, BenchResult, OpCost } from './bench.js';
+export type { BenchNetwork, BenchOptions, BenchResult, OpCost, ProfileKey } from './bench.js';
