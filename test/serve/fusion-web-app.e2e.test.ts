@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabularEncoder } from '../../src/data/index.js';
 import { predictImages } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
-import { CHROMIUM, launchChromium, watchProblems } from '../helpers/browser.js';
+import { CHROMIUM, PAGE_TIMEOUT, launchChromium, watchProblems } from '../helpers/browser.js';
 import { HAM, trainHamFusion, writeHam300 } from '../pipeline/ham-fusion-helpers.js';
 import { removeTempDir } from '../pipeline/predict-helpers.js';
 
@@ -42,7 +42,7 @@ describe('medclass serve on an image + tabular run', () => {
     ] });
   });
 
-  describe.skipIf(!existsSync(CHROMIUM))(`web app in ${CHROMIUM} (skipped when that browser is not installed)`, () => {
+  describe(`web app in ${CHROMIUM} (fails, never skips, when that browser is missing)`, () => {
     let browser: Browser;
     beforeAll(async () => { browser = await launchChromium(); }, 60_000);
     afterAll(async () => { await browser?.close(); });
@@ -51,7 +51,7 @@ describe('medclass serve on an image + tabular run', () => {
       const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
       const problems = watchProblems(page);
       await page.goto(`${url}/`);
-      await page.waitForSelector('#meta:not([hidden]) #meta-localization');
+      await page.waitForSelector('#meta:not([hidden]) #meta-localization', { timeout: PAGE_TIMEOUT });
       expect(await page.locator('#meta-fields label').count()).toBe(3);
       await page.fill('#meta-age', '60');
       await page.selectOption('#meta-sex', 'male');
@@ -61,9 +61,9 @@ describe('medclass serve on an image + tabular run', () => {
       const [want] = await predictImages(runDir, [file], { meta: { age: '60', sex: 'male', localization: 'back' }, threads: 1, attribute: true });
       if (want!.error || !want!.tabularAttribution) throw new Error('reference prediction failed');
       const expected = `${want!.label} — ${(100 * want!.probabilities[want!.label]!).toFixed(1)} %`;
-      await page.locator('#prediction').filter({ hasText: expected }).waitFor({ timeout: 30_000 });
+      await page.locator('#prediction').filter({ hasText: expected }).waitFor({ timeout: PAGE_TIMEOUT });
       // under the result, the tabular attribution of the predicted class: a row per column, then image only
-      await page.waitForSelector('#attribution:not([hidden])');
+      await page.waitForSelector('#attribution:not([hidden])', { timeout: PAGE_TIMEOUT });
       const a = want!.tabularAttribution;
       const signed = (v: number, f: (x: number) => string) => `${v >= 0 ? '+' : '−'}${f(Math.abs(v))}`;
       const rows = page.locator('#attribution-body tr');
@@ -74,9 +74,9 @@ describe('medclass serve on an image + tabular run', () => {
       ]);
       expect(await page.textContent('#attribution-note')).toContain(`Δ = ${a.className} with the value − with that value missing`);
       // Grad-CAM also gets the values (the overlay appears), and the similar-case note says there is no index
-      await page.waitForSelector('#overlay:not([hidden])', { timeout: 30_000 });
+      await page.waitForSelector('#overlay:not([hidden])', { timeout: PAGE_TIMEOUT });
       expect(await page.getAttribute('#overlay', 'src')).toMatch(/^data:image\/png;base64,/);
-      await expect.poll(() => page.textContent('#similar-note')).toMatch(/No similar-case index/);
+      await expect.poll(() => page.textContent('#similar-note'), { timeout: PAGE_TIMEOUT }).toMatch(/No similar-case index/);
       expect(await page.isHidden('#predict-error')).toBe(true);
       expect(await page.isHidden('#explain-error')).toBe(true);
       expect(problems).toEqual([]);
