@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   MC_DATA_DICOM_UNSUPPORTED: 'DICOM transfer syntax or pixel format is not supported',
   MC_DATA_MISSING_META: 'a metadata value the model or config needs is not given',
   MC_DATA_BAD_TABULAR: 'tabular encoder or binned-column settings are malformed',
+  MC_DATA_DEID_BURNED_IN: 'the DICOM file declares burned-in annotation (BurnedInAnnotation = YES)',
+  MC_DATA_DEID_FAILED: 'a DICOM file could not be de-identified',
   // models
   MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
   MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',

@@ -14,6 +14,7 @@ import { registerIndex } from './index-run.js';
 import { registerSimilar } from './similar.js';
 import { registerServe } from './serve.js';
 import { registerConfig } from './config.js';
+import { registerDicom } from './dicom.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -32,6 +33,7 @@ const SUMMARIES: Record<string, string> = {
   report: 'write report.html and model-card.md for a run',
   engine: 'training-engine tools: check gradients against PyTorch fixtures',
   bench: 'time a training step or inference (img/s)',
+  dicom: 'DICOM tools: de-identify files (PS3.15 Annex E Basic Profile)',
 };
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
@@ -51,6 +53,7 @@ export function registerCommands(program: Command): void {
   registerIndex(program);
   registerSimilar(program);
   registerServe(program);
+  registerDicom(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);
