@@ -1,12 +1,8 @@
 // Public surface of the data layer: named re-exports only.
 export type { DatasetItem, DatasetSource, DecodedImage, DataEvent, OnDataEvent, MetaValue, SplitName } from './types.js';
-export { PreprocessOptions, CsvOptions, SourceOptions, GroupPattern, SplitOptions, AuditOptions, ImageGuardOptions } from './options.js';
+export { PreprocessOptions, CsvOptions, SourceOptions, GroupPattern, SplitOptions, AuditOptions } from './options.js';
 export { withGroupPattern } from './group-pattern.js';
-export type { PreprocessConfig, ImageGuardConfig } from './options.js';
-export { checkImageHeader, checkMinSide, checkPixelLimit, readSharpHeader, readBmpHeader, resolveGuard } from './image-guard.js';
-export type { ImageHeader } from './image-guard.js';
-export { checkTrainable, countByClass, MIN_TRAIN_PER_CLASS, MIN_VAL_PER_CLASS } from './trainable.js';
-export type { LoadedLabels } from './trainable.js';
+export type { PreprocessConfig } from './options.js';
 export { openSource } from './open-source.js';
 export { openFolderSource } from './folder-source.js';
 export { openNpzSource } from './npz-source.js';
