@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   MC_SERVE_NO_REPORT: 'the run directory has no report.html',
   MC_SERVE_BUSY: 'too many requests are waiting for the model',
   MC_SERVE_INTERNAL: 'the server failed unexpectedly',
+  MC_SERVE_UNKNOWN_MODEL: 'the KServe v2 URL names a model or version this server does not serve',
+  MC_SERVE_BAD_TENSOR: 'a KServe v2 inference request does not fit the model\'s inputs or outputs',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;

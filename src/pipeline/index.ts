@@ -26,3 +26,7 @@ export { attributeTabular } from './tabular-attribution.js';
 export type { AttributeTabularOptions, TabularAttribution, TabularColumnAttribution } from './tabular-attribution.js';
 export { decodeInputs } from './decode-inputs.js';
 export type { DecodedInputs, InputError } from './decode-inputs.js';
+export { RAW_IMAGE_INPUT, SERVING_OUTPUTS, buildServingGraph, servingModelName } from './serving-graph.js';
+export type { ServingGraphOptions } from './serving-graph.js';
+export { TritonExportOptions, exportTriton, tritonConfig } from './export-triton.js';
+export type { TritonExport, TritonExportOptionsInput } from './export-triton.js';

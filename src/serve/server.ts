@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { installErrorHandlers } from './http-errors.js';
 import { registerImageRoutes } from './image-routes.js';
+import { registerKserveRoutes } from './kserve-routes.js';
 import { ServeOptions, type ServeOptionsInput } from './options.js';
 import { registerPageRoutes } from './page-routes.js';
 import { openResources } from './resources.js';
@@ -51,6 +52,7 @@ export function buildServer(runDir: string, options: ServeOptionsInput = {}, log
     scope.addHook('onClose', async () => { await res.close(); });
     registerPageRoutes(scope, res);
     registerImageRoutes(scope, res, o);
+    registerKserveRoutes(scope, res, o);
   });
   return app;
 }

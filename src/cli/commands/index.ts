@@ -13,6 +13,7 @@ import { registerExplain } from './explain.js';
 import { registerIndex } from './index-run.js';
 import { registerSimilar } from './similar.js';
 import { registerServe } from './serve.js';
+import { registerExport } from './export.js';
 import { registerConfig } from './config.js';
 import { registerDicom } from './dicom.js';
 
@@ -30,6 +31,7 @@ const SUMMARIES: Record<string, string> = {
   index: 'similar-case index of a run: k-NN head metrics, UMAP map',
   similar: 'the most similar training cases of images (needs index)',
   serve: 'REST API and web app for one run (predict, Grad-CAM, similar)',
+  export: 'write a Triton model repository for a run (KServe v2 clients)',
   report: 'write report.html and model-card.md for a run',
   engine: 'training-engine tools: check gradients against PyTorch fixtures',
   bench: 'time a training step or inference (img/s)',
@@ -53,6 +55,7 @@ export function registerCommands(program: Command): void {
   registerIndex(program);
   registerSimilar(program);
   registerServe(program);
+  registerExport(program);
   registerDicom(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
