@@ -45,7 +45,7 @@ function kserveError(e: unknown): { status: number; body: { error: string } } {
   const status = isMedclassError(e) ? STATUS[e.code] : undefined;
   if (status !== undefined && isMedclassError(e)) return { status, body: { error: `${e.code}: ${e.message}` } };
   const { reply } = errorReply(e);
-  if (reply.code === 'MC_SERVE_UNSUPPORTED_MEDIA_TYPE') return { status: 415, body: { error: `${reply.code}: send the $inference_request as application/json` } };
+  if (reply.code === 'MC_SERVE_UNSUPPORTED_MEDIA_TYPE' && !isMedclassError(e)) return { status: 415, body: { error: `${reply.code}: send the $inference_request as application/json` } };
   return { status: reply.statusCode, body: { error: `${reply.code}: ${reply.message}` } };
 }
 
@@ -127,9 +127,11 @@ export function registerKserveRoutes(app: FastifyInstance, res: ServeResources, 
       });
     }
     for (const url of both('/infer')) {
-      v2.post(url, { schema: { params, body: jsonSchema(InferRequest, 'input') } }, async (req) => {
-        check(req.params as { name: string; version?: string });
+      const preValidation = async (req: FastifyRequest) => {
         if (Buffer.isBuffer(req.body)) throw new MedclassError('MC_SERVE_UNSUPPORTED_MEDIA_TYPE', 'the binary tensor data extension is not supported; send application/json');
+      };
+      v2.post(url, { schema: { params, body: jsonSchema(InferRequest, 'input') }, preValidation }, async (req) => {
+        check(req.params as { name: string; version?: string });
         const body = InferRequest.parse(req.body);
         if (body.parameters?.binary_data_output === true) throw bad('binary_data_output is not supported; outputs are JSON');
         const known = new Set(inputs.map((t) => t.name));
