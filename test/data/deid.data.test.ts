@@ -18,8 +18,11 @@ const require = createRequire(import.meta.url);
 const dcmjs = require('dcmjs');
 dcmjs.log.setLevel('silent');
 
-const inputs = ['NORMAL', 'PNEUMONIA'].flatMap((d) => readdirSync(join(CXR, d)).filter((f) => f.endsWith('.dcm')).map((f) => `${d}/${f}`)).sort();
 const bytesOf = (p: string) => new Uint8Array(readFileSync(p));
+const listed = ['NORMAL', 'PNEUMONIA'].flatMap((d) => readdirSync(join(CXR, d)).filter((f) => f.endsWith('.dcm')).map((f) => `${d}/${f}`)).sort();
+// A file of the shared folder that no longer holds DICOM (damaged by some other run) is reported by the first test, not used by the rest.
+const damaged = listed.filter((f) => Buffer.from(bytesOf(join(CXR, f)).subarray(128, 132)).toString('latin1') !== 'DICM');
+const inputs = listed.filter((f) => !damaged.includes(f));
 
 /** Top-level explicit-VR little-endian elements (meta and dataset), read from the raw bytes: tag → raw value bytes. */
 function rawElements(b: Uint8Array): Map<string, Buffer> {
@@ -68,19 +71,25 @@ describe('dicom deid on the 40 fictitious-PHI chest X-rays', () => {
   const outDir = join(tmp, 'remove');
   let summary: Awaited<ReturnType<typeof deidentifyTree>>;
 
-  it('writes 40 files, none of the input identifiers (raw and trimmed) in any output byte', async () => {
+  it('the shared sample folder holds its 40 DICOM files', () => {
+    expect(listed).toHaveLength(40);
+    expect(damaged, 'these shared files are no longer DICOM: restore them from the original data').toEqual([]);
+  });
+
+  it('writes every DICOM file, none of the input identifiers (raw and trimmed) in any output byte', async () => {
     summary = await deidentifyTree(CXR, outDir, KEY, { paths: 'keep' });
     expect(summary.failed).toEqual([]);
-    expect(summary.written).toHaveLength(40);
-    expect(summary.notDicom).toBe(1); // manifest.csv
+    expect(summary.written).toHaveLength(inputs.length);
+    expect(inputs.length).toBeGreaterThanOrEqual(39);
+    expect(summary.notDicom).toBe(1 + damaged.length); // manifest.csv
     const ids = new Set(inputs.flatMap((f) => identifiers(bytesOf(join(CXR, f)))));
-    expect(ids.size).toBeGreaterThan(40 * 5);
+    expect(ids.size).toBeGreaterThan(inputs.length * 5);
     // the search can fail: every identifier is found in the inputs
     const inBytes = Buffer.concat(inputs.map((f) => readFileSync(join(CXR, f))));
     for (const id of ids) expect(countIn(inBytes, id), id).toBeGreaterThan(0);
     const outBytes = Buffer.concat(inputs.map((f) => readFileSync(join(outDir, f))));
     const leaks = [...ids].filter((id) => countIn(outBytes, id) > 0);
-    process.stderr.write(`deid: ${ids.size} identifiers checked, ${leaks.length} found in the output; ${summary.filesPerSecond.toFixed(1)} files/s\n`);
+    process.stderr.write(`deid: ${inputs.length} files, ${ids.size} identifiers checked, ${leaks.length} found in the output; ${summary.filesPerSecond.toFixed(1)} files/s\n`);
     expect(leaks).toEqual([]);
   });
 
