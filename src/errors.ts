@@ -39,6 +39,11 @@ export const ERROR_CODES = {
   // train
   MC_TRAIN_BAD_CONFIG: 'training configuration is invalid',
   MC_TRAIN_BAD_RUN_DIR: 'run directory is missing or incomplete',
+  // run
+  MC_RUN_EXISTS: 'the run directory already holds a run',
+  MC_RUN_OLD_FORMAT: 'the run directory was written by an older medclass (no run.json)',
+  MC_RUN_BAD_MANIFEST: 'run.json is malformed or of another schema version',
+  MC_RUN_RESUME_MISMATCH: 'the resumed run differs from the one recorded in run.json',
   // explain
   MC_EXPLAIN_BAD_LAYER: 'no 4-D feature map of this name feeds the logits',
   MC_EXPLAIN_NOT_CAM_MODEL: 'plain CAM needs global average pooling followed by one linear layer',

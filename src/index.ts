@@ -7,6 +7,7 @@ export * from './train/index.js';
 export * from './eval/index.js';
 export * from './explain/index.js';
 export * from './retrieval/index.js';
+export * from './run/index.js';
 export * from './report/index.js';
 export * from './pipeline/index.js';
 export * from './serve/index.js';

@@ -136,3 +136,35 @@ export function selectSplit(table: PredictionTable, split: 'val' | 'test'): Pred
     meta: Object.fromEntries(Object.entries(table.meta).map(([h, v]) => [h, idx.map((i) => v[i]!)])),
   };
 }
+
+/** One row of a predictions CSV: its split, optional item id, label index and K scores. */
+export interface PredictionRow {
+  split: string;
+  id?: string;
+  label: number;
+  scores: ArrayLike<number>;
+  /** metadata values by column name ('' when missing) */
+  meta?: Readonly<Record<string, string>>;
+}
+
+const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/**
+ * The one predictions CSV writer: `split[,id],label,<kind>_0..<kind>_{K-1}`, then `metaCols`. `precision` 'float32'
+ * writes 9 significant digits of the float32 value (`Math.fround(parse(s))` gives the same float32 back, so logits of
+ * a model round-trip exactly); 'float64' writes the shortest text that parses to the same double.
+ *
+ * @example
+ * formatPredictionsCsv([{ split: 'test', id: 'a.png', label: 1, scores: [0.1, 2.5] }], 2); // "split,id,label,logit_0,logit_1\ntest,a.png,1,0.100000001,2.50000000\n"
+ */
+export function formatPredictionsCsv(rows: readonly PredictionRow[], classes: number, opts: { metaCols?: readonly string[]; scoreKind?: 'logit' | 'prob'; precision?: 'float32' | 'float64'; ids?: boolean } = {}): string {
+  const metaCols = opts.metaCols ?? [];
+  const withIds = opts.ids ?? rows.some((r) => r.id !== undefined);
+  const num = opts.precision === 'float64' ? (v: number) => String(v) : (v: number) => Math.fround(v).toPrecision(9);
+  const head = ['split', ...(withIds ? ['id'] : []), 'label', ...Array.from({ length: classes }, (_, k) => `${opts.scoreKind ?? 'logit'}_${k}`), ...metaCols].map(csvField).join(',');
+  const lines = rows.map((r) => [
+    r.split, ...(withIds ? [csvField(r.id ?? '')] : []), String(r.label), ...Array.from({ length: classes }, (_, k) => num(r.scores[k]!)),
+    ...metaCols.map((c) => csvField(r.meta?.[c] ?? '')),
+  ].join(','));
+  return `${[head, ...lines].join('\n')}\n`;
+}

@@ -1,22 +1,17 @@
 import type { ReliabilityBin } from './calibration.js';
 import type { MetricsReport, SplitScores } from './evaluate.js';
-
-const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+import { formatPredictionsCsv } from './predictions-csv.js';
 
 /**
  * A run's `predictions.csv` in the format `medclass metrics` reads: `split,label,logit_0..logit_{K-1}` then the
- * metadata columns of the first split. Numbers are written with full round-trip precision.
+ * metadata columns of the first split, written by `formatPredictionsCsv` (scores are doubles here: shortest round-trip text).
  */
 export function predictionsToCsv(splits: readonly { split: 'val' | 'test'; data: SplitScores }[], classes: number, scoreKind: 'logit' | 'prob' = 'logit'): string {
   const metaCols = Object.keys(splits[0]?.data.meta ?? {});
-  const lines = [['split', 'label', ...Array.from({ length: classes }, (_, k) => `${scoreKind}_${k}`), ...metaCols].map(csvField).join(',')];
-  for (const { split, data } of splits) {
-    for (let i = 0; i < data.labels.length; i++) {
-      const scores = Array.from(data.scores.subarray(i * classes, (i + 1) * classes), String);
-      lines.push([split, String(data.labels[i]), ...scores, ...metaCols.map((c) => csvField(data.meta?.[c]?.[i] ?? ''))].join(','));
-    }
-  }
-  return `${lines.join('\n')}\n`;
+  const rows = splits.flatMap(({ split, data }) => Array.from(data.labels, (label, i) => ({
+    split, label, scores: data.scores.subarray(i * classes, (i + 1) * classes), meta: Object.fromEntries(metaCols.map((c) => [c, data.meta?.[c]?.[i] ?? ''])),
+  })));
+  return formatPredictionsCsv(rows, classes, { metaCols, scoreKind, ids: false, precision: 'float64' });
 }
 
 /** The content of a run's `calibration.json`: the temperature to divide logits by, and the bins before/after. */
@@ -37,10 +32,12 @@ export interface CalibrationArtifact {
   };
 }
 
-/** Extracts `calibration.json` from an evaluation report (what `serve` needs to output calibrated probabilities). */
-export function calibrationArtifact(report: MetricsReport): CalibrationArtifact {
+/**
+ * Extracts `calibration.json` from an evaluation report (what `serve` needs to output calibrated probabilities);
+ * `bins` is the ECE bin count the report was computed with (`EvalOptions.bins`, default 15).
+ */
+export function calibrationArtifact(report: MetricsReport, bins = 15): CalibrationArtifact {
   const r = report as unknown as Record<string, unknown>;
-  const bins = Number(Object.keys(r).find((k) => /^ece_\d+$/.test(k))!.slice(4));
   const fitted = report.temperature !== null;
   return {
     method: 'temperature',

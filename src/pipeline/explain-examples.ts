@@ -1,15 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Dataset, SplitOptions, assignSplits } from '../data/index.js';
 import { openRunSource } from './run-source.js';
 import type { GradCamExample } from '../report/index.js';
-import { sourceName } from '../report/index.js';
+import { openRunDir, sourceName } from '../run/index.js';
 import { MedclassError } from '../errors.js';
 import { explainTensors, openExplainer } from './explain.js';
 
 /** Options of `gradCamExamples`. */
 export interface GradCamExamplesOptions {
-  /** data source to draw test images from (default: the run's, from summary.json) */
+  /** data source to draw test images from (default: the run's, from run.json) */
   data?: string;
   /** onnxruntime threads (default 1) */
   threads?: number;
@@ -19,23 +17,22 @@ export interface GradCamExamplesOptions {
 
 /**
  * Grad-CAM examples for the report: per true class, two test images — the first correctly classified and the first
- * misclassified one, filled up with the second of either kind where one kind is missing — split as the run's config says, each explained for
+ * misclassified one, filled up with the second of either kind where one kind is missing — split as run.json records, each explained for
  * its predicted class. Throws (`MC_TRAIN_BAD_RUN_DIR`, data errors) when the run's source cannot be read; the
  * caller decides whether the report goes on without the section.
  */
 export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptions = {}): Promise<{ layer: string; examples: GradCamExample[] }> {
-  const summaryPath = join(runDir, 'summary.json');
-  const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
-  const spec: string | undefined = opts.data ?? summary?.config?.data?.source;
-  if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass the data source explicitly' });
-  const source = openRunSource(spec, summary?.config?.data);
+  const run = openRunDir(runDir);
+  const cfg = run.config;
+  const spec = opts.data ?? cfg.data.source;
+  const source = openRunSource(spec, cfg.data);
   const ex = await openExplainer(runDir, { threads: opts.threads ?? 1 });
   try {
     if (source.classes.join(',') !== ex.model.classes.join(',')) {
       throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${source.classes.join(',')}] differ from the run's [${ex.model.classes.join(',')}]`);
     }
-    const split = SplitOptions.parse({ ...(summary?.config?.data?.split ?? {}), seed: summary?.config?.seed ?? 0 });
-    const ds = new Dataset(source, { splits: assignSplits(source.items, split), cacheTensors: false });
+    const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+    const ds = new Dataset(source, { splits, cacheTensors: false });
     const test = ds.indicesOf('test');
     const k = source.classes.length;
     const chosen: number[] = [];

@@ -1,20 +1,17 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type PreprocessConfig, type SplitName, checkTabularEncoder, encodeTabular } from '../data/index.js';
-import { DISCLAIMER, EvalOptions, argmaxRows, evaluatePredictions, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
+import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type SplitName, encodeTabular } from '../data/index.js';
+import { DISCLAIMER, argmaxRows, evaluatePredictions, formatPredictionsCsv, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
   EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, exactKnnOrt, knnVote, mapNeighborAccuracy, takeRows, umap2d,
 } from '../retrieval/index.js';
 import { MedclassError } from '../errors.js';
-import { dataFingerprint, toJson, writeAtomic } from './run-files.js';
+import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
 import { openRunSource } from './run-source.js';
 
-/** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's summary.json. */
+/** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's run.json. */
 export const IndexRunOptions = z.strictObject({
-  data: z.string().optional().describe("data source (default: the run's, as summary.json names it); split as the run's config says"),
+  data: z.string().optional().describe("data source (default: the run's, as run.json names it); split as run.json records"),
   csv: CsvOptions.optional().describe('CSV column mapping when --data is a manifest'),
   embedding: z.string().default('embedding').describe('graph value [N,D] read as the embedding'),
   knn: KnnHeadOptions.default(KnnHeadOptions.parse({})).describe('the k-NN classifier head evaluated on val/test'),
@@ -48,24 +45,9 @@ export interface RunIndexSummary {
   files: string[];
 }
 
-function readJson(runDir: string, name: string, required: boolean): any {
-  const p = join(runDir, name);
-  if (!existsSync(p)) {
-    if (required) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name} is missing from the run directory`, { file: name, hint: 'pass a run directory written by medclass train' });
-    return undefined;
-  }
-  try {
-    return JSON.parse(readFileSync(p, 'utf8'));
-  } catch (cause) {
-    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name}: not valid JSON (${(cause as Error).message})`, { file: name, cause });
-  }
-}
-
 /** SHA-256 of a run's model.onnx (`MC_TRAIN_BAD_RUN_DIR` when missing). */
 export function modelSha256(runDir: string): string {
-  const p = join(runDir, 'model.onnx');
-  if (!existsSync(p)) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'model.onnx is missing from the run directory', { file: 'model.onnx', hint: 'the run may have been interrupted; resume it with medclass train --resume' });
-  return createHash('sha256').update(readFileSync(p)).digest('hex');
+  return openRunDir(runDir).modelSha256();
 }
 
 const figures = (m: any): HeadFigures | null => (m ? { roc_auc: m.roc_auc, accuracy: m.accuracy, balanced_accuracy: m.balanced_accuracy, n: m.n ?? NaN } : null);
@@ -89,7 +71,7 @@ function stratifiedSample(labels: Int32Array, classes: number, max: number, rng:
  * value), saves `index/embeddings.f32` + `index/items.json`, evaluates a k-NN head (cosine, distance-weighted votes)
  * on val and test with the eval layer (`index/knn-metrics.json` in metrics.json's layout; `index/knn-predictions.csv`
  * with probabilities that round-trip exactly), and lays the training embeddings out with UMAP (`index/umap.json`).
- * The data are re-read from the run's source and split exactly as the run's config says.
+ * The data are re-read from the run's source and split as run.json records (items it never saw: as its config says).
  *
  * @example
  * const s = await buildRunIndex('runs/pneumonia', { knn: { k: 10 } });
@@ -97,26 +79,26 @@ function stratifiedSample(labels: Int32Array, classes: number, max: number, rng:
  */
 export async function buildRunIndex(runDir: string, options: IndexRunOptionsInput = {}, onEvent?: (e: IndexRunEvent) => void): Promise<RunIndexSummary> {
   const o = IndexRunOptions.parse(options);
-  const summary = readJson(runDir, 'summary.json', false) ?? {};
-  const pre = readJson(runDir, 'preprocess.json', true) as PreprocessConfig & { classes: string[]; input: string; output: string; tabularInput?: string };
-  const tabular = pre.tabularInput ? checkTabularEncoder(readJson(runDir, 'tabular.json', true)) : undefined;
+  const run = openRunDir(runDir);
+  const cfg = run.config;
+  const pre = run.preprocess();
+  const tabular = run.tabular(pre);
   const preprocess = PreprocessOptions.parse({ size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize });
   const classes = pre.classes;
   const k = classes.length;
-  const spec = o.data ?? summary.config?.data?.source;
-  if (!spec) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'summary.json names no data source', { file: 'summary.json', hint: 'pass --data SOURCE' });
-  const source = openRunSource(spec, summary.config?.data, o.csv);
+  const spec = o.data ?? cfg.data.source;
+  const source = openRunSource(spec, cfg.data, o.csv);
   if (source.classes.join(',') !== classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `classes [${source.classes.join(',')}] of the data differ from the run's [${classes.join(',')}]`, { hint: 'index with data of the same class names in the same order' });
   }
-  const seed = o.seed ?? summary.config?.seed ?? summary.seed ?? 0;
-  const splits = assignSplits(source.items, SplitOptions.parse({ ...(summary.config?.data?.split ?? {}), seed: summary.config?.seed ?? 0 }));
-  const trained = summary.data?.fingerprint as string | undefined;
+  const seed = o.seed ?? cfg.seed;
+  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const trained = run.manifest.data?.fingerprint;
   const fingerprintMatches = trained ? dataFingerprint(source.items, splits) === trained : null;
   if (fingerprintMatches === false) onEvent?.({ type: 'data-mismatch', message: 'the data (ids, labels or splits) differ from those the run was trained on; the index and k-NN figures describe the data given' });
 
-  const sha = modelSha256(runDir);
-  const embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), { input: pre.input, output: pre.output, embedding: o.embedding, threads: o.threads });
+  const sha = run.modelSha256();
+  const embedder = await Embedder.create(run.modelBytes(), { input: pre.input, output: pre.output, embedding: o.embedding, threads: o.threads });
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunIndexSummary['skipped'] = [];
   const sample = [preprocess.channels, preprocess.size, preprocess.size];
@@ -140,6 +122,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   if (train.labels.length < 3) throw new MedclassError('MC_RETRIEVAL_TOO_FEW', `the training split has ${train.labels.length} readable cases; at least 3 are needed`);
   const index = EmbeddingIndex.fromEmbeddings(train.ids.map((id, i) => ({ id, label: classes[train.labels[i]!]! })), train.embeddings, train.dim, classes, { embedding: o.embedding, modelSha256: sha, split: 'train' });
   index.save(runDir);
+  run.record(filesBelow(run, 'index'));
 
   onEvent?.({ type: 'stage', stage: 'knn' });
   const threads = o.threads || undefined;
@@ -149,16 +132,14 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const knnVal = val.labels.length ? await headScores(val) : undefined;
   if (test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', 'the data have no readable test cases to evaluate the k-NN head on', { hint: 'the source needs a test split' });
   const knnTest = await headScores(test);
-  const evalCfg = summary.config?.eval ?? {};
-  const eo = EvalOptions.parse({ bootstrap: o.bootstrap ?? evalCfg.bootstrap ?? 1000, alpha: evalCfg.alpha ?? 0.1, targetSensitivity: evalCfg.targetSensitivity ?? 0.9, classNames: classes });
+  const eo = { ...runEvalOptions(cfg.eval, classes, o.bootstrap !== undefined ? { bootstrap: o.bootstrap } : {}), subgroups: [] };
   const metrics: MetricsReport = evaluatePredictions({ classes: k, scoreKind: 'prob', ...(knnVal ? { val: knnVal } : {}), test: knnTest }, eo, new Rng(seed).fork('eval'), onEvent);
   const { val: valMetrics, ...testMetrics } = metrics;
-  writeAtomic(join(runDir, 'index/knn-metrics.json'), toJson({ disclaimer: DISCLAIMER, classes, head: { kind: 'knn', metric: 'cosine', ...o.knn, index: INDEX_FILES.items }, seed, test: testMetrics, val: valMetrics }));
+  run.writeFile('index/knn-metrics.json', toJson({ disclaimer: DISCLAIMER, classes, head: { kind: 'knn', metric: 'cosine', ...o.knn, index: INDEX_FILES.items }, seed, test: testMetrics, val: valMetrics }));
   const rows = [...(knnVal ? [['val', knnVal] as const] : []), ['test', knnTest] as const];
-  const q = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const csvText = [['split', 'id', 'label', ...classes.map((_, c) => `prob_${c}`)].join(','),
-    ...rows.flatMap(([name, s]) => Array.from(s.labels, (y, i) => [name, q(s.meta!.id![i]!), y, ...Array.from(s.scores.subarray(i * k, (i + 1) * k), (v) => String(v))].join(',')))];
-  writeAtomic(join(runDir, 'index/knn-predictions.csv'), `${csvText.join('\n')}\n`);
+  run.writeFile('index/knn-predictions.csv', formatPredictionsCsv(rows.flatMap(([split, sc]) => Array.from(sc.labels, (label, i) => ({
+    split, id: sc.meta!.id![i]!, label, scores: sc.scores.subarray(i * k, (i + 1) * k),
+  }))), k, { scoreKind: 'prob', precision: 'float64', ids: true }));
 
   onEvent?.({ type: 'stage', stage: 'umap' });
   const root = new Rng(seed).fork('retrieval');
@@ -185,7 +166,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     neighborAccuracyEmbedding: embAcc,
     majorityShare: Math.max(...classes.map((_, c) => labels.filter((y) => y === c).length)) / picked.length,
   };
-  writeAtomic(join(runDir, 'index/umap.json'), toJson({
+  run.writeFile('index/umap.json', toJson({
     disclaimer: DISCLAIMER, method: 'umap (umap-js 1.4.0) on exact cosine k-NN', seed, options: o.umap, classes,
     sampled: picked.length < index.size, count: index.size,
     neighbor_accuracy: { k: o.mapK, map_2d: map.neighborAccuracy2d, embedding: map.neighborAccuracyEmbedding, majority_share: map.majorityShare },
@@ -195,7 +176,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     y: Array.from(xy.filter((_, j) => j % 2 === 1), (v) => Number(v.toPrecision(6))),
   }));
 
-  const model = readJson(runDir, 'metrics.json', false);
+  const model = run.metrics() as { val?: any; test?: any } | undefined;
   onEvent?.({ type: 'stage', stage: 'done' });
   return {
     count: index.size, dim: index.dim, classes,

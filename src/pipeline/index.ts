@@ -4,7 +4,7 @@ export type { RunConfigInput } from './config.js';
 export { configFields, configReferenceMarkdown } from './config-reference.js';
 export type { ConfigField } from './config-reference.js';
 export { monitorFor } from './monitors.js';
-export { runTraining, readSummary } from './run.js';
+export { runTraining } from './run.js';
 export type { RunEvent, RunOptions, RunSummary } from './run.js';
 export { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
 export { versions } from './versions.js';

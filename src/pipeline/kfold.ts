@@ -1,9 +1,10 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../engine/index.js';
 import { assignSplits, kFold, type DatasetSource, type SplitName } from '../data/index.js';
-import { RunConfig, type RunConfigInput } from './config.js';
+import { MedclassError } from '../errors.js';
+import { RunConfig, eceKey, metricParams, openRunDir, runEvalOptions, toJson, writeAtomic, type RunConfigInput } from '../run/index.js';
 import { runTraining, type RunOptions, type RunSummary } from './run.js';
-import { toJson, writeAtomic } from './run-files.js';
 
 /** Metrics summarised over folds. */
 export interface KFoldSummary {
@@ -13,19 +14,39 @@ export interface KFoldSummary {
   metrics: Record<string, { values: number[]; mean: number; sd: number }>;
 }
 
-const HEADLINE = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier', 'ece_15'];
+const HEADLINE = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier'];
+
+/** The test metrics of a finished fold directory (k-fold `resume` skips it), or undefined when it is not done. */
+function finishedFold(dir: string): Record<string, unknown> | undefined {
+  if (!existsSync(join(dir, 'run.json'))) return undefined;
+  const run = openRunDir(dir);
+  return run.manifest.status === 'done' ? run.metrics()?.test as unknown as Record<string, unknown> : undefined;
+}
 
 /**
  * Stratified (group-aware when items have groups) k-fold cross-validation on train+val: fold f is the validation
  * split of run f, the other folds its training split; the test split is never touched for training and each fold's
  * model is evaluated on it. Folds come from `Rng(seed).fork('kfold')`. Writes `<out>/<name>/fold-<f>/` run
- * directories and `<out>/<name>/kfold.json` with per-fold metrics and mean ± sd.
+ * directories — each run.json records its fold (`fold: {index, k}`) and the split of every item, so `eval --data`
+ * on a fold evaluates on that fold — and `<out>/<name>/kfold.json` with per-fold metrics and mean ± sd. An existing
+ * k-fold folder is refused (`MC_RUN_EXISTS`) unless `force` (every fold retrained) or `resume` (finished folds kept).
  */
-export async function runKFold(input: RunConfigInput, k: number, opts: Omit<RunOptions, 'splits' | 'runDir'> = {}): Promise<KFoldSummary> {
+export async function runKFold(input: RunConfigInput, k: number, opts: Omit<RunOptions, 'splits' | 'runDir' | 'fold'> = {}): Promise<KFoldSummary> {
   const cfg = RunConfig.parse(input);
   const root = join(cfg.out, cfg.name);
-  const runs: RunSummary[] = [];
+  const existing = existsSync(root) ? readdirSync(root).filter((f) => f === 'kfold.json' || /^fold-\d+$/.test(f)) : [];
+  if (existing.length && !opts.force && !opts.resume) {
+    throw new MedclassError('MC_RUN_EXISTS', `${root} already holds a k-fold run (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''})`, { hint: 'pass --resume to finish it, --force to retrain every fold, or choose another --name' });
+  }
+  const runs: { runDir: string; status: RunSummary['status']; test?: Record<string, unknown> }[] = [];
   for (let f = 0; f < k; f++) {
+    const runDir = join(root, `fold-${f + 1}`);
+    const done = opts.resume ? finishedFold(runDir) : undefined;
+    if (done) {
+      opts.onEvent?.({ type: 'stage', stage: `fold ${f + 1}/${k}`, detail: 'finished before; kept' });
+      runs.push({ runDir, status: 'done', test: done });
+      continue;
+    }
     opts.onEvent?.({ type: 'stage', stage: `fold ${f + 1}/${k}` });
     const splits = (source: DatasetSource): SplitName[] => {
       const base = assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
@@ -33,13 +54,14 @@ export async function runKFold(input: RunConfigInput, k: number, opts: Omit<RunO
       const fold = kFold(source.items, k, new Rng(cfg.seed).fork('kfold'), { byGroup: cfg.data.split.byGroup, subset: pool });
       return base.map((s, i) => (s === 'test' ? 'test' : fold.get(i) === f ? 'val' : 'train'));
     };
-    const s = await runTraining(cfg, { ...opts, runDir: join(root, `fold-${f + 1}`), splits });
-    runs.push(s);
+    const resume = opts.resume === true && existsSync(join(runDir, 'run.json'));
+    const s = await runTraining(cfg, { ...opts, resume, force: opts.force === true || (opts.resume === true && !resume), runDir, splits, fold: { index: f + 1, k } });
+    runs.push({ runDir, status: s.status, ...(s.metrics ? { test: s.metrics as unknown as Record<string, unknown> } : {}) });
     if (s.status === 'interrupted') break;
   }
   const metrics: KFoldSummary['metrics'] = {};
-  for (const key of HEADLINE) {
-    const values = runs.map((r) => (r.metrics as unknown as Record<string, unknown> | undefined)?.[key]).filter((v): v is number => typeof v === 'number');
+  for (const key of [...HEADLINE, eceKey(metricParams(runEvalOptions(cfg.eval, [])))]) {
+    const values = runs.map((r) => r.test?.[key]).filter((v): v is number => typeof v === 'number');
     if (values.length !== runs.length || values.length === 0) continue;
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const sd = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;

@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { Session } from '../engine/index.js';
-import { PreprocessOptions, checkTabularEncoder, encodeTabular, tabularColumns, type MetaValue, type PreprocessConfig, type TabularEncoder } from '../data/index.js';
+import { PreprocessOptions, encodeTabular, tabularColumns, type MetaValue, type PreprocessConfig, type TabularEncoder } from '../data/index.js';
 import { hflipBatch } from '../train/index.js';
 import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
+import { openRunDir, storedConformal, type MetricsFile, type RunPreprocess } from '../run/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 import { decodeInputs, type ImageInput } from './decode-inputs.js';
 import { attributeTabular, type TabularAttribution } from './tabular-attribution.js';
@@ -27,17 +26,8 @@ export const PredictOptions = z.strictObject({
 export type PredictOptions = z.output<typeof PredictOptions>;
 export type PredictOptionsInput = z.input<typeof PredictOptions>;
 
-/** `preprocess.json` of a run directory. */
-export interface RunPreprocess extends PreprocessConfig {
-  classes: string[];
-  input: string;
-  output: string;
-  inputDims: number[];
-  /** Fusion runs: the tabular input's name (`tab`), its width F and the metadata columns it encodes (`tabular.json`). */
-  tabularInput?: string;
-  tabularFeatures?: number;
-  tabularColumns?: string[];
-}
+/** `preprocess.json` of a run directory (validated by the run layer). */
+export type { RunPreprocess } from '../run/index.js';
 
 /** One image's prediction, or the reason it could not be read (a batch never fails on one bad file). */
 export type ImagePrediction =
@@ -61,36 +51,6 @@ export type ImagePrediction =
 
 /** An input of `predictImages`: a path, or named bytes (an upload). */
 
-function readJson(runDir: string, name: string, required: boolean): any {
-  const path = join(runDir, name);
-  if (!existsSync(path)) {
-    if (!required) return undefined;
-    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name} is missing from the run directory`, { file: name, hint: 'pass a run directory written by medclass train' });
-  }
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name}: not valid JSON (${(cause as Error).message})`, { file: name, cause });
-  }
-}
-
-/** The conformal calibration stored in a run's metrics.json for `method` (marginal, not Mondrian), if any. */
-function storedConformal(metrics: any, method: ConformalMethod, classes: number): ConformalCalibration | undefined {
-  const test = metrics?.test as Record<string, any> | undefined;
-  if (!test) return undefined;
-  const key = Object.keys(test).find((k) => new RegExp(`^conformal_${method}_alpha_[\\d.]+$`).test(k));
-  if (!key) return undefined;
-  const alpha = Number(key.split('_alpha_')[1]);
-  const n = Number(test[key].n_calibration);
-  let q = test[key].qhat as number | null;
-  if (q === null) {
-    // JSON has no ∞ or NaN: null is ∞ when there were too few calibration rows for α, else an undefined q̂ (no sets).
-    if (!(n === 0 || Math.ceil((n + 1) * (1 - alpha)) / n > 1)) return undefined;
-    q = Infinity;
-  }
-  return { method, alpha, mondrian: false, qhat: new Float64Array(classes).fill(q), n: [n] };
-}
-
 /**
  * A trained run directory opened for inference: `model.onnx` in one `Session`, `preprocess.json`, the temperature of
  * `calibration.json` and the conformal q̂ of `metrics.json`. Dispose it when done.
@@ -104,26 +64,25 @@ export class RunModel {
     readonly temperature: number | null,
     /** whether the run's predictions.csv was made with flip TTA */
     readonly tta: boolean,
-    private readonly metrics: unknown,
+    private readonly metrics: MetricsFile | undefined,
     /** the tabular encoder of a fusion run (`tabular.json`), else undefined */
     readonly tabular?: TabularEncoder,
   ) {}
 
-  /** Opens `runDir`; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
+  /** Opens `runDir` through the run layer; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
   static async open(runDir: string, opts: { threads?: number } = {}): Promise<RunModel> {
-    const pre = readJson(runDir, 'preprocess.json', true) as RunPreprocess;
-    const modelPath = join(runDir, 'model.onnx');
-    if (!existsSync(modelPath)) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'model.onnx is missing from the run directory', { file: 'model.onnx', hint: 'the run may have been interrupted; resume it with medclass train --resume' });
-    const cal = readJson(runDir, 'calibration.json', false);
-    const summary = readJson(runDir, 'summary.json', false);
-    const metrics = readJson(runDir, 'metrics.json', false);
-    const t = typeof cal?.temperature === 'number' && cal.temperature > 0 ? (cal.temperature as number) : null;
-    const tabular = pre.tabularInput ? checkTabularEncoder(readJson(runDir, 'tabular.json', true)) : undefined;
+    const run = openRunDir(runDir);
+    const pre = run.preprocess();
+    run.modelPath(); // MC_TRAIN_BAD_RUN_DIR before any other file is read when the run was interrupted
+    const cal = run.calibration();
+    const metrics = run.metrics();
+    const t = typeof cal?.temperature === 'number' && cal.temperature > 0 ? cal.temperature : null;
+    const tabular = run.tabular(pre);
     if (tabular && tabular.features.length !== pre.tabularFeatures) {
       throw new MedclassError('MC_DATA_BAD_TABULAR', `tabular.json: ${tabular.features.length} features, preprocess.json says ${pre.tabularFeatures}`, { file: 'tabular.json' });
     }
-    const session = await Session.create(new Uint8Array(readFileSync(modelPath)), opts.threads ? { threads: opts.threads } : {});
-    return new RunModel(runDir, session, pre, t, summary?.config?.fit?.tta === true, metrics, tabular);
+    const session = await Session.create(run.modelBytes(), opts.threads ? { threads: opts.threads } : {});
+    return new RunModel(runDir, session, pre, t, run.hasManifest && run.config.fit.tta === true, metrics, tabular);
   }
 
   get classes(): readonly string[] { return this.preprocess.classes; }

@@ -1,20 +1,22 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Network } from '../engine/index.js';
 import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '../engine/index.js';
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
-import { Dataset, assignSplits, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
+import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
 import { Predictor, TrunkCache, fit, loadWeights } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
-import { RunConfig, type RunConfigInput } from './config.js';
+import { MedclassError } from '../errors.js';
+import {
+  RunConfig, calibrationJson, configDifferences, createRunDir, dataFingerprint, filesBelow, historyCsv, metricParams, metricsJson, predictionsCsv,
+  runEvalOptions, sourceName, toJson, type RunConfigInput, type RunDir, type RunSplits,
+} from '../run/index.js';
 import { monitorFor } from './monitors.js';
 import { evaluatePhase, type PhaseMetrics } from './phase-metrics.js';
-import { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
-import { versions } from './versions.js';
 import { attachTabular, metaColumns } from './tabular-run.js';
 
 /** Events of a run: stages, data progress and skipped files, training progress. */
@@ -23,8 +25,17 @@ export type RunEvent = { type: 'stage'; stage: string; detail?: string } | DataE
 export interface RunOptions {
   /** Run directory (default `<out>/<name>`). */
   runDir?: string;
-  /** Continue from `checkpoints/last.ckpt` in the run directory. */
+  /** Continue the run recorded in the directory's run.json from `checkpoints/last.ckpt` (the config must match it). */
   resume?: boolean;
+  /** Replace an existing run in the directory (its report, model card, explain/ and index/ files go too). */
+  force?: boolean;
+  /** k-fold: this run is fold `index` of `k` (recorded in run.json). */
+  fold?: { index: number; k: number };
+  /**
+   * Testing: stop cleanly after this many batches, exactly as Ctrl-C (`shouldStop`) would — a deterministic
+   * interruption point for resume tests (`medclass train --stop-after-batches N`).
+   */
+  stopAfterBatches?: number;
   onEvent?: (e: RunEvent) => void;
   /** Polled after every batch; true stops cleanly after writing a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
@@ -32,7 +43,7 @@ export interface RunOptions {
   splits?: (source: DatasetSource) => SplitName[];
 }
 
-/** What a finished (or interrupted) run reports; also written as summary.json. */
+/** What a finished (or interrupted) run reports; also written as summary.json (run.json holds the same outcome). */
 export interface RunSummary {
   runDir: string;
   status: 'done' | 'early' | 'interrupted';
@@ -93,16 +104,51 @@ function weightStore(net: Network, weights?: ReadonlyMap<string, Float32Array>):
   return s;
 }
 
+/** The split of every item id, in source order (run.json `splits`). */
+function splitRecord(source: DatasetSource, splits: readonly SplitName[]): RunSplits {
+  const r: RunSplits = { train: [], val: [], test: [] };
+  source.items.forEach((it, i) => r[splits[i]!].push(it.id));
+  return r;
+}
+
+/** Restores fit state from `checkpoints/last.ckpt` (and best.ckpt) so the run continues bit-exactly. */
+async function resumeState(net: Network, lastPath: string, bestPath: string): Promise<ResumeFrom | undefined> {
+  if (!existsSync(lastPath)) return undefined;
+  const last = await loadCheckpoint(lastPath);
+  loadWeights(net, new Map([...last.params].map(([n, v]) => [n, v.data])));
+  const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean };
+  const bestW = x.best && existsSync(bestPath) ? await loadCheckpoint(bestPath) : undefined;
+  return {
+    phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs, ...(x.phaseEnd ? { phaseEnded: true } : {}),
+    ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}),
+    ...(x.best && bestW ? { best: { ...x.best, params: new Map([...bestW.params].map(([n, v]) => [n, v.data])) } } : {}),
+  };
+}
+
+/** Prepares the run directory: refuses an existing run without resume/force, and a resume whose config differs. */
+function prepareRunDir(runDir: string, cfg: RunConfig, opts: RunOptions): RunDir {
+  const { run, previous } = createRunDir(runDir, cfg, { ...(opts.force ? { force: true } : {}), ...(opts.resume ? { resume: true } : {}), ...(opts.fold ? { fold: opts.fold } : {}) });
+  const diff = previous ? configDifferences(previous.config, cfg) : [];
+  if (diff.length) {
+    throw new MedclassError('MC_RUN_RESUME_MISMATCH', `${runDir}: the config differs from the one in run.json at ${diff.slice(0, 6).join(', ')}${diff.length > 6 ? ', …' : ''}`, {
+      file: 'run.json', hint: `resume with medclass train --resume ${runDir} and no other options (the config comes from run.json)`,
+    });
+  }
+  return run;
+}
+
 /**
- * Runs one training job end to end and writes the run directory: data → splits → model → fit (checkpoint every
+ * Runs one training job end to end and writes the run directory through the run layer: run.json (status running →
+ * interrupted/done, config, splits of every item, files with SHA-256), data → splits → model → fit (checkpoint every
  * epoch, best weights kept) → `model.onnx`, `preprocess.json`, `history.csv`, `predictions.csv`, `metrics.json`,
- * `calibration.json`, `summary.json`. With `resume`, continues from `checkpoints/last.ckpt` to the same result as an
- * uninterrupted run with the same seed.
+ * `calibration.json`, `summary.json`. An existing run directory is refused (`MC_RUN_EXISTS`) unless `force` or
+ * `resume`; with `resume`, continues from `checkpoints/last.ckpt` to the same result as an uninterrupted run.
  */
 export async function runTraining(input: RunConfigInput, opts: RunOptions = {}): Promise<RunSummary> {
   const t0 = performance.now();
   const cfg = RunConfig.parse(input);
   const runDir = opts.runDir ?? join(cfg.out, cfg.name);
+  const run = prepareRunDir(runDir, cfg, opts);
   const emit = opts.onEvent;
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
@@ -110,6 +156,11 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const source: DatasetSource = withBinnedSource(await withDicomMeta(opened, { tags: cfg.data.dicomMeta }), cfg.data.binned);
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
+  const fingerprint = dataFingerprint(source.items, splits);
+  const recorded = run.manifest.data?.fingerprint;
+  if (opts.resume && recorded && recorded !== fingerprint) {
+    throw new MedclassError('MC_RUN_RESUME_MISMATCH', `${runDir}: the data (ids, labels or splits) differ from those recorded in run.json`, { file: 'run.json', hint: 'resume on the same data, or start a new run' });
+  }
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunSummary['skipped'] = [];
   // Fusion: the tabular encoder is fitted on the loaded train rows only and encodes every split.
@@ -118,31 +169,23 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     val: await loadSplit(ds, 'val', cfg, emit, skipped),
     test: await loadSplit(ds, 'test', cfg, emit, skipped),
   });
+  checkTrainable(source.classes, { train, val }); // one class, < 2 train or < 1 val image per class: a coded stop, not NaN metrics
   const tabularFeatures = encoder?.features.length ?? 0;
   // Subgroup columns are checked now (an unknown one fails before training) and go to metrics.json and predictions.csv.
   const groups = cfg.eval.subgroups;
   const groupMeta = { val: metaColumns(source, val, groups), test: metaColumns(source, test, groups) };
   const classes = [...source.classes];
+  const counts = { train: train.dims[0], val: val.dims[0], test: test.dims[0] };
+  const data = { source: cfg.data.source, fingerprint, counts, skipped, ...(source.groupPattern ? { groupPattern: { ...source.groupPattern } } : {}) };
+  run.update({ classes, data, splits: splitRecord(source, splits) });
   const net = buildNet(cfg, classes.length, root, tabularFeatures);
   const monitor = monitorFor(cfg.fit.monitor);
-  const ckptDir = join(runDir, 'checkpoints');
-  const lastPath = join(ckptDir, 'last.ckpt');
-  const bestPath = join(ckptDir, 'best.ckpt');
-  mkdirSync(ckptDir, { recursive: true });
+  const lastPath = run.path('checkpoints/last.ckpt');
+  const bestPath = run.path('checkpoints/best.ckpt');
+  mkdirSync(run.path('checkpoints'), { recursive: true });
 
-  let resume: ResumeFrom | undefined;
-  if (opts.resume && existsSync(lastPath)) {
-    const last = await loadCheckpoint(lastPath);
-    loadWeights(net, new Map([...last.params].map(([n, v]) => [n, v.data])));
-    const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean };
-    const bestW = x.best && existsSync(bestPath) ? await loadCheckpoint(bestPath) : undefined;
-    resume = {
-      phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs, ...(x.phaseEnd ? { phaseEnded: true } : {}),
-      ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}),
-      ...(x.best && bestW ? { best: { ...x.best, params: new Map([...bestW.params].map(([n, v]) => [n, v.data])) } } : {}),
-    };
-    emit?.({ type: 'stage', stage: 'resume', detail: `phase ${x.phase + 1}, epoch ${last.epoch}` });
-  }
+  const resume = opts.resume ? await resumeState(net, lastPath, bestPath) : undefined;
+  if (resume) emit?.({ type: 'stage', stage: 'resume', detail: `phase ${resume.phase + 1}, epoch ${resume.epoch}` });
 
   let lastBestEpoch = resume?.best ? `${resume.best.phase}/${resume.best.epoch}` : '';
   const phaseMetrics: PhaseMetrics[] = [];
@@ -160,43 +203,45 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
       step: s.step, epoch: s.epoch, rngKey: root.key, params: weightStore(net), optimizer: s.optimizer.stateDict(),
       extra: { phase: s.phase, phaseEnd: s.phaseEnd, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}) },
     });
-    writeAtomic(join(runDir, 'history.csv'), historyCsv(s.history, monitor.name));
+    run.writeFile('history.csv', historyCsv(s.history, monitor.name));
   };
 
+  let batches = 0;
+  const shouldStop = () => opts.shouldStop?.() === true || (opts.stopAfterBatches !== undefined && ++batches >= opts.stopAfterBatches);
   emit?.({ type: 'stage', stage: 'train', detail: `${net.name}: ${train.dims[0]} train / ${val.dims[0]} val images` });
   const result = await fit({
     net, train, val, options: cfg.fit, monitor, rng: root.fork('fit'), threads: cfg.threads,
-    hooks: { onBatchEnd: () => (opts.shouldStop?.() ? 'stop' : undefined), onEpochEnd },
+    hooks: { onBatchEnd: () => (shouldStop() ? 'stop' : undefined), onEpochEnd },
     ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}),
     ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
       trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length, tabularFeatures), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
     } : {}),
   });
-  const counts = { train: train.dims[0], val: val.dims[0], test: test.dims[0] };
   const summary: RunSummary = {
     runDir, status: result.stopped, classes, counts, skipped, wallSeconds: (performance.now() - t0) / 1000,
     ...(result.best ? { bestEpoch: { phase: result.best.phase, epoch: result.best.epoch, score: result.best.score } } : {}),
     ...(phaseMetrics.length > 0 ? { phases: phaseMetrics } : {}),
   };
-  const meta = {
-    disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: versions(), data: {
-      source: cfg.data.source, fingerprint: dataFingerprint(source.items, splits), counts, classes, skipped: skipped.length,
-      ...(source.groupPattern ? { groupPattern: source.groupPattern } : {}),
-    },
+  const meta = { disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: run.manifest.versions, data: { ...data, skipped: skipped.length } };
+  const finish = (status: 'interrupted' | 'done', extra: Record<string, unknown>) => {
+    run.writeFile('summary.json', toJson({ ...meta, ...summary, metrics: undefined, ...extra }));
+    run.record(filesBelow(run, 'checkpoints'));
+    const best = summary.bestEpoch ? { ...summary.bestEpoch, score: Number.isFinite(summary.bestEpoch.score) ? summary.bestEpoch.score : null } : undefined;
+    run.update({ status, outcome: { stopped: result.stopped, ...(best ? { bestEpoch: best } : {}), wallSeconds: summary.wallSeconds, ...(summary.phases ? { phases: JSON.parse(toJson(summary.phases)) } : {}) } });
   };
   if (result.stopped === 'interrupted') {
-    writeAtomic(join(runDir, 'summary.json'), toJson({ ...meta, ...summary, metrics: undefined }));
+    finish('interrupted', {});
     return summary;
   }
   if (result.best) loadWeights(net, result.best.params);
 
   emit?.({ type: 'stage', stage: 'evaluate' });
-  writeAtomic(join(runDir, 'model.onnx'), saveModel(net.inferenceGraph()));
-  writeAtomic(join(runDir, 'preprocess.json'), toJson({
+  run.writeFile('model.onnx', saveModel(net.inferenceGraph()));
+  run.writeFile('preprocess.json', toJson({
     ...cfg.data.preprocess, classes, input: 'x', output: 'logits', inputDims: net.inputDims, disclaimer: DISCLAIMER,
     ...(encoder ? { tabularInput: TABULAR_INPUT, tabularFeatures, tabularColumns: tabularColumns(encoder) } : {}),
   }));
-  if (encoder) writeAtomic(join(runDir, 'tabular.json'), toJson(encoder));
+  if (encoder) run.writeFile('tabular.json', toJson(encoder));
   const predictor = await Predictor.create(net, cfg.threads);
   let valLogits: Float32Array;
   let testLogits: Float32Array;
@@ -207,30 +252,21 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     await predictor.dispose();
   }
   const k = classes.length;
+  const eo = runEvalOptions(cfg.eval, classes);
   const metrics = evaluateRun(
     { labels: val.labels, scores: Float64Array.from(valLogits), meta: groupMeta.val },
     { labels: test.labels, scores: Float64Array.from(testLogits), meta: groupMeta.test },
-    k, { bootstrap: cfg.eval.bootstrap, alpha: cfg.eval.alpha, targetSensitivity: cfg.eval.targetSensitivity, classNames: classes, subgroups: groups }, root.fork('eval'),
+    k, eo, root.fork('eval'),
   );
-  const { val: valMetrics, ...testMetrics } = metrics;
-  writeAtomic(join(runDir, 'metrics.json'), toJson({ disclaimer: DISCLAIMER, classes: classNamesOf(classes), test: testMetrics, val: valMetrics }));
-  writeAtomic(join(runDir, 'calibration.json'), toJson({ temperature: metrics.temperature, ...(metrics.calibration ?? {}) }));
+  run.writeFile('metrics.json', metricsJson(metrics, { classes, evaluatedOn: sourceName(cfg.data.source), seed: cfg.seed, params: metricParams(eo) }));
+  run.writeFile('calibration.json', calibrationJson(metrics));
   const rowsOf = (set: ImageSet, logits: Float32Array, split: 'val' | 'test') => set.indices.map((idx, i) => ({
     split, id: source.items[idx]!.id, label: set.labels[i]!, logits: logits.subarray(i * k, (i + 1) * k),
     meta: Object.fromEntries(groups.map((c) => [c, groupMeta[split][c]![i]!])),
   }));
-  writeAtomic(join(runDir, 'predictions.csv'), predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k, groups));
+  run.writeFile('predictions.csv', predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k, groups));
   summary.metrics = metrics;
   summary.wallSeconds = (performance.now() - t0) / 1000;
-  writeAtomic(join(runDir, 'summary.json'), toJson({ ...meta, ...summary, metrics: undefined, history: result.history }));
+  finish('done', { history: result.history });
   return summary;
-}
-
-function classNamesOf(classes: readonly string[]): string[] {
-  return [...classes];
-}
-
-/** Reads a run directory's summary.json. */
-export function readSummary(runDir: string): unknown {
-  return JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
 }

@@ -1,8 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { MetricsReport, SplitMetrics } from '../eval/index.js';
 import type { EpochRecord } from '../train/index.js';
 import { MedclassError } from '../errors.js';
+import { MetricParams, openRunDir, sourceName } from '../run/index.js';
+
+export { sourceName };
 
 /** One row of history.csv: the train layer's epoch record without the throughput column. */
 export type HistoryRow = Omit<EpochRecord, 'imagesPerSecond'>;
@@ -31,26 +33,8 @@ export interface RunReportData {
   status?: string;
   wallSeconds?: number;
   versions?: Record<string, string>;
-}
-
-/** A data source spec without the folders above it: `phantom:…` stays, paths become their last part. */
-export function sourceName(spec: string): string {
-  return spec.startsWith('phantom:') ? spec : basename(spec.replace(/[\\/]+$/, ''));
-}
-
-function readJson(runDir: string, name: string, required: true): any;
-function readJson(runDir: string, name: string, required: false): any | undefined;
-function readJson(runDir: string, name: string, required: boolean): any {
-  const p = join(runDir, name);
-  if (!existsSync(p)) {
-    if (required) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name} is missing from the run directory`, { file: name, hint: 'train the run to the end, or re-create metrics with medclass eval --run DIR' });
-    return undefined;
-  }
-  try {
-    return JSON.parse(readFileSync(p, 'utf8'));
-  } catch (cause) {
-    throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${name}: not valid JSON (${(cause as Error).message})`, { file: name, cause });
-  }
+  /** the parameters the metrics were computed with (metrics.json `params`; absent in a bare metrics folder) */
+  params?: MetricParams;
 }
 
 /** Parses history.csv (`phase,epoch,train_loss,val_loss,<monitor>,lr,seconds,images_per_s`). */
@@ -74,19 +58,24 @@ function nullToNaN<T>(v: T): T {
 }
 
 /**
- * Reads a run directory for the report: metrics.json (required), summary.json, history.csv, preprocess.json.
- * Keeps only names: the run folder's own name and the data source's last path part.
+ * Reads a run directory for the report through the run layer: metrics.json (required), run.json, history.csv,
+ * preprocess.json. A folder with only metrics.json gives a report without the training section; a run directory of
+ * an older medclass (summary.json, no run.json) is `MC_RUN_OLD_FORMAT`. Keeps only names: the run folder's own name
+ * and the data source's last path part.
  */
 export function readRunData(runDir: string): RunReportData {
-  const metrics = readJson(runDir, 'metrics.json', true);
+  const run = openRunDir(runDir);
+  const metrics = run.rawMetrics() as Record<string, any> | undefined;
+  if (!metrics) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'metrics.json is missing from the run directory', { file: 'metrics.json', hint: 'train the run to the end, or re-create metrics with medclass eval --run DIR' });
   if (!metrics.test) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'metrics.json has no "test" section', { file: 'metrics.json', hint: 're-create it with medclass eval --run DIR' });
-  const summary = readJson(runDir, 'summary.json', false) ?? {};
-  const pre = readJson(runDir, 'preprocess.json', false);
-  const histPath = join(runDir, 'history.csv');
-  const hist = existsSync(histPath) ? parseHistoryCsv(readFileSync(histPath, 'utf8')) : { monitor: 'val_score', rows: [] };
+  const params = MetricParams.safeParse(metrics.params);
+  const m = run.hasManifest ? run.manifest : undefined;
+  const pre = run.has('preprocess.json') ? run.preprocess() : undefined;
+  const histText = run.historyText();
+  const hist = histText !== undefined ? parseHistoryCsv(histText) : { monitor: 'val_score', rows: [] };
   const test = nullToNaN(metrics.test) as MetricsReport;
-  const cfg = summary.config ?? {};
-  const counts = summary.data?.counts ?? summary.counts ?? {};
+  const cfg = m?.config;
+  const best = m?.outcome?.bestEpoch;
   return {
     name: basename(runDir.replace(/[\\/]+$/, '')) || 'run',
     classes: metrics.classes ?? test.class_names,
@@ -95,20 +84,17 @@ export function readRunData(runDir: string): RunReportData {
     evaluatedOn: metrics.evaluated_on ?? 'the run\'s own val/test splits',
     history: hist.rows,
     monitor: hist.monitor,
-    counts: { ...(typeof counts.train === 'number' ? { train: counts.train } : {}), val: test.n_val, test: test.n_test },
-    skipped: Array.isArray(summary.skipped) ? summary.skipped.length : Number(summary.data?.skipped ?? 0),
-    ...(cfg.data?.source ? { source: sourceName(String(cfg.data.source)) } : {}),
-    ...(summary.data?.fingerprint ? { fingerprint: String(summary.data.fingerprint) } : {}),
-    ...(typeof cfg.seed === 'number' ? { seed: cfg.seed } : {}),
+    counts: { ...(m?.data ? { train: m.data.counts.train } : {}), val: test.n_val, test: test.n_test },
+    skipped: m?.data?.skipped.length ?? 0,
+    ...(cfg ? { source: sourceName(cfg.data.source), seed: cfg.seed, model: { ...cfg.model, ...(cfg.model.backbone ? { backbone: sourceName(cfg.model.backbone) } : {}) }, fit: cfg.fit } : {}),
+    ...(m?.data ? { fingerprint: m.data.fingerprint } : {}),
     ...(pre ? { preprocess: {
       size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize,
-      ...(Array.isArray(pre.tabularColumns) ? { tabularColumns: pre.tabularColumns as string[], tabularFeatures: pre.tabularFeatures as number } : {}),
+      ...(pre.tabularColumns ? { tabularColumns: pre.tabularColumns, tabularFeatures: pre.tabularFeatures! } : {}),
     } } : {}),
-    ...(cfg.model ? { model: { ...cfg.model, ...(cfg.model.backbone ? { backbone: sourceName(String(cfg.model.backbone)) } : {}) } } : {}),
-    ...(cfg.fit ? { fit: cfg.fit } : {}),
-    ...(summary.bestEpoch ? { bestEpoch: summary.bestEpoch } : {}),
-    ...(summary.status ? { status: summary.status } : {}),
-    ...(typeof summary.wallSeconds === 'number' ? { wallSeconds: summary.wallSeconds } : {}),
-    ...(summary.versions ? { versions: summary.versions } : {}),
+    ...(best ? { bestEpoch: { ...best, score: best.score ?? NaN } } : {}),
+    ...(m?.outcome ? { status: m.outcome.stopped, wallSeconds: m.outcome.wallSeconds } : {}),
+    ...(m ? { versions: m.versions } : {}),
+    ...(params.success ? { params: params.data } : {}),
   };
 }

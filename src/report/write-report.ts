@@ -1,5 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { openRunDir } from '../run/index.js';
 import type { GradCamReportInput } from './grad-cam-section.js';
 import { readEmbeddingMap } from './embedding-map-section.js';
 import { renderReportHtml } from './html.js';
@@ -16,7 +15,8 @@ export interface ReportFiles {
 
 /**
  * Writes `report.html` (one self-contained page: inline SVG plots and CSS, no scripts or external assets) and
- * `model-card.md` into a run directory, from its metrics.json, summary.json, history.csv and preprocess.json.
+ * `model-card.md` into a run directory (recorded with their SHA-256 in run.json), from its metrics.json, run.json,
+ * history.csv and preprocess.json.
  * `gradCam` (computed by the pipeline, which can run the model) fills the "Grad-CAM examples" section.
  * Throws `MC_TRAIN_BAD_RUN_DIR` when metrics.json is missing.
  */
@@ -25,7 +25,8 @@ export function writeReport(runDir: string, opts: { generatedAt?: string; gradCa
   const embeddingMap = readEmbeddingMap(runDir);
   const html = renderReportHtml(data, { ...opts, ...(embeddingMap ? { embeddingMap } : {}) });
   const card = modelCardMarkdown(data);
-  writeFileSync(join(runDir, 'report.html'), html);
-  writeFileSync(join(runDir, 'model-card.md'), card);
+  const run = openRunDir(runDir);
+  run.writeFile('report.html', html);
+  run.writeFile('model-card.md', card);
   return { html: 'report.html', modelCard: 'model-card.md', htmlBytes: Buffer.byteLength(html), modelCardBytes: Buffer.byteLength(card) };
 }

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { DISCLAIMER } from '../eval/index.js';
 import { headlineRows, readRunData, type RunReportData } from '../report/index.js';
 import { openExplainer, openRetriever, type RunExplainer, type RunRetriever } from '../pipeline/index.js';
+import { openRunDir } from '../run/index.js';
 import { ERROR_CODES, MedclassError, isMedclassError } from '../errors.js';
 import type { ServeOptions } from './options.js';
 import type { ModelReply } from './schemas.js';
@@ -59,6 +59,7 @@ async function tryRetriever(runDir: string, threads: number): Promise<{ retrieve
 
 /** Opens the run's sessions once: model and Grad-CAM always, the similar-case index when the run has one. */
 export async function openResources(runDir: string, o: ServeOptions): Promise<ServeResources> {
+  const run = openRunDir(runDir); // MC_RUN_OLD_FORMAT / MC_TRAIN_BAD_RUN_DIR before any session is opened
   const explainer = await openExplainer(runDir, { threads: o.threads });
   let r: { retriever?: RunRetriever; noIndex?: string };
   try {
@@ -98,7 +99,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   };
   return {
     runDir, explainer, ...r, queue: new SerialQueue(o.maxQueue), startedAt: performance.now(),
-    model: () => ({ ...info, report: existsSync(join(runDir, 'report.html')) }),
+    model: () => ({ ...info, report: run.has('report.html') }),
     close: async () => {
       await r.retriever?.dispose();
       await explainer.dispose();

@@ -36,7 +36,7 @@ export function registerDemo(program: Command): void {
         model: { arch: 'compact-cnn' },
         fit: { epochs: Number(opts.epochs), batchSize: 32, lr: 0.004, augment: { hflip: true, vflip: true } },
         eval: { bootstrap: 500 },
-      }, { onEvent: runRenderer({ quiet: opts.quiet === true }) });
+      }, { force: true, onEvent: runRenderer({ quiet: opts.quiet === true }) }); // the demo run is rewritten each time
       out('');
       out(formatRunSummary(summary));
       out(`\nnext: npx medclass train --config examples/pneumoniamnist.yaml   (real data; see README)`);

@@ -4,6 +4,7 @@ import { MedclassError } from '../../errors.js';
 import { DISCLAIMER, type EvalEvent } from '../../eval/index.js';
 import { EvaluateRunOptions, evaluateRunDir, type EvaluateRunEvent, type RunEvaluation } from '../../pipeline/index.js';
 import { fmt, headlineRows } from '../../report/index.js';
+import { conformalEntries } from '../../run/index.js';
 import { out, table } from '../output.js';
 
 /** The headline table of a re-evaluation: test metric, value, 95% CI, n, ZeroR. */
@@ -13,10 +14,12 @@ export function formatEvaluation(e: RunEvaluation): string {
   const rows: (string | number)[][] = [['test metric', 'value', level, 'n', 'ZeroR']];
   for (const r of headlineRows(m)) rows.push([r.label, fmt(r.value), r.ci ? `${fmt(r.ci[0])}–${fmt(r.ci[1])}` : '', r.n, fmt(r.zeroR)]);
   if (m.temperature !== null) rows.push(['temperature (fit on val)', fmt(m.temperature, 3), '', m.n_val, '']);
-  for (const [k, c] of Object.entries(m).filter(([key]) => key.startsWith('conformal_')) as [string, { coverage: number; mean_set_size: number; n_test: number }][]) {
-    rows.push([`conformal ${k.replace(/^conformal_(\w+?)(_mondrian)?_alpha_(.*)$/, (_s, m: string, mo: string | undefined, a: string) => `${m.toUpperCase()}${mo ? ' Mondrian' : ''} α=${a}`)}: coverage / mean set size`, `${fmt(c.coverage, 3)} / ${fmt(c.mean_set_size, 2)}`, '', c.n_test, '']);
+  for (const { key, method, mondrian, alpha } of conformalEntries(e.params)) {
+    const c = (m as unknown as Record<string, { coverage: number; mean_set_size: number; n_test: number } | undefined>)[key];
+    if (c) rows.push([`conformal ${method.toUpperCase()}${mondrian ? ' Mondrian' : ''} α=${alpha}: coverage / mean set size`, `${fmt(c.coverage, 3)} / ${fmt(c.mean_set_size, 2)}`, '', c.n_test, '']);
   }
   const lines = [`evaluated on ${e.evaluatedOn}: ${e.counts.val} val / ${e.counts.test} test rows${m.ci ? `; ${m.ci.n_resamples} stratified bootstrap resamples` : '; no bootstrap'}`];
+  if (e.splits) lines.push(`splits: ${e.splits.recorded} item(s) as run.json records${e.splits.unknown ? `, ${e.splits.unknown} the run never saw split by its config` : ''}`);
   if (e.skipped.length) lines.push(`skipped ${e.skipped.length} unreadable file(s): ${e.skipped.slice(0, 3).map((s) => `${s.file} (${s.code})`).join(', ')}${e.skipped.length > 3 ? ', …' : ''}`);
   lines.push(table(rows));
   if (m.subgroups.length) {
@@ -36,7 +39,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description(`re-evaluate a run directory: metrics with bootstrap CIs, temperature, conformal sets; rewrites metrics.json and calibration.json. ${DISCLAIMER}`)
-    .requiredOption('--run <dir>', 'run directory written by medclass train')
+    .requiredOption('--run <dir>', 'run directory written by medclass train (a k-fold fold-N directory is evaluated on its own fold); without options it reproduces the run\'s metrics.json byte for byte')
     .option('--data <source>', EvaluateRunOptions.shape.data.description!)
     .option('--bootstrap <n>', EvaluateRunOptions.shape.bootstrap.description!, num)
     .option('--alpha <a>', EvaluateRunOptions.shape.alpha.description!, num)

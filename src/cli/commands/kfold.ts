@@ -16,11 +16,13 @@ export function registerKFold(program: Command): void {
     .option('--seed <n>', 'seed')
     .option('--out <dir>', 'parent folder of run directories')
     .option('--name <name>', 'run name')
+    .option('--force', 'retrain every fold of an existing k-fold folder (stale reports and indexes go too)')
+    .option('--resume', 'finish an interrupted k-fold run: finished folds are kept, the interrupted one continues from its checkpoint')
     .option('-q, --quiet', 'no progress output')
-    .action(async (flags: { config: string; folds: string; quiet?: boolean } & Record<string, string | undefined>) => {
+    .action(async (flags: { config: string; folds: string; quiet?: boolean; force?: boolean; resume?: boolean } & Record<string, string | undefined>) => {
       const cfg = loadRunConfig(flags);
       const k = Number(flags.folds);
-      const s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }) });
+      const s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }), force: flags.force === true, resume: flags.resume === true });
       const rows: (string | number)[][] = [['test metric', ...s.metrics[Object.keys(s.metrics)[0]!]!.values.map((_, i) => `fold ${i + 1}`), 'mean ± sd']];
       for (const [key, m] of Object.entries(s.metrics)) rows.push([key, ...m.values.map((v) => v.toFixed(4)), `${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`]);
       out(table(rows));

@@ -10,7 +10,7 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('write report.html (one self-contained page with inline SVG plots and Grad-CAM examples) and model-card.md into a run directory. Research software, not a diagnostic device')
     .requiredOption('--run <dir>', 'run directory written by medclass train (needs metrics.json)')
-    .option('--data <source>', "data source for the Grad-CAM examples (default: the run's, from summary.json)")
+    .option('--data <source>', "data source for the Grad-CAM examples (default: the run's, from run.json)")
     .option('--no-gradcam', 'leave out the Grad-CAM examples (they need model.onnx and the data source)')
     .action(async (o: { run: string; data?: string; gradcam: boolean }) => {
       let gradCam: GradCamReportInput | undefined;

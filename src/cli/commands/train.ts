@@ -1,17 +1,43 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
 import { RunConfig, runTraining, type RunSummary } from '../../pipeline/index.js';
+import { eceKey, metricParams, openRunDir, runEvalOptions } from '../../run/index.js';
 import { out, table } from '../output.js';
 import { dicomMetaTagsFrom } from './data.js';
 import { runRenderer } from '../progress.js';
 
 interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
-  out?: string; name?: string; threads?: string; resume?: boolean; quiet?: boolean; json?: string; size?: string; channels?: string;
-  groupPattern?: string; dicomMeta?: string | boolean;
+  out?: string; name?: string; threads?: string; resume?: boolean | string; force?: boolean; stopAfterBatches?: string; quiet?: boolean; json?: string;
+  size?: string; channels?: string; groupPattern?: string; dicomMeta?: string | boolean;
 }
+
+/** Flags that change what a run computes (with --resume they must agree with run.json; --out/--name only locate it). */
+const CONFIG_FLAGS = ['config', 'data', 'groupPattern', 'dicomMeta', 'arch', 'size', 'channels', 'epochs', 'lr', 'batchSize', 'seed'] as const;
+
+/**
+ * The config and run directory of `medclass train`. Without --resume: the config file under the flags. With
+ * `--resume DIR` (or `--resume` and --out/--name, default runs/run): the config recorded in DIR/run.json, every
+ * override of the first invocation included; config flags given beside it must agree with it (else
+ * MC_RUN_RESUME_MISMATCH), --threads may change.
+ */
+export function resolveTrainRun(flags: TrainFlags): { cfg: RunConfig; runDir: string; resume: boolean } {
+  if (!flags.resume) {
+    const cfg = loadRunConfig(flags);
+    return { cfg, runDir: join(cfg.out, cfg.name), resume: false };
+  }
+  const given = CONFIG_FLAGS.some((f) => flags[f] !== undefined);
+  const fromFlags = given ? loadRunConfig(flags) : undefined;
+  const runDir = typeof flags.resume === 'string' ? flags.resume : fromFlags ? join(fromFlags.out, fromFlags.name) : join(flags.out ?? 'runs', flags.name ?? 'run');
+  const stored = openRunDir(runDir).config;
+  const threads = flags.threads === undefined ? {} : { threads: Number(flags.threads) };
+  return { cfg: fromFlags ?? RunConfig.parse({ ...stored, ...threads }), runDir, resume: true };
+}
+
+const shellQuote = (s: string) => (/^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
 /** Reads the YAML/JSON config, applies flags over it and validates it (zod), printing each bad field. */
 export function loadRunConfig(flags: TrainFlags): RunConfig {
@@ -56,14 +82,15 @@ export function loadRunConfig(flags: TrainFlags): RunConfig {
   return parsed.data;
 }
 
-/** The metrics table printed after a run: headline test metrics with 95% CIs, n beside. */
-export function formatRunSummary(s: RunSummary): string {
+/** The metrics table printed after a run: headline test metrics with 95% CIs, n beside (ECE with `bins` bins). */
+export function formatRunSummary(s: RunSummary, bins = 15): string {
   const m = s.metrics as unknown as Record<string, any> | undefined;
   const lines = [`run directory: ${s.runDir}  (${s.status}, ${s.wallSeconds.toFixed(0)} s)`];
-  if (s.skipped.length) lines.push(`skipped ${s.skipped.length} unreadable file(s); see summary.json`);
+  if (s.skipped.length) lines.push(`skipped ${s.skipped.length} unreadable file(s); see run.json`);
   if (!m) return lines.join('\n');
   const ci = (m.ci?.intervals ?? {}) as Record<string, [number, number]>;
-  const keys = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier', 'ece_15', 'ece_15_after_temperature'];
+  const ece = eceKey({ bins });
+  const keys = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier', ece, `${ece}_after_temperature`];
   const rows: (string | number)[][] = [['test metric', 'value', '95% CI', 'n']];
   for (const k of keys) {
     if (typeof m[k] !== 'number') continue;
@@ -95,11 +122,16 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (0 = all cores)')
     .option('--out <dir>', 'parent folder of run directories')
     .option('--name <name>', 'run name (directory under --out)')
-    .option('--resume', 'continue from the run directory\'s last checkpoint')
+    .option('--resume [dir]', 'continue an interrupted run from its last checkpoint with the config recorded in DIR/run.json (every override of the first invocation); without DIR, the run named by --out/--name (default runs/run)')
+    .option('--force', 'replace an existing run in the run directory (its report.html, model-card.md, explain/ and index/ are removed too)')
+    .option('--stop-after-batches <n>', 'testing: stop cleanly after N batches, exactly as Ctrl-C does (a deterministic interruption for resume tests)')
     .option('--json <file>', 'also write the summary as JSON')
     .option('-q, --quiet', 'no progress output')
     .action(async (flags: TrainFlags) => {
-      const cfg = loadRunConfig(flags);
+      const { cfg, runDir, resume } = resolveTrainRun(flags);
+      if (flags.force && resume) throw new MedclassError('MC_CLI_BAD_OPTION', '--force and --resume exclude each other', { hint: '--resume continues the run, --force replaces it' });
+      const stopAfter = flags.stopAfterBatches === undefined ? undefined : Number(flags.stopAfterBatches);
+      if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw new MedclassError('MC_CLI_BAD_OPTION', `--stop-after-batches: expected a positive integer, got '${flags.stopAfterBatches}'`);
       let stopRequested = false;
       const onSigint = () => {
         if (stopRequested) process.exit(130);
@@ -108,11 +140,14 @@ export function registerTrain(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       try {
-        const s = await runTraining(cfg, { resume: flags.resume === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop: () => stopRequested });
+        const s = await runTraining(cfg, {
+          runDir, resume, force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop: () => stopRequested,
+          ...(stopAfter !== undefined ? { stopAfterBatches: stopAfter } : {}),
+        });
         if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
-        out(formatRunSummary(s));
+        out(formatRunSummary(s, metricParams(runEvalOptions(cfg.eval, s.classes)).bins));
         if (s.status === 'interrupted') {
-          out(`interrupted: resume with  medclass train ${flags.config ? `--config ${flags.config} ` : ''}--resume`);
+          out(`interrupted: resume with  medclass train --resume ${shellQuote(runDir)}`);
           process.exitCode = 130;
         }
       } finally {

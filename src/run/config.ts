@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { PreprocessOptions, SplitOptions, CsvOptions, DicomMetaTagList, GroupPattern } from '../data/index.js';
+import { BinnedColumn, TabularOptions } from '../data/index.js';
+import { FitOptions } from '../train/index.js';
+
+/** Where the images come from and how they become tensors. */
+export const DataConfig = z.strictObject({
+  source: z.string().describe('image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..]'),
+  csv: CsvOptions.optional().describe('CSV column mapping (pathCol, labelCol, groupCol, pathTemplate, …)'),
+  groupPattern: GroupPattern.optional(),
+  dicomMeta: DicomMetaTagList,
+  preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
+  split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
+  tabular: TabularOptions.optional().describe('image + tabular fusion: metadata columns encoded (fitted on train) into the second model input `tab`'),
+  binned: z.array(BinnedColumn).default([]).describe('metadata columns binned into labelled ranges (e.g. age_band from age), for subgroups'),
+});
+
+/** Which network: a built-in architecture or an imported ONNX backbone with a head. */
+export const ModelConfig = z.strictObject({
+  arch: z.string().default('compact-cnn').describe("built-in: compact-cnn, resnet18-28, resnet18, vit-small; or 'backbone'"),
+  width: z.number().positive().default(1).describe('channel-width multiplier of built-in nets'),
+  dropout: z.number().min(0).lt(1).default(0).describe('dropout before the classifier'),
+  backbone: z.string().optional().describe("ONNX file when arch is 'backbone'"),
+  featureTensor: z.string().optional().describe('backbone tensor to cut at (e.g. features)'),
+  head: z.enum(['linear', 'mlp']).default('linear').describe('classifier head on a backbone'),
+});
+
+/** A whole training run, as read from `--config run.yaml` (flags override single fields). */
+export const RunConfig = z.strictObject({
+  name: z.string().default('run').describe('run name (used for the run directory)'),
+  seed: z.number().int().default(0).describe('one seed drives splits, init, sampling, augmentation, dropout, bootstrap'),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  out: z.string().default('runs').describe('parent folder of run directories'),
+  data: DataConfig.describe('where the images come from and how they become tensors'),
+  model: ModelConfig.default(ModelConfig.parse({})).describe('which network: a built-in architecture or an ONNX backbone with a head'),
+  fit: FitOptions.default(FitOptions.parse({})).describe('optimiser, schedule, imbalance, augmentation, phases, stopping'),
+  eval: z.strictObject({
+    bootstrap: z.number().int().min(0).default(1000).describe('bootstrap resamples for 95% CIs (0 = none)'),
+    alpha: z.number().gt(0).lt(1).default(0.1).describe('conformal miscoverage α'),
+    targetSensitivity: z.number().gt(0).max(1).default(0.9).describe('operating point: threshold reaching this sensitivity on val'),
+    phaseMetrics: z.boolean().default(false).describe('also evaluate val/test after each phase (summary.json phases)'),
+    subgroups: z.array(z.string()).default([]).describe('metadata columns (binned ones included) to report test metrics per value of (metrics.json subgroups)'),
+  }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false, subgroups: [] })
+    .describe('evaluation on val and test: confidence intervals, conformal α, operating point, subgroups'),
+});
+export type RunConfig = z.output<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** Config fields that may differ between a run and its resumption (where it runs, not what it computes). */
+const RESUME_FREE = new Set(['threads', 'out', 'name']);
+
+/** Dotted paths where two resolved run configs differ, leaving out `threads`, `out` and `name`. */
+export function configDifferences(a: RunConfig, b: RunConfig): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string[]) => {
+    if (path.length === 1 && RESUME_FREE.has(path[0]!)) return;
+    if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x) && !Array.isArray(y)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], [...path, k]);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) out.push(path.join('.'));
+  };
+  walk(a, b, []);
+  return out;
+}

@@ -1,0 +1,14 @@
+// Public surface of the run layer (the run directory: run.json, open/create, the file formats): named re-exports only.
+export { DataConfig, ModelConfig, RunConfig, configDifferences } from './config.js';
+export type { RunConfigInput } from './config.js';
+export { dataFingerprint, historyCsv, sha256File, sha256Of, sourceName, toJson, writeAtomic } from './files.js';
+export { predictionsCsv } from './predictions.js';
+export type { RunPredictionRow } from './predictions.js';
+export { versions } from './versions.js';
+export { RUN_MANIFEST, RUN_MANIFEST_VERSION, RunDataRecord, RunFileRecord, RunManifest, RunOutcome, RunSplits, splitById } from './manifest.js';
+export {
+  CalibrationFile, MetricParams, MetricsFile, PreprocessFile, calibrationJson, conformalEntries, conformalKey, eceKey, metricParams, metricsJson, runEvalOptions, storedConformal,
+} from './artifacts.js';
+export type { EvalOverrides, RunPreprocess } from './artifacts.js';
+export { RUN_DIR_ENTRIES, RunDir, createRunDir, filesBelow, openRunDir } from './run-dir.js';
+export type { CreateRunDirOptions } from './run-dir.js';
