@@ -6,7 +6,8 @@ export { balancedClassWeights, balancedSampleOrder, batches, countLabels, shuffl
 export { gatherRows, gatherTabular, hflipBatch, subsetImages } from './image-set.js';
 export type { ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';
-export { copyWeights, fit, loadWeights, phasesOf } from './fit.js';
-export type { EpochRecord, FitArgs, FitEvent, FitHooks, FitResult, FitState, Monitor, ResumeFrom } from './fit.js';
+export { fit, phasesOf } from './fit.js';
+export { copyWeights, loadWeights } from './weights.js';
+export type { EpochRecord, FitArgs, FitEvent, FitHooks, FitResult, FitState, Monitor, ResumeFrom } from './fit-types.js';
 export { TrunkCache } from './cached-trunk.js';
 export type { CachedPhase, CacheEvent, TrunkCacheOptions } from './cached-trunk.js';

@@ -1,0 +1,89 @@
+import type { Network, Optimizer, ReduceLrOnPlateau as Plateau, Rng } from '../engine/index.js';
+import type { TrunkCache } from './cached-trunk.js';
+import type { ImageSet } from './image-set.js';
+import type { FitOptions } from './options.js';
+
+/** A validation score: labels and probabilities `[N,K]` → a number; `higherIsBetter` says which way is good. */
+export interface Monitor {
+  name: string;
+  higherIsBetter: boolean;
+  score(labels: Int32Array, probs: Float64Array, numClasses: number): number;
+}
+
+/** One epoch's record (a row of history.csv). */
+export interface EpochRecord {
+  phase: number;
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valScore: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** Events `fit` reports; the CLI draws progress from them. */
+export type FitEvent =
+  | { type: 'phase-start'; phase: number; epochs: number; trainable: number; total: number }
+  | { type: 'batch-end'; phase: number; epoch: number; batch: number; batches: number; loss: number; elapsedMs: number }
+  | { type: 'epoch-end'; record: EpochRecord; best: boolean };
+
+/** Hooks: each gets read-only state and may answer 'stop' (a clean stop with a checkpoint, as on Ctrl-C). */
+export interface FitHooks {
+  onBatchEnd?(e: Extract<FitEvent, { type: 'batch-end' }>): void | 'stop';
+  /** Called after each epoch with everything needed to write a resumable checkpoint. */
+  onEpochEnd?(state: FitState): void | 'stop' | Promise<void | 'stop'>;
+}
+
+/** Training state at an epoch boundary: enough to resume bit-exactly. */
+export interface FitState {
+  phase: number;
+  /** Epochs finished in this phase. */
+  epoch: number;
+  step: number;
+  net: Network;
+  optimizer: Optimizer;
+  history: EpochRecord[];
+  best: { score: number; epoch: number; phase: number; params: Map<string, Float32Array> } | undefined;
+  badEpochs: number;
+  plateau?: ReturnType<Plateau['stateDict']>;
+  /** This epoch ends its phase: the phase's last epoch, or early stopping (patience) ended the phase here. */
+  phaseEnd: boolean;
+}
+
+/** Where to continue from (a checkpoint's state). */
+export interface ResumeFrom {
+  phase: number;
+  epoch: number;
+  step: number;
+  optimizer?: Parameters<Optimizer['loadStateDict']>[0];
+  history: EpochRecord[];
+  best?: FitState['best'];
+  badEpochs: number;
+  plateau?: ReturnType<Plateau['stateDict']>;
+  /** The checkpoint's epoch ended its phase (`FitState.phaseEnd`): continue with the next phase. */
+  phaseEnded?: boolean;
+}
+
+/** What `fit` takes: the network (trained in place), the data, options, the validation monitor and the seeded RNG. */
+export interface FitArgs {
+  net: Network;
+  train: ImageSet;
+  val: ImageSet;
+  options: FitOptions;
+  monitor: Monitor;
+  rng: Rng;
+  threads?: number;
+  hooks?: FitHooks;
+  onEvent?: (e: FitEvent) => void;
+  resume?: ResumeFrom;
+  /** Cached-trunk training of head / last:N phases of an imported backbone (see cached-trunk.ts). */
+  trunkCache?: TrunkCache;
+}
+
+/** What `fit` gives back: every epoch's record, the best epoch's weights, and how the run ended. */
+export interface FitResult {
+  history: EpochRecord[];
+  best: FitState['best'];
+  stopped: 'done' | 'early' | 'interrupted';
+}
