@@ -42,10 +42,12 @@ export interface AfterValidate {
   readonly lrGroups: readonly Readonly<ParamGroup>[];
 }
 
-/** after-phase, after-cancel: the phase that ended, or the phase and 0-based epoch a 'stop' cut short. */
+/** after-phase: phase `phase` ended (its last epoch, or early stopping). */
 export interface AfterPhase {
   readonly phase: number;
 }
+
+/** after-cancel: a 'stop' cut the run short in epoch `epoch` (0-based) of phase `phase`. */
 export interface AfterCancel {
   readonly phase: number;
   readonly epoch: number;
