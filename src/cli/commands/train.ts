@@ -29,19 +29,18 @@ export function resolveTrainRun(flags: TrainFlags): { cfg: RunConfig; runDir: st
     const cfg = loadRunConfig(flags);
     return { cfg, runDir: join(cfg.out, cfg.name), resume: false };
   }
-  const given = CONFIG_FLAGS.some((f) => flags[f] !== undefined);
-  const fromFlags = given ? loadRunConfig(flags) : undefined;
-  const runDir = typeof flags.resume === 'string' ? flags.resume : fromFlags ? join(fromFlags.out, fromFlags.name) : join(flags.out ?? 'runs', flags.name ?? 'run');
-  const stored = openRunDir(runDir).config;
-  const threads = flags.threads === undefined ? {} : { threads: Number(flags.threads) };
-  return { cfg: fromFlags ?? RunConfig.parse({ ...stored, ...threads }), runDir, resume: true };
+  const located = typeof flags.resume === 'string' ? flags.resume : flags.config ? (({ out, name }) => join(out, name))(loadRunConfig(flags)) : join(flags.out ?? 'runs', flags.name ?? 'run');
+  const stored = openRunDir(located).config;
+  // Flags beside --resume go over the recorded config (or over --config); runTraining refuses any difference.
+  const given = CONFIG_FLAGS.some((f) => flags[f] !== undefined) || flags.threads !== undefined;
+  return { cfg: given ? loadRunConfig(flags, flags.config ? undefined : stored) : stored, runDir: located, resume: true };
 }
 
 const shellQuote = (s: string) => (/^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
-/** Reads the YAML/JSON config, applies flags over it and validates it (zod), printing each bad field. */
-export function loadRunConfig(flags: TrainFlags): RunConfig {
-  let base: Record<string, any> = {};
+/** Reads the YAML/JSON config (or starts from `start`, e.g. a config recorded in run.json), applies flags over it and validates it (zod), printing each bad field. */
+export function loadRunConfig(flags: TrainFlags, start?: RunConfig): RunConfig {
+  let base: Record<string, any> = start ? structuredClone(start) as Record<string, any> : {};
   if (flags.config) {
     try {
       base = (parseYaml(readFileSync(flags.config, 'utf8')) ?? {}) as Record<string, any>;
