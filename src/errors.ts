@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   MC_DATA_DICOM_UNSUPPORTED: 'DICOM transfer syntax or pixel format is not supported',
   MC_DATA_MISSING_META: 'a metadata value the model or config needs is not given',
   MC_DATA_BAD_TABULAR: 'tabular encoder or binned-column settings are malformed',
+  MC_DATA_TOO_MANY_PIXELS: 'image has more pixels than the pixel limit (read from its header)',
+  MC_DATA_IMAGE_TOO_SMALL: 'image is smaller than the minimum side length',
+  MC_DATA_MULTI_FRAME: 'image holds several frames or pages',
+  MC_DATA_OUTSIDE_ROOT: "a manifest path points outside the manifest's folder",
+  MC_DATA_ONE_CLASS: 'the training data has images of only one class',
+  MC_DATA_TOO_FEW_PER_CLASS: 'a class has too few train or val images to train and validate on',
   MC_DATA_DEID_BURNED_IN: 'the DICOM file declares burned-in annotation (BurnedInAnnotation = YES)',
   MC_DATA_DEID_FAILED: 'a DICOM file could not be de-identified',
   // models
@@ -64,6 +70,8 @@ export const ERROR_CODES = {
   MC_SERVE_NO_REPORT: 'the run directory has no report.html',
   MC_SERVE_BUSY: 'too many requests are waiting for the model',
   MC_SERVE_INTERNAL: 'the server failed unexpectedly',
+  MC_SERVE_UNEXPECTED_META: 'tabular values were sent to an image-only run',
+  MC_SERVE_BAD_HOST: "the request's Host header is not an allowed host name",
   MC_SERVE_UNKNOWN_MODEL: 'the KServe v2 URL names a model or version this server does not serve',
   MC_SERVE_BAD_TENSOR: 'a KServe v2 inference request does not fit the model\'s inputs or outputs',
   // cli

@@ -1,6 +1,5 @@
 import { mapLimit } from './concurrency.js';
 import { describeFailure } from './dataset.js';
-import { decodeBytes } from './decode.js';
 import { dHash, hamming, pixelHash } from './hash.js';
 import { AuditOptions } from './options.js';
 import { groupLeaks } from './splits.js';
@@ -66,7 +65,7 @@ const ratio = (counts: number[]) => {
 
 /**
  * Audits a source: decodes every item (bounded concurrency), counts per split and class, image sizes and channels,
- * unreadable files (path, code, reason; never fatal), exact duplicates by SHA-1 of decoded pixels, near duplicates
+ * unreadable files and images the guard rejects (path, code, reason; never fatal), exact duplicates by SHA-1 of decoded pixels, near duplicates
  * by 256-bit dHash within `nearThreshold` bits (pairs whose pixels differ), duplicates across splits and with
  * conflicting labels, class imbalance. Progress and skipped files go to `onEvent`.
  */
@@ -78,7 +77,7 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
   const emitEvery = Math.max(1, Math.floor(items.length / 200));
   const info = await mapLimit(items, o.concurrency, async (item) => {
     try {
-      const img = item.bytes ? await decodeBytes(await item.bytes(), item.id) : await item.load();
+      const img = await item.load(); // file items decode through the image guard (pixel limit from the header first)
       return { ok: true as const, w: img.width, h: img.height, c: img.channels, hash: pixelHash(img), dh: dHash(img) };
     } catch (e) {
       const f = describeFailure(e);

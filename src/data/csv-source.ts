@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MedclassError } from '../errors.js';
 import { parseCsv } from './csv.js';
 import { fileItem } from './file-item.js';
-import { CsvOptions } from './options.js';
+import { CsvOptions, type ImageGuardOptions } from './options.js';
 import { canonicalSplit } from './split-names.js';
 import type { DatasetItem, DatasetSource, MetaValue, SplitName } from './types.js';
 
@@ -20,9 +20,11 @@ function metaValue(s: string): MetaValue {
  * A CSV manifest: one row per image. By default columns `path,label[,split][,group]`, every other column is
  * metadata (numbers parsed, empty → null). Paths are relative to the CSV's folder; `pathTemplate` turns an id
  * column into a path (HAM10000: pathCol `image_id`, labelCol `dx`, groupCol `lesion_id`, pathTemplate `images/{}.jpg`).
- * Item ids are the paths relative to the CSV's folder.
+ * Item ids are the paths relative to the CSV's folder. A path that leads outside that folder (absolute, or through
+ * `..`) fails the whole manifest with MC_DATA_OUTSIDE_ROOT naming its line, before any file is opened, unless
+ * `allowOutsidePaths` is set. `guard` sets the images' pixel limit and minimum size (defaults when absent).
  */
-export function openCsvSource(path: string, options: CsvOptions = {}): DatasetSource {
+export function openCsvSource(path: string, options: CsvOptions = {}, guard?: ImageGuardOptions): DatasetSource {
   const o = CsvOptions.parse(options);
   const file = basename(path);
   const bad = (why: string, hint?: string) => new MedclassError('MC_DATA_BAD_CSV', `${file}: ${why}`, { file, hint });
@@ -49,6 +51,11 @@ export function openCsvSource(path: string, options: CsvOptions = {}): DatasetSo
   const used = new Set([pathIdx, labelIdx, splitIdx, groupIdx]);
   const metaCols = header.map((h, i) => [h, i] as const).filter(([, i]) => !used.has(i));
   const root = dirname(path);
+  const absRoot = resolve(root);
+  const outside = (rel: string) => {
+    const r = relative(absRoot, resolve(absRoot, rel));
+    return r === '..' || r.startsWith(`..${sep}`) || isAbsolute(r);
+  };
   const rowsOut: { rel: string; label: string; split?: SplitName; group?: string; meta: Record<string, MetaValue> }[] = [];
   for (const { line, cells } of rows.slice(1)) {
     if (cells.length !== header.length) throw bad(`line ${line}: ${cells.length} fields, header has ${header.length}`);
@@ -64,6 +71,10 @@ export function openCsvSource(path: string, options: CsvOptions = {}): DatasetSo
     const group = groupIdx >= 0 && cells[groupIdx]!.trim() !== '' ? cells[groupIdx]!.trim() : undefined;
     const p = o.pathTemplate.split('{}').join(value);
     const rel = isAbsolute(p) ? relative(root, p) : p.replace(/\\/g, '/').replace(/^\.\//, '');
+    if (!o.allowOutsidePaths && outside(rel)) {
+      throw new MedclassError('MC_DATA_OUTSIDE_ROOT', `${file}: line ${line}: ${o.pathCol} '${value}'${o.pathTemplate === '{}' ? '' : ' (through pathTemplate)'} leads outside the manifest's folder; the file was not opened`,
+        { file, hint: "keep the images below the CSV's folder, or pass --allow-outside-paths (csv.allowOutsidePaths) if you trust this manifest" });
+    }
     const meta = Object.fromEntries(metaCols.map(([h, i]) => [h, metaValue(cells[i]!)]));
     rowsOut.push({ rel, label, split, group, meta });
   }
@@ -72,7 +83,7 @@ export function openCsvSource(path: string, options: CsvOptions = {}): DatasetSo
   const items: DatasetItem[] = rowsOut.map((r) => fileItem({
     absPath: join(root, r.rel), id: r.rel, label: r.label, labelIndex: index.get(r.label)!,
     ...(r.split ? { split: r.split } : {}), ...(r.group !== undefined ? { group: r.group } : {}),
-    ...(metaCols.length ? { meta: r.meta } : {}),
+    ...(metaCols.length ? { meta: r.meta } : {}), ...(guard ? { guard } : {}),
   }));
   return { kind: 'csv', name: file, classes, items };
 }

@@ -85,7 +85,7 @@ export class Dataset {
       if (hit) return hit;
       const item = this.items[index]!;
       try {
-        const input = item.bytes ? await item.bytes() : await this.image(index);
+        const input = await this.image(index); // load(): file items decode through their image guard
         const t = await preprocessImage(input, p, item.id);
         cache?.set(index, t.data);
         return t.data;

@@ -4,7 +4,8 @@ import type { Tensor } from '../engine/index.js';
 import { decodeBmp } from './bmp.js';
 import { decodeDicom } from './dicom.js';
 import { sniffDicom } from './dicom-parse.js';
-import { PreprocessOptions, type PreprocessConfig } from './options.js';
+import { checkImageHeader, checkMinSide, readBmpHeader, readSharpHeader, resolveGuard } from './image-guard.js';
+import { PreprocessOptions, type ImageGuardOptions, type PreprocessConfig } from './options.js';
 import { placement, resamplePlane, toPlanes } from './resample.js';
 import type { DecodedImage } from './types.js';
 
@@ -26,14 +27,14 @@ export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-/** Checks the bytes before decoding: empty → MC_DATA_EMPTY_FILE, unknown magic → MC_DATA_NOT_AN_IMAGE. */
+/** Checks the bytes before decoding: empty → MC_DATA_EMPTY_FILE, unknown magic → MC_DATA_NOT_AN_IMAGE (no byte quoted). */
 function checkBytes(bytes: Uint8Array, file: string): ImageFormat {
   if (bytes.length === 0) throw new MedclassError('MC_DATA_EMPTY_FILE', `${file}: file is empty (0 bytes)`, { file });
   const format = sniffFormat(bytes);
   if (!format) {
-    const head = [...bytes.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    // The message never quotes the file's bytes: a manifest may name a file outside the dataset (--allow-outside-paths).
     throw new MedclassError('MC_DATA_NOT_AN_IMAGE',
-      `${file}: not an image (first bytes ${head} match no JPEG, PNG, TIFF, BMP, GIF, WebP or DICOM signature)`,
+      `${file}: not an image (${bytes.length} bytes; no JPEG, PNG, TIFF, BMP, GIF, WebP or DICOM signature)`,
       { file, hint: 'move non-image files out of the dataset folder' });
   }
   return format;
@@ -65,21 +66,43 @@ function greyFromHeader(b: Uint8Array, format: ImageFormat): boolean | undefined
   return undefined;
 }
 
-/** Decodes encoded bytes (format sniffed from content) to HWC uint8 pixels at the image's own size. */
-export async function decodeBytes(bytes: Uint8Array, file: string): Promise<DecodedImage> {
+/**
+ * Decodes encoded bytes (format sniffed from content) to HWC uint8 pixels at the image's own size, EXIF orientation
+ * applied. The guard (`image-guard.ts`, defaults 40 Mpx and 8 px per side) runs first: the pixel limit and the frame
+ * count from the header (DICOM: Rows × Columns) before any pixel is decoded, then the minimum side. Rejects with a
+ * MedclassError naming `file`: MC_DATA_EMPTY_FILE, MC_DATA_NOT_AN_IMAGE, MC_DATA_TOO_MANY_PIXELS, MC_DATA_MULTI_FRAME,
+ * MC_DATA_IMAGE_TOO_SMALL, MC_DATA_UNREADABLE_IMAGE or an MC_DATA_DICOM_* code.
+ */
+export async function decodeBytes(bytes: Uint8Array, file: string, guard?: ImageGuardOptions): Promise<DecodedImage> {
+  const g = resolveGuard(guard);
   const format = checkBytes(bytes, file);
-  if (format === 'bmp') return decodeBmp(bytes, file);
-  if (format === 'dicom') return decodeDicom(bytes, file);
+  if (format === 'bmp') {
+    const h = readBmpHeader(bytes);
+    if (h) checkImageHeader(h, file, 'BMP', g);
+    return decodeBmp(bytes, file);
+  }
+  if (format === 'dicom') {
+    const img = await decodeDicom(bytes, file, g);
+    checkMinSide(img.width, img.height, file, g);
+    return img;
+  }
+  let header: Awaited<ReturnType<typeof readSharpHeader>>;
   try {
-    let pipeline = sharp(bytes, { failOn: 'warning' });
+    header = await readSharpHeader(bytes);
+  } catch (cause) {
+    throw unreadable(file, format, cause);
+  }
+  checkImageHeader(header, file, format.toUpperCase(), g);
+  try {
+    // limitInputPixels repeats the header check inside libvips; autoOrient applies the EXIF orientation.
+    let pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: g.maxPixels, autoOrient: true });
     // sharp outputs sRGB unless told otherwise: keep grey (and grey+alpha) images grey. JPEG and PNG headers say
-    // so directly; other formats ask sharp for the metadata.
+    // so directly; other formats go by sharp's metadata.
     let grey = greyFromHeader(bytes, format);
     let sixteen = false;
     if (grey === undefined) {
-      const meta = await pipeline.metadata();
-      grey = (meta.channels ?? 3) <= 2;
-      sixteen = meta.depth === 'ushort';
+      grey = header.channels <= 2;
+      sixteen = header.sixteenBit;
     }
     if (grey) pipeline = pipeline.toColourspace(sixteen ? 'grey16' : 'b-w');
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });

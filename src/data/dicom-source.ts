@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { sniffDicom } from './dicom-parse.js';
 import { fileItem } from './file-item.js';
+import type { ImageGuardOptions } from './options.js';
 import type { DatasetSource } from './types.js';
 
 /** Whether the file at `path` starts like DICOM (reads its first 140 bytes; unreadable files → false). */
@@ -21,9 +22,9 @@ export function isDicomFile(path: string): boolean {
 
 /**
  * One DICOM file as a one-item source (label `unlabelled`, id = the file name), so that `data audit`, inspection
- * and prediction code paths accept a single `.dcm`. Decoding errors surface on `load()` like any folder item.
+ * and prediction code paths accept a single `.dcm`. Decoding errors (and the image `guard`'s) surface on `load()` like any folder item.
  */
-export function openDicomFile(path: string): DatasetSource {
+export function openDicomFile(path: string, guard?: ImageGuardOptions): DatasetSource {
   const name = basename(path);
-  return { kind: 'folder', name, classes: ['unlabelled'], items: [fileItem({ absPath: path, id: name, label: 'unlabelled', labelIndex: 0 })] };
+  return { kind: 'folder', name, classes: ['unlabelled'], items: [fileItem({ absPath: path, id: name, label: 'unlabelled', labelIndex: 0, ...(guard ? { guard } : {}) })] };
 }

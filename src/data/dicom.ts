@@ -3,6 +3,8 @@ import type * as DcmjsImaging from 'dcmjs-imaging';
 import { MedclassError } from '../errors.js';
 import { DEFLATED_LE, EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, dcmjs, parseDicom, pixelDataExtent, walkFragments, type DicomElements } from './dicom-parse.js';
 import { decodeRleFrame } from './dicom-rle.js';
+import { checkPixelLimit, resolveGuard } from './image-guard.js';
+import type { ImageGuardConfig, ImageGuardOptions } from './options.js';
 import type { DecodedImage } from './types.js';
 
 /** How a DICOM image was windowed to 8 bits (numbers only: no tag that could identify a patient). */
@@ -57,14 +59,18 @@ function bufferBytes(v: unknown): number {
   return v.reduce((a: number, x) => a + bufferBytes(x), 0);
 }
 
-/** Throws MC_DATA_DICOM_* when the file has no image, a syntax dcmjs-imaging lacks, or pixel data that is cut short. */
-function checkPixels(bytes: Uint8Array, ts: string, el: DicomElements, file: string): { frames: number } {
+/**
+ * Throws MC_DATA_DICOM_* when the file has no image, a syntax dcmjs-imaging lacks, or pixel data that is cut short,
+ * and MC_DATA_TOO_MANY_PIXELS when Rows × Columns exceed the pixel limit (checked before any pixel is decoded).
+ */
+function checkPixels(bytes: Uint8Array, ts: string, el: DicomElements, file: string, guard: ImageGuardConfig): { frames: number } {
   const rows = num(el.Rows);
   const cols = num(el.Columns);
   if (el.PixelData === undefined || !rows || !cols) {
     throw new MedclassError('MC_DATA_DICOM_NO_IMAGE', `${file}: DICOM file holds no image (${el.PixelData === undefined ? 'no Pixel Data element' : 'no Rows/Columns'})`,
       { file, hint: 'move non-image DICOM objects (RT plans, reports, …) out of the dataset; it is skipped meanwhile' });
   }
+  checkPixelLimit(cols, rows, file, guard);
   if (!dicomTransferSyntaxes().includes(ts)) {
     throw new MedclassError('MC_DATA_DICOM_UNSUPPORTED', `${file}: transfer syntax ${ts} is not supported by dcmjs-imaging`,
       { file, hint: 'convert to explicit VR little endian (dcmconv +te, gdcmconv --raw); it is skipped meanwhile' });
@@ -109,12 +115,13 @@ function rleToNative(el: DicomElements, frames: number, file: string): { el: Dic
  * Smallest/LargestImagePixelValue, else the frame's min–max after rescale —, MONOCHROME1 inverted so that bright is
  * always dense/high, signed and 8/12/16-bit samples by BitsStored/PixelRepresentation. Grey images give 1 channel,
  * colour ones (RGB, YBR, palette) 3. Multi-frame files give their first frame (`frames` says how many there are).
+ * Rows × Columns above `guard.maxPixels` (default 40 Mpx) reject with MC_DATA_TOO_MANY_PIXELS before pixel decoding.
  * Rejects with MC_DATA_DICOM_NO_IMAGE, MC_DATA_DICOM_TRUNCATED, MC_DATA_DICOM_UNSUPPORTED or MC_DATA_UNREADABLE_IMAGE
  * naming `file`; no tag value appears in any message.
  */
-export async function decodeDicom(bytes: Uint8Array, file: string): Promise<DicomImageData> {
+export async function decodeDicom(bytes: Uint8Array, file: string, guard?: ImageGuardOptions): Promise<DicomImageData> {
   const { transferSyntax: ts, elements } = parseDicom(bytes, file);
-  const { frames } = checkPixels(bytes, ts, elements, file);
+  const { frames } = checkPixels(bytes, ts, elements, file, resolveGuard(guard));
   const grey = /^MONOCHROME[12]$/.test(String(elements.PhotometricInterpretation ?? 'MONOCHROME2').trim());
   const { el, syntax } = ts === RLE ? rleToNative(elements, frames, file) : { el: elements, syntax: ts };
   if (!NATIVE.has(syntax)) await codecs();

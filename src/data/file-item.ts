@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { MedclassError } from '../errors.js';
 import { decodeBytes } from './decode.js';
+import type { ImageGuardOptions } from './options.js';
 import type { DatasetItem, MetaValue, SplitName } from './types.js';
 
 /** Reads a file, turning a missing file into MC_DATA_MISSING_FILE that names the relative id. */
@@ -16,15 +17,19 @@ export async function readItemFile(absPath: string, id: string): Promise<Uint8Ar
   }
 }
 
-/** An item backed by an image file; `id` is its path relative to the dataset root (no absolute paths leak). */
+/**
+ * An item backed by an image file; `id` is its path relative to the dataset root (no absolute paths leak). `load()`
+ * decodes through the image guard (`guard`, defaults when absent), so a rejected image fails its own load only.
+ */
 export function fileItem(fields: {
   absPath: string; id: string; label: string; labelIndex: number; split?: SplitName; group?: string; meta?: Record<string, MetaValue>;
+  guard?: ImageGuardOptions;
 }): DatasetItem {
-  const { absPath, ...rest } = fields;
+  const { absPath, guard, ...rest } = fields;
   const bytes = () => readItemFile(absPath, fields.id);
   return {
     ...rest,
     bytes,
-    load: async () => decodeBytes(await bytes(), fields.id),
+    load: async () => decodeBytes(await bytes(), fields.id, guard),
   };
 }

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { MedclassError } from '../errors.js';
 import { fileItem } from './file-item.js';
 import { canonicalSplit } from './split-names.js';
+import type { ImageGuardOptions } from './options.js';
 import type { DatasetItem, DatasetSource, SplitName } from './types.js';
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -36,9 +37,10 @@ function filesBelow(dir: string, prefix = ''): string[] {
  * An image folder: `<class>/*` or `<split>/<class>/*` (splits train/val/test, also Training/Testing/valid,
  * case-insensitive). Every visible file inside a class folder is an item (sub-folders included); files that turn
  * out not to be images fail on `load()` with a coded error, so a listing never fails on one bad file.
- * Classes are the union of class-folder names, sorted.
+ * Classes are the union of class-folder names, sorted. `guard` sets the items' pixel limit and minimum size
+ * (defaults when absent); an image it rejects fails its own `load()`, reported and skipped like any unreadable file.
  */
-export function openFolderSource(root: string, idPrefix = ''): DatasetSource {
+export function openFolderSource(root: string, idPrefix = '', guard?: ImageGuardOptions): DatasetSource {
   let dirs: string[];
   try {
     dirs = subdirs(root);
@@ -53,7 +55,7 @@ export function openFolderSource(root: string, idPrefix = ''): DatasetSource {
     const inner = join(root, dirs[0]!);
     const hasFiles = readdirSync(inner, { withFileTypes: true }).some((d) => !d.isDirectory() && visible(d.name));
     if (!hasFiles && subdirs(inner).length >= 2) {
-      return { ...openFolderSource(inner, `${idPrefix}${dirs[0]}/`), name: basename(root) };
+      return { ...openFolderSource(inner, `${idPrefix}${dirs[0]}/`, guard), name: basename(root) };
     }
   }
   const splitOf = dirs.map((d) => canonicalSplit(d));
@@ -75,7 +77,7 @@ export function openFolderSource(root: string, idPrefix = ''): DatasetSource {
   const classes = [...new Set(entries.map((e) => e.cls))].sort(byName);
   const index = new Map(classes.map((c, i) => [c, i]));
   const items: DatasetItem[] = entries.map((e) => fileItem({
-    absPath: join(root, e.rel), id: idPrefix + e.rel, label: e.cls, labelIndex: index.get(e.cls)!, ...(e.split ? { split: e.split } : {}),
+    absPath: join(root, e.rel), id: idPrefix + e.rel, label: e.cls, labelIndex: index.get(e.cls)!, ...(e.split ? { split: e.split } : {}), ...(guard ? { guard } : {}),
   }));
   return { kind: 'folder', name: basename(root), classes, items };
 }

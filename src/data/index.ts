@@ -1,8 +1,12 @@
 // Public surface of the data layer: named re-exports only.
 export type { DatasetItem, DatasetSource, DecodedImage, DataEvent, OnDataEvent, MetaValue, SplitName } from './types.js';
-export { PreprocessOptions, CsvOptions, SourceOptions, GroupPattern, SplitOptions, AuditOptions } from './options.js';
+export { PreprocessOptions, CsvOptions, SourceOptions, GroupPattern, SplitOptions, AuditOptions, ImageGuardOptions } from './options.js';
 export { withGroupPattern } from './group-pattern.js';
-export type { PreprocessConfig } from './options.js';
+export type { PreprocessConfig, ImageGuardConfig } from './options.js';
+export { checkImageHeader, checkMinSide, checkPixelLimit, readSharpHeader, readBmpHeader, resolveGuard } from './image-guard.js';
+export type { ImageHeader } from './image-guard.js';
+export { checkTrainable, countByClass, MIN_TRAIN_PER_CLASS, MIN_VAL_PER_CLASS } from './trainable.js';
+export type { LoadedLabels } from './trainable.js';
 export { openSource } from './open-source.js';
 export { openFolderSource } from './folder-source.js';
 export { openNpzSource } from './npz-source.js';
@@ -40,3 +44,6 @@ export { DeidTreeOptions, deidentifyTree } from './deid-files.js';
 export type { DeidMapping, DeidTreeOptionsInput, DeidTreeSummary } from './deid-files.js';
 export { BASIC_PROFILE, DATE_OPTION_TAGS, profileCode, resolveAction, isPrivateTag } from './deid-profile.js';
 export type { DeidAction, ProfileCode } from './deid-profile.js';
+export { DicomWebClient, buildMultipart, parseMultipart } from './dicomweb.js';
+export type { DicomWebAuth, DicomWebClientOptions, DicomWebInstance, MultipartPart, StowResult } from './dicomweb.js';
+export { writeDicom } from './dicom-write.js';

@@ -28,11 +28,11 @@ function openBySpec(pathOrSpec: string, o: SourceOptions): DatasetSource {
   if (!existsSync(pathOrSpec)) {
     throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: no such file or folder`, { file: name, hint: 'pass an image folder, a .npz, a .csv manifest or phantom:' });
   }
-  if (statSync(pathOrSpec).isDirectory()) return openFolderSource(pathOrSpec);
+  if (statSync(pathOrSpec).isDirectory()) return openFolderSource(pathOrSpec, '', o.guard);
   const lower = pathOrSpec.toLowerCase();
   if (lower.endsWith('.npz')) return openNpzSource(pathOrSpec);
-  if (lower.endsWith('.csv')) return openCsvSource(pathOrSpec, o.csv);
-  if (lower.endsWith('.tsv')) return openCsvSource(pathOrSpec, { delimiter: '\t', ...o.csv });
-  if (/\.(dcm|dicom)$/.test(lower) || isDicomFile(pathOrSpec)) return openDicomFile(pathOrSpec);
+  if (lower.endsWith('.csv')) return openCsvSource(pathOrSpec, o.csv, o.guard);
+  if (lower.endsWith('.tsv')) return openCsvSource(pathOrSpec, { delimiter: '\t', ...o.csv }, o.guard);
+  if (/\.(dcm|dicom)$/.test(lower) || isDicomFile(pathOrSpec)) return openDicomFile(pathOrSpec, o.guard);
   throw new MedclassError('MC_DATA_BAD_SOURCE', `${name}: is neither a folder, a .npz, a .csv manifest nor a DICOM file`, { file: name, hint: 'pass one of the supported sources' });
 }

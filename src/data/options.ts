@@ -20,6 +20,8 @@ export const CsvOptions = z.strictObject({
   groupCol: z.string().default('group').describe('column holding a patient/lesion id for group-aware splits (optional in the file)'),
   pathTemplate: z.string().default('{}').describe("turns the path column into a path relative to the CSV: '{}' is replaced by the value, e.g. 'images/{}.jpg'"),
   delimiter: z.string().length(1).default(',').describe('field delimiter'),
+  allowOutsidePaths: z.boolean().default(false)
+    .describe("let paths point outside the CSV's folder (absolute or '../'); off: such a row fails with MC_DATA_OUTSIDE_ROOT"),
 });
 export type CsvOptions = z.input<typeof CsvOptions>;
 
@@ -27,10 +29,20 @@ export type CsvOptions = z.input<typeof CsvOptions>;
 export const GroupPattern = z.string().min(1).refine(isValidGroupPattern, 'not a valid regular expression')
   .describe('regex over each file name (last part of the item id); its first capture group, or the whole match, is the patient/group id; unmatched files get no group');
 
+/** Limits every encoded image must meet before (pixel count) and after (side length) decoding; see `image-guard.ts`. */
+export const ImageGuardOptions = z.strictObject({
+  maxPixels: z.number().int().min(1).default(40_000_000)
+    .describe('largest width × height accepted, read from the file header before any pixel is decoded (MC_DATA_TOO_MANY_PIXELS beyond)'),
+  minSide: z.number().int().min(1).default(8).describe('smallest width and height accepted in pixels (MC_DATA_IMAGE_TOO_SMALL below)'),
+});
+export type ImageGuardOptions = z.input<typeof ImageGuardOptions>;
+export type ImageGuardConfig = z.output<typeof ImageGuardOptions>;
+
 /** Options for `openSource`. */
 export const SourceOptions = z.strictObject({
   csv: CsvOptions.optional().describe('column mapping when the source is a CSV manifest'),
   groupPattern: GroupPattern.optional(),
+  guard: ImageGuardOptions.optional().describe('pixel limit and minimum size of the image files of folder, CSV and DICOM sources (defaults when absent)'),
 });
 export type SourceOptions = z.input<typeof SourceOptions>;
 

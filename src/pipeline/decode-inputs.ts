@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { describeFailure, mapLimit, preprocessImage, type PreprocessConfig } from '../data/index.js';
+import { decodeBytes, describeFailure, mapLimit, preprocessImage, type ImageGuardOptions, type PreprocessConfig } from '../data/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 
-/** An image to run a model on: a file path, or uploaded bytes with a display name. */
-export type ImageInput = string | { name: string; bytes: Uint8Array };
+/**
+ * An image to run a model on: a file path, uploaded bytes with a display name, or a named file path; the object
+ * forms may carry their own image guard (pixel limit, minimum side; defaults otherwise).
+ */
+export type ImageInput = string
+  | { name: string; bytes: Uint8Array; guard?: ImageGuardOptions }
+  | { name: string; path: string; guard?: ImageGuardOptions };
 
 /** A per-file failure: the file's display name, a catalogue code and a message. */
 export interface InputError { code: ErrorCode; message: string }
@@ -18,9 +23,9 @@ export interface DecodedInputs {
 }
 
 async function readInput(f: ImageInput, name: string): Promise<Uint8Array> {
-  if (typeof f !== 'string') return f.bytes;
+  if (typeof f !== 'string' && 'bytes' in f) return f.bytes;
   try {
-    return new Uint8Array(await readFile(f));
+    return new Uint8Array(await readFile(typeof f === 'string' ? f : f.path));
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw new MedclassError(missing ? 'MC_DATA_MISSING_FILE' : 'MC_DATA_UNREADABLE_IMAGE', `${name}: ${missing ? 'no such file' : (cause as Error).message}`, { file: name, cause });
@@ -28,15 +33,18 @@ async function readInput(f: ImageInput, name: string): Promise<Uint8Array> {
 }
 
 /**
- * Reads and preprocesses images with bounded concurrency into one batch. A file that is missing or does not decode
- * becomes an entry with an error (code + message) and the rest go on.
+ * Reads and preprocesses images with bounded concurrency into one batch. Every image passes the image guard
+ * (`decodeBytes`: pixel limit from the header before decoding, single frame, minimum side, EXIF orientation). A file
+ * that is missing, refused by the guard or does not decode becomes an entry with an error (code + message) and the
+ * rest go on.
  */
 export async function decodeInputs(files: readonly ImageInput[], pre: PreprocessConfig, concurrency: number): Promise<DecodedInputs> {
   const per = pre.channels * pre.size * pre.size;
   const decoded = await mapLimit(files, concurrency, async (f) => {
     const name = typeof f === 'string' ? f : f.name;
     try {
-      return { name, x: (await preprocessImage(await readInput(f, name), pre, name)).data };
+      const img = await decodeBytes(await readInput(f, name), name, typeof f === 'string' ? undefined : f.guard);
+      return { name, x: (await preprocessImage(img, pre, name)).data };
     } catch (e) {
       const d = describeFailure(e);
       return { name, error: { code: d.code, message: d.reason } };

@@ -24,7 +24,7 @@ describe('CSV manifests', () => {
     root = mkdtempSync(join(tmpdir(), 'medclass-csv-'));
     mkdirSync(join(root, 'img'));
     for (const [i, v] of [10, 90, 170, 250].entries()) {
-      await sharp({ create: { width: 5, height: 5, channels: 3, background: { r: v, g: v, b: 0 } } }).png().toFile(join(root, 'img', `p${i}.png`));
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: v, g: v, b: 0 } } }).png().toFile(join(root, 'img', `p${i}.png`));
     }
     writeFileSync(join(root, 'default.csv'), 'path,label,split,group,age\nimg/p0.png,a,train,P1,40\nimg/p1.png,b,Training,P1,\nimg/p2.png,a,test,P2,3.5\nimg/missing.png,b,val,P3,7\n');
     writeFileSync(join(root, 'mapped.csv'), 'id,dx,patient\np0,a,P1\np1,b,P2\np3,b,P2\n');
@@ -44,7 +44,7 @@ describe('CSV manifests', () => {
   it('maps columns with a path template (HAM10000 style)', async () => {
     const s = openSource(join(root, 'mapped.csv'), { csv: { pathCol: 'id', labelCol: 'dx', groupCol: 'patient', pathTemplate: 'img/{}.png' } });
     expect(s.items.map((i) => [i.id, i.group])).toEqual([['img/p0.png', 'P1'], ['img/p1.png', 'P2'], ['img/p3.png', 'P2']]);
-    expect((await s.items[2]!.load()).width).toBe(5);
+    expect((await s.items[2]!.load()).width).toBe(8);
   });
 
   it('names the missing column and lists the header', () => {

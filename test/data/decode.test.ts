@@ -33,16 +33,16 @@ describe('format sniffing and decoding', () => {
   });
 
   it('decodes a hand-written BMP exactly (bottom-up rows, BGR order, row padding)', async () => {
-    const img = await decodeBytes(bmp24(3, 2, (x, y) => [x * 50, y * 100, 7]), 'a.bmp');
+    const img = await decodeBytes(bmp24(3, 2, (x, y) => [x * 50, y * 100, 7]), 'a.bmp', { minSide: 1 });
     expect([img.width, img.height, img.channels]).toEqual([3, 2, 3]);
     expect([...img.data]).toEqual([0, 0, 7, 50, 0, 7, 100, 0, 7, 0, 100, 7, 50, 100, 7, 100, 100, 7]);
   });
 
   it('decodes PNG pixels losslessly and keeps grey as 1 channel and RGBA as 4', async () => {
     const grey = await sharp(Buffer.from([0, 64, 128, 255]), { raw: { width: 2, height: 2, channels: 1 } }).toColourspace('b-w').png().toBuffer();
-    const g = await decodeBytes(grey, 'g.png');
+    const g = await decodeBytes(grey, 'g.png', { minSide: 1 });
     expect([g.channels, ...g.data]).toEqual([1, 0, 64, 128, 255]);
-    const rgba = await decodeBytes(await solid(2, 2, 4, [255, 0, 0, 128]).png().toBuffer(), 'a.png');
+    const rgba = await decodeBytes(await solid(2, 2, 4, [255, 0, 0, 128]).png().toBuffer(), 'a.png', { minSide: 1 });
     expect(rgba.channels).toBe(4);
   });
 
@@ -86,12 +86,12 @@ describe('preprocessImage', () => {
     const g2rgb = await preprocessImage(grey(4, 4, 100), { size: 4, channels: 3 }, 'x');
     expect(g2rgb.dims).toEqual([3, 4, 4]);
     expect(Math.max(...g2rgb.data.map((v) => Math.abs(v - 100 / 255)))).toBeLessThan(0.01);
-    const rgbPng = await solid(6, 6, 3, [200, 200, 200]).png().toBuffer();
+    const rgbPng = await solid(9, 9, 3, [200, 200, 200]).png().toBuffer(); // ≥ 8 px: the image guard's minimum side
     const rgb2g = await preprocessImage(rgbPng, { size: 3, channels: 1 }, 'x.png');
     expect(rgb2g.dims).toEqual([1, 3, 3]);
     expect(Math.abs(rgb2g.data[4]! - 200 / 255)).toBeLessThan(0.01);
-    const half = await solid(4, 4, 4, [255, 255, 255, 255]).png().toBuffer();
-    const transparent = await sharp({ create: { width: 4, height: 4, channels: 4, background: { r: 255, g: 255, b: 255, alpha: 0 } } }).png().toBuffer();
+    const half = await solid(8, 8, 4, [255, 255, 255, 255]).png().toBuffer();
+    const transparent = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 255, g: 255, b: 255, alpha: 0 } } }).png().toBuffer();
     expect((await preprocessImage(half, { size: 4, channels: 1 }, 'o.png')).data[0]).toBeCloseTo(1, 2);
     expect((await preprocessImage(transparent, { size: 4, channels: 1 }, 't.png')).data[0]).toBeCloseTo(0, 2);
   });

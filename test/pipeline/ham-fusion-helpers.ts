@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { runTraining, type RunSummary } from '../../src/pipeline/index.js';
 
 export const HAM = new URL('../../../shared/data/ham10000/', import.meta.url).pathname;
-export const HAM_CSV_OPTIONS = { pathCol: 'image_id', labelCol: 'dx', groupCol: 'lesion_id', pathTemplate: `${HAM}images/{}.jpg` };
+// ham300.csv lives in a temp folder and names the shared images by absolute path: outside its folder, so allowed explicitly.
+export const HAM_CSV_OPTIONS = { pathCol: 'image_id', labelCol: 'dx', groupCol: 'lesion_id', pathTemplate: `${HAM}images/{}.jpg`, allowOutsidePaths: true };
 export const HAM_SPLIT = { mode: 'stratified' as const, fractions: [0.6, 0.2, 0.2] as [number, number, number] };
 export const HAM_SEED = 4;
 
