@@ -39,21 +39,30 @@ describe('evaluateRunDir', () => {
     cleanup();
   });
 
-  it('from predictions.csv with the run\'s seed reproduces the run\'s metrics.json and CIs', async () => {
+  it('from predictions.csv with the run\'s seed reproduces the run\'s metrics.json and calibration.json byte for byte', async () => {
     const dir = copy();
-    const before = readJson(join(dir, 'metrics.json'));
+    const before = readFileSync(join(dir, 'metrics.json'), 'utf8');
+    const cal = readFileSync(join(dir, 'calibration.json'), 'utf8');
     const res = await evaluateRunDir(dir);
-    const after = readJson(join(dir, 'metrics.json'));
     expect(res.evaluatedOn).toBe('predictions.csv');
+    // predictions.csv keeps 9 significant digits of the float32 logits, read back as exactly those floats
+    expect(readFileSync(join(dir, 'metrics.json'), 'utf8')).toBe(before);
+    expect(readFileSync(join(dir, 'calibration.json'), 'utf8')).toBe(cal);
+    const after = readJson(join(dir, 'metrics.json'));
     expect(after.classes).toEqual(['normal', 'lesion']);
-    expect(after.test.n_test).toBe(before.test.n_test);
-    // Rank metrics and their bootstrap CIs see the same order (the CSV keeps 8 digits of float32 logits).
-    expect(after.test.roc_auc).toBe(before.test.roc_auc);
-    expect(after.test.ci.intervals.roc_auc).toEqual(before.test.ci.intervals.roc_auc);
-    expect(after.test.accuracy).toBe(before.test.accuracy);
-    expect(after.test.log_loss).toBeCloseTo(before.test.log_loss, 6);
-    expect(after.test.temperature).toBeCloseTo(before.test.temperature, 3);
+    expect(after.params).toEqual(res.params);
+    expect(after.evaluated_on).toBe(TINY_SOURCE);
     expect(readJson(join(dir, 'calibration.json')).temperature).toBe(after.test.temperature);
+  });
+
+  it('options given to eval (--bootstrap, --alpha) change metrics.json and are recorded as params', async () => {
+    const dir = copy();
+    const res = await evaluateRunDir(dir, { bootstrap: 30, alpha: 0.2 });
+    const m = readJson(join(dir, 'metrics.json'));
+    expect(m.params).toMatchObject({ bootstrap: 30, alpha: 0.2, targetSensitivity: 0.9 });
+    expect(m.test.ci.n_resamples).toBe(30);
+    expect(Object.keys(m.test).filter((k) => k.startsWith('conformal_'))).toEqual(['conformal_lac_alpha_0.2', 'conformal_aps_alpha_0.2']);
+    expect(res.metrics.temperature).toBe(m.test.temperature);
   });
 
   it('agrees with accuracy and Mann–Whitney AUC computed directly from predictions.csv', async () => {
