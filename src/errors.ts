@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   MC_DATA_TOO_FEW_PER_CLASS: 'a class has too few train or val images to train and validate on',
   MC_DATA_DEID_BURNED_IN: 'the DICOM file declares burned-in annotation (BurnedInAnnotation = YES)',
   MC_DATA_DEID_FAILED: 'a DICOM file could not be de-identified',
+  MC_DATA_DICOM_WRITE_FAILED: 'a DICOM object could not be encoded',
+  MC_DATA_DICOMWEB_HTTP: 'a DICOMweb request failed (network, timeout or HTTP error)',
+  MC_DATA_DICOMWEB_AUTH: 'the DICOMweb server refused the credentials (HTTP 401/403), or the URL carries some',
+  MC_DATA_DICOMWEB_BAD_REPLY: 'a DICOMweb reply is not the multipart or DICOM JSON it should be',
   // models
   MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
   MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',
@@ -74,6 +78,9 @@ export const ERROR_CODES = {
   MC_SERVE_BAD_HOST: "the request's Host header is not an allowed host name",
   MC_SERVE_UNKNOWN_MODEL: 'the KServe v2 URL names a model or version this server does not serve',
   MC_SERVE_BAD_TENSOR: 'a KServe v2 inference request does not fit the model\'s inputs or outputs',
+  // pacs
+  MC_PACS_STORE_FAILED: 'the PACS did not store a result (STOW-RS refused it)',
+  MC_PACS_BAD_STATE: 'the DICOMweb state file is malformed',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;

@@ -11,3 +11,4 @@ export * from './run/index.js';
 export * from './report/index.js';
 export * from './pipeline/index.js';
 export * from './serve/index.js';
+export * from './pacs/index.js';

@@ -44,3 +44,6 @@ export { DeidTreeOptions, deidentifyTree } from './deid-files.js';
 export type { DeidMapping, DeidTreeOptionsInput, DeidTreeSummary } from './deid-files.js';
 export { BASIC_PROFILE, DATE_OPTION_TAGS, profileCode, resolveAction, isPrivateTag } from './deid-profile.js';
 export type { DeidAction, ProfileCode } from './deid-profile.js';
+export { DicomWebClient, buildMultipart, parseMultipart } from './dicomweb.js';
+export type { DicomWebAuth, DicomWebClientOptions, DicomWebInstance, MultipartPart, StowResult } from './dicomweb.js';
+export { writeDicom } from './dicom-write.js';

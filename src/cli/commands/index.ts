@@ -16,6 +16,7 @@ import { registerServe } from './serve.js';
 import { registerExport } from './export.js';
 import { registerConfig } from './config.js';
 import { registerDicom } from './dicom.js';
+import { registerDicomWeb } from './dicomweb.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -36,6 +37,7 @@ const SUMMARIES: Record<string, string> = {
   engine: 'training-engine tools: check gradients against PyTorch fixtures',
   bench: 'time a training step or inference (img/s)',
   dicom: 'DICOM tools: de-identify files (PS3.15 Annex E Basic Profile)',
+  dicomweb: 'classify instances on a PACS (DICOMweb) and store results back as DICOM SR',
 };
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
@@ -57,6 +59,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerExport(program);
   registerDicom(program);
+  registerDicomWeb(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);
