@@ -66,7 +66,7 @@ export async function dicomwebPredict(client: DicomWebClient, runDir: string, st
   const failed: DicomWebPredictSummary['failed'] = [];
   const fail = (index: number, inst: DicomWebInstance, e: unknown) => {
     if (!isMedclassError(e)) throw e;
-    failed.push({ index, sopInstanceUid: inst.sopInstanceUid, code: e.code, message: `instance ${index}: ${e.message}` });
+    failed.push({ index, sopInstanceUid: inst.sopInstanceUid, code: e.code, message: e.message.startsWith(`instance ${index}:`) ? e.message : `instance ${index}: ${e.message}` });
   };
   const run = await RunModel.open(runDir, { threads: o.threads });
   try {
