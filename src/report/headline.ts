@@ -12,7 +12,7 @@ export interface HeadlineRow {
   zeroR?: number;
 }
 
-/** The number of reliability bins a report was computed with (`ece_<bins>` key). */
+/** The number of reliability bins of a bare metrics report (its `ece_<bins>` key); a run's metrics.json says it in `params.bins`. */
 export function binsOf(m: MetricsReport | Record<string, unknown>): number {
   return Number(Object.keys(m).find((k) => /^ece_\d+$/.test(k))?.slice(4) ?? 15);
 }
@@ -22,9 +22,8 @@ export function fmt(v: number | null | undefined, digits = 4): string {
   return v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? v.toFixed(digits) : String(v);
 }
 
-/** Headline test metrics with CIs, in `headlineMetricInfo` order, plus ECE after temperature scaling when fitted. */
-export function headlineRows(m: MetricsReport): HeadlineRow[] {
-  const bins = binsOf(m);
+/** Headline test metrics with CIs, in `headlineMetricInfo` order, plus ECE after temperature scaling when fitted; `bins` as metrics.json `params.bins`. */
+export function headlineRows(m: MetricsReport, bins = binsOf(m)): HeadlineRow[] {
   const r = m as unknown as Record<string, number | null>;
   const ci = m.ci?.intervals ?? {};
   const rows: HeadlineRow[] = headlineMetricInfo(m.classes, bins).map((info) => ({

@@ -1,10 +1,9 @@
-import type { ConformalEvaluation } from '../eval/index.js';
-import { binsOf, fmt, headlineRows, perClassRows } from './headline.js';
+import { fmt, headlineRows, perClassRows } from './headline.js';
 import { modelCard, modelCardHtml } from './model-card.js';
-import { conformalName, conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
+import { conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
 import { gradCamSection, type GradCamReportInput } from './grad-cam-section.js';
 import { embeddingMapSection, type EmbeddingMapInput } from './embedding-map-section.js';
-import type { RunReportData } from './run-data.js';
+import { conformalOf, reportBins, type RunReportData } from './run-data.js';
 import { esc } from './svg.js';
 
 const CSS = `
@@ -50,7 +49,7 @@ function dataSection(d: RunReportData): string {
 function metricsSection(d: RunReportData): string {
   const m = d.test;
   const level = m.ci ? `${Math.round(m.ci.level * 100)}% CI` : 'CI';
-  const rows = headlineRows(m).map((r) => [r.label, fmt(r.value), ciCell(r.ci), r.n, fmt(r.zeroR), r.higherIsBetter ? 'higher' : 'lower']);
+  const rows = headlineRows(m, reportBins(d)).map((r) => [r.label, fmt(r.value), ciCell(r.ci), r.n, fmt(r.zeroR), r.higherIsBetter ? 'higher' : 'lower']);
   const note = m.ci ? `${m.ci.method}, ${m.ci.n_resamples} resamples of the ${m.n_test} test images (class counts kept).` : 'No bootstrap was run (CIs need --bootstrap > 0); n is given instead.';
   return `<h2>Test metrics</h2>${table(['metric', 'value', level, 'n', 'ZeroR', 'better'], rows)}<p class="note">${esc(note)} ZeroR always predicts class “${esc(m.class_names[m.zero_r.majority_class] ?? '')}”, the majority of ${esc(m.zero_r.fitted_on)}, with its class frequencies as probabilities.</p>`;
 }
@@ -58,7 +57,7 @@ function metricsSection(d: RunReportData): string {
 function calibrationSection(d: RunReportData): string {
   const m = d.test;
   const r = m as unknown as Record<string, number>;
-  const bins = binsOf(m);
+  const bins = reportBins(d);
   const cal = m.calibration as { val_nll_before?: number; val_nll_after?: number } | null;
   const brier = m.classes === 2 ? 'brier' : 'brier_multiclass';
   const rows: (string | number)[][] = [
@@ -74,12 +73,11 @@ function calibrationSection(d: RunReportData): string {
 
 function conformalSection(d: RunReportData): string {
   const m = d.test;
-  const entries = Object.entries(m).filter(([k]) => k.startsWith('conformal_')) as [string, ConformalEvaluation][];
+  const entries = conformalOf(d);
   if (!entries.length) return `<h2>Conformal prediction sets</h2><p class="note">Not computed (needs validation rows).</p>`;
-  const rows = entries.map(([k, c]) => {
-    const alpha = Number(k.split('_alpha_')[1]);
+  const rows = entries.map(({ name, alpha, evaluation: c }) => {
     const q = Array.isArray(c.qhat) ? c.qhat.map((v) => fmt(v, 4)).join(' / ') : fmt(c.qhat, 4);
-    return [conformalName(k), fmt(1 - alpha, 2), q, Array.isArray(c.n_calibration) ? c.n_calibration.join('/') : c.n_calibration,
+    return [name, fmt(1 - alpha, 2), q, Array.isArray(c.n_calibration) ? c.n_calibration.join('/') : c.n_calibration,
       `${fmt(c.coverage, 3)} (${Math.round(c.coverage * c.n_test)}/${c.n_test})`, fmt(c.mean_set_size, 3), c.set_size_histogram[0] ?? 0,
       c.coverage_per_class.map((v, i) => `${m.class_names[i]}: ${fmt(v, 2)}`).join(', ')];
   });

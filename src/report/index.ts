@@ -1,11 +1,11 @@
 // Public surface of the report layer (HTML report, SVG plots, model card): named re-exports only.
 export { binsOf, fmt, headlineRows, perClassRows } from './headline.js';
 export type { HeadlineRow } from './headline.js';
-export { parseHistoryCsv, readRunData, sourceName } from './run-data.js';
-export type { HistoryRow, RunReportData } from './run-data.js';
+export { conformalOf, parseHistoryCsv, readRunData, reportBins, sourceName } from './run-data.js';
+export type { HistoryRow, ReportConformal, RunReportData } from './run-data.js';
 export { PALETTE, barChart, esc, heatmap, linePlot, niceTicks } from './svg.js';
 export type { LinePlotSpec, Series } from './svg.js';
-export { conformalName, conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
+export { conformalPlot, confusionPlot, historyPlots, prPlot, reliabilityPlot, rocPlot } from './plots.js';
 export { modelCard, modelCardHtml, modelCardMarkdown } from './model-card.js';
 export type { ModelCardSection } from './model-card.js';
 export { renderReportHtml } from './html.js';

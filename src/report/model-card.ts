@@ -1,5 +1,5 @@
-import { binsOf, fmt, headlineRows } from './headline.js';
-import type { RunReportData } from './run-data.js';
+import { fmt, headlineRows } from './headline.js';
+import { conformalOf, reportBins, type RunReportData } from './run-data.js';
 import { esc } from './svg.js';
 
 /** A model card as sections of bullet points, rendered to Markdown (model-card.md) and HTML (the report). */
@@ -13,10 +13,10 @@ const ci = (c?: [number, number]) => (c ? ` (95% CI ${fmt(c[0], 3)}–${fmt(c[1]
 /** The model card of a run (after Mitchell et al., "Model Cards for Model Reporting", 2019), with no PHI. */
 export function modelCard(d: RunReportData): ModelCardSection[] {
   const m = d.test;
-  const bins = binsOf(m);
+  const bins = reportBins(d);
   const rec = m as unknown as Record<string, number>;
   const key = m.classes === 2 ? ['roc_auc', 'balanced_accuracy', 'accuracy', 'mcc', 'log_loss'] : ['roc_auc_ovr_macro', 'balanced_accuracy', 'accuracy', 'macro_f1', 'log_loss'];
-  const rows = headlineRows(m).filter((r) => key.includes(r.key));
+  const rows = headlineRows(m, bins).filter((r) => key.includes(r.key));
   const arch = d.model ? `${d.model.arch}${d.model.backbone ? ` (backbone ${d.model.backbone}${d.model.head ? `, ${d.model.head} head` : ''})` : ''}` : 'unknown';
   const pre = d.preprocess ? `${d.preprocess.size}×${d.preprocess.size} px, ${d.preprocess.channels === 1 ? 'grey' : 'RGB'}, ${d.preprocess.fit}, normalisation ${d.preprocess.normalize}` : 'see preprocess.json';
   const fit = d.fit as { epochs?: number; optimizer?: string; lr?: number; batchSize?: number; schedule?: string } | undefined;
@@ -41,8 +41,8 @@ export function modelCard(d: RunReportData): ModelCardSection[] {
     { heading: 'Metrics (test split)', items: [
       ...rows.map((r) => `${r.label}: ${fmt(r.value, 3)}${ci(r.ci)}, n=${r.n}.`),
       ...(m.temperature !== null ? [`Calibration: temperature T=${fmt(m.temperature, 3)} fitted on validation; ECE (${bins} bins) ${fmt(rec[`ece_${bins}`], 3)} before, ${fmt(rec[`ece_${bins}_after_temperature`], 3)} after.`] : [`Calibration: ECE (${bins} bins) ${fmt(rec[`ece_${bins}`], 3)}; no validation rows, so no temperature scaling.`]),
-      ...(Object.entries(m).filter(([k]) => k.startsWith('conformal_lac_alpha_')) as [string, { coverage: number; mean_set_size: number }][]).map(([k, c]) =>
-        `Conformal sets (LAC, target coverage ${fmt(1 - Number(k.split('_alpha_')[1]), 2)}): test coverage ${fmt(c.coverage, 3)}, mean set size ${fmt(c.mean_set_size, 2)}.`),
+      ...conformalOf(d).filter((c) => c.method === 'lac' && !c.mondrian).map(({ alpha, evaluation: c }) =>
+        `Conformal sets (LAC, target coverage ${fmt(1 - alpha, 2)}): test coverage ${fmt(c.coverage, 3)}, mean set size ${fmt(c.mean_set_size, 2)}.`),
     ] },
     { heading: 'Limitations', items: [
       ...(small ? [`The test split is small (n=${m.n_test}): confidence intervals are wide and single figures can move a lot with a different split.`] : []),

@@ -1,6 +1,6 @@
-import type { ConformalEvaluation, ReliabilityBin } from '../eval/index.js';
-import { binsOf, fmt } from './headline.js';
-import type { RunReportData } from './run-data.js';
+import type { ReliabilityBin } from '../eval/index.js';
+import { fmt } from './headline.js';
+import { conformalOf, reportBins, type RunReportData } from './run-data.js';
 import { PALETTE, barChart, heatmap, linePlot, type Series } from './svg.js';
 
 const finite = (xs: number[]) => xs.filter(Number.isFinite);
@@ -78,7 +78,7 @@ export function prPlot(d: RunReportData): string | undefined {
 /** Reliability diagram on test: accuracy against confidence per bin, before and after temperature scaling. */
 export function reliabilityPlot(d: RunReportData): string {
   const m = d.test as unknown as Record<string, unknown>;
-  const bins = binsOf(d.test);
+  const bins = reportBins(d);
   const before = (m[`reliability_bins_${bins}`] ?? []) as (ReliabilityBin | null)[];
   const after = m[`reliability_bins_${bins}_after_temperature`] as (ReliabilityBin | null)[] | undefined;
   const n = d.test.n_test || 1;
@@ -98,18 +98,13 @@ export function reliabilityPlot(d: RunReportData): string {
 
 /** Set-size histograms of the conformal methods (test rows per set size). */
 export function conformalPlot(d: RunReportData): string | undefined {
-  const entries = Object.entries(d.test).filter(([k]) => k.startsWith('conformal_')) as [string, ConformalEvaluation][];
+  const entries = conformalOf(d);
   if (!entries.length) return undefined;
   const K = d.test.classes;
   return barChart({
     title: `Conformal set sizes (test, n=${d.test.n_test})`, xLabel: 'classes in the prediction set', yLabel: 'test images',
     categories: Array.from({ length: K + 1 }, (_, i) => String(i)),
-    series: entries.map(([k, c]) => ({ name: conformalName(k), values: c.set_size_histogram })), width: 360,
+    series: entries.map((c) => ({ name: c.name, values: c.evaluation.set_size_histogram })), width: 360,
     description: 'how many test images get prediction sets of each size; size 1 is a confident single answer',
   });
-}
-
-/** `conformal_lac_mondrian_alpha_0.1` → `LAC Mondrian α=0.1`. */
-export function conformalName(key: string): string {
-  return key.replace(/^conformal_(\w+?)(_mondrian)?_alpha_(.*)$/, (_s, m: string, mo: string | undefined, a: string) => `${m.toUpperCase()}${mo ? ' Mondrian' : ''} α=${a}`);
 }

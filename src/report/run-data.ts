@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import type { MetricsReport, SplitMetrics } from '../eval/index.js';
+import type { ConformalEvaluation, ConformalMethod, MetricsReport, SplitMetrics } from '../eval/index.js';
 import type { EpochRecord } from '../train/index.js';
 import { MedclassError } from '../errors.js';
-import { MetricParams, openRunDir, sourceName } from '../run/index.js';
+import { MetricParams, conformalEntries, openRunDir, sourceName } from '../run/index.js';
 
 export { sourceName };
 
@@ -97,4 +97,25 @@ export function readRunData(runDir: string): RunReportData {
     ...(m ? { versions: m.versions } : {}),
     ...(params.success ? { params: params.data } : {}),
   };
+}
+
+/** One conformal evaluation shown by the report, its parameters as data. */
+export interface ReportConformal { key: string; name: string; method: ConformalMethod; mondrian: boolean; alpha: number; evaluation: ConformalEvaluation }
+
+/**
+ * The conformal evaluations of a report with their method, Mondrian flag and α taken from metrics.json `params`;
+ * only a bare metrics file without params (e.g. hand-made) has them read from its `conformal_<method>[_mondrian]_alpha_<α>` keys.
+ */
+export function conformalOf(d: RunReportData): ReportConformal[] {
+  const t = d.test as unknown as Record<string, ConformalEvaluation | undefined>;
+  const entries = d.params ? conformalEntries(d.params) : Object.keys(t).flatMap((key) => {
+    const m = /^conformal_(lac|aps)(_mondrian)?_alpha_(.+)$/.exec(key);
+    return m ? [{ key, method: m[1] as ConformalMethod, mondrian: m[2] !== undefined, alpha: Number(m[3]) }] : [];
+  });
+  return entries.flatMap((e) => (t[e.key] ? [{ ...e, name: `${e.method.toUpperCase()}${e.mondrian ? ' Mondrian' : ''} α=${e.alpha}`, evaluation: t[e.key]! }] : []));
+}
+
+/** The ECE bin count of a report: metrics.json `params.bins` (a bare metrics file without params: its `ece_<bins>` key). */
+export function reportBins(d: RunReportData): number {
+  return d.params?.bins ?? Number(Object.keys(d.test).find((k) => /^ece_\d+$/.test(k))?.slice(4) ?? 15);
 }

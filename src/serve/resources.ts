@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { DISCLAIMER } from '../eval/index.js';
-import { headlineRows, readRunData, type RunReportData } from '../report/index.js';
+import { headlineRows, readRunData, reportBins, type RunReportData } from '../report/index.js';
 import { openExplainer, openRetriever, type RunExplainer, type RunRetriever } from '../pipeline/index.js';
 import { openRunDir } from '../run/index.js';
 import { ERROR_CODES, MedclassError, isMedclassError } from '../errors.js';
@@ -85,7 +85,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
     conformal: conformal ? { method: 'lac', level: 1 - conformal.alpha } : null,
     metrics: data ? {
       split: 'test', n: data.test.n_test, ciLevel,
-      rows: headlineRows(data.test).map((h) => ({
+      rows: headlineRows(data.test, reportBins(data)).map((h) => ({
         key: h.key, label: h.label, value: num(h.value), n: h.n, higherIsBetter: h.higherIsBetter,
         ...(h.ci ? { ci: h.ci.map((v) => num(v ?? undefined)) } : {}), ...(h.zeroR !== undefined ? { zeroR: num(h.zeroR) } : {}),
       })),

@@ -12,7 +12,7 @@ export function formatEvaluation(e: RunEvaluation): string {
   const m = e.metrics;
   const level = m.ci ? `${Math.round(m.ci.level * 100)}% CI` : 'CI';
   const rows: (string | number)[][] = [['test metric', 'value', level, 'n', 'ZeroR']];
-  for (const r of headlineRows(m)) rows.push([r.label, fmt(r.value), r.ci ? `${fmt(r.ci[0])}–${fmt(r.ci[1])}` : '', r.n, fmt(r.zeroR)]);
+  for (const r of headlineRows(m, e.params.bins)) rows.push([r.label, fmt(r.value), r.ci ? `${fmt(r.ci[0])}–${fmt(r.ci[1])}` : '', r.n, fmt(r.zeroR)]);
   if (m.temperature !== null) rows.push(['temperature (fit on val)', fmt(m.temperature, 3), '', m.n_val, '']);
   for (const { key, method, mondrian, alpha } of conformalEntries(e.params)) {
     const c = (m as unknown as Record<string, { coverage: number; mean_set_size: number; n_test: number } | undefined>)[key];
