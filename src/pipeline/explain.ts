@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { normalizationStats } from '../data/index.js';
@@ -62,7 +62,7 @@ export interface RunExplainer {
 export async function openExplainer(runDir: string, opts: { layer?: string; threads?: number } = {}): Promise<RunExplainer> {
   const model = await RunModel.open(runDir, { threads: opts.threads ?? 1 });
   try {
-    const gradCam = await GradCam.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), {
+    const gradCam = await GradCam.create(model.modelBytes(), {
       input: model.preprocess.input, output: model.preprocess.output, ...(opts.layer ? { layer: opts.layer } : {}), ...(opts.threads ? { threads: opts.threads } : {}),
     });
     return { model, gradCam, dispose: async () => { await gradCam.dispose(); await model.dispose(); } };

@@ -87,6 +87,9 @@ export class RunModel {
 
   get classes(): readonly string[] { return this.preprocess.classes; }
 
+  /** The bytes of the run's model.onnx, read through the run layer (for other sessions on the same graph: Grad-CAM, embeddings). */
+  modelBytes(): Uint8Array { return openRunDir(this.runDir).modelBytes(); }
+
   /** The preprocessing options (size, channels, fit, normalize) for `preprocessImage`. */
   get preprocessOptions(): PreprocessConfig {
     const { size, channels, fit, normalize } = this.preprocess;

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { softmax } from '../eval/index.js';
 import { EmbeddingIndex, Embedder, type SimilarCase } from '../retrieval/index.js';
@@ -52,7 +50,7 @@ export async function openRetriever(runDir: string, opts: { threads?: number } =
   }
   const model = await RunModel.open(runDir, opts);
   try {
-    const embedder = await Embedder.create(new Uint8Array(readFileSync(join(runDir, 'model.onnx'))), {
+    const embedder = await Embedder.create(model.modelBytes(), {
       input: model.preprocess.input, output: model.preprocess.output, embedding: index.manifest.embedding, ...(opts.threads ? { threads: opts.threads } : {}),
     });
     return { model, embedder, index, dispose: async () => { await embedder.dispose(); await model.dispose(); } };
