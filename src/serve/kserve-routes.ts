@@ -149,7 +149,9 @@ export function registerKserveRoutes(app: FastifyInstance, res: ServeResources, 
         if (n < 1 || n > o.maxImages) throw bad(`input '${pre.input}': batch of ${n}; this server takes 1 to ${o.maxImages} per request`);
         const tab = inputs[1] ? take(inputs[1]) : undefined;
         if (tab && tab.shape[0] !== n) throw bad(`input '${pre.tabularInput}': batch of ${tab.shape[0]}, input '${pre.input}' has ${n}`);
-        const tta = typeof body.parameters?.tta === 'boolean' ? body.parameters.tta : model.tta;
+        const ttaParam = body.parameters?.tta;
+        if (ttaParam !== undefined && typeof ttaParam !== 'boolean') throw bad(`parameter tta must be a boolean, got ${JSON.stringify(ttaParam)}`);
+        const tta = ttaParam ?? model.tta;
         const wanted: { name: string; parameters?: Record<string, unknown> }[] = body.outputs ?? outputs.map((t) => ({ name: t.name }));
         for (const w of wanted) {
           if (!outputs.some((t) => t.name === w.name)) throw bad(`output '${w.name}' is not an output of '${name}' (outputs: ${outputs.map((t) => t.name).join(', ')})`);

@@ -122,6 +122,22 @@ describe('KServe v2 HTTP protocol on medclass serve', () => {
     });
   });
 
+  it('parameters.tta averages with the horizontal flip as predict --tta does', async () => {
+    const cli = await runCli(['predict', '--run', runDir, '--json', '--threads', '1', '--tta', ...files]);
+    expect(cli.code, cli.stderr).toBe(0);
+    const want = (JSON.parse(cli.stdout) as { predictions: { probabilities: Record<string, number> }[] }).predictions.flatMap((q) => Object.values(q.probabilities));
+    const x = await tensorOf(files, 32);
+    const infer = async (parameters: Record<string, unknown>) => post(`/v2/models/${name}/infer`, { parameters, inputs: [{ name: 'x', shape: [files.length, 1, 32, 32], datatype: 'FP32', data: x }], outputs: [{ name: 'probabilities' }] });
+    const on = await (await infer({ tta: true })).json() as { parameters: { tta: boolean }; outputs: ResponseOutput[] };
+    const off = await (await infer({ tta: false })).json() as { outputs: ResponseOutput[] };
+    expect(on.parameters.tta).toBe(true);
+    const p = on.outputs[0]!.data as number[];
+    expect(Math.max(...p.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(1e-5);
+    expect(Math.max(...p.map((v, i) => Math.abs(v - (off.outputs[0]!.data as number[])[i]!)))).toBeGreaterThan(1e-4);
+    const bad = await infer({ tta: 'yes' });
+    expect([bad.status, await bad.json()]).toEqual([400, { error: expect.stringMatching(/tta must be a boolean/) }]);
+  });
+
   it('answers errors as {"error": "<message>"} with a 4xx status', async () => {
     const x = Array.from({ length: 1024 }, () => 0.5);
     const cases: [string, unknown, number, RegExp][] = [
