@@ -8,6 +8,7 @@ import type { LossSpec } from './loss.js';
 import { createOptimizer } from './optim/create.js';
 import type { ParameterStore } from './params.js';
 import type { Rng } from './rng.js';
+import { nchwcBlockSize } from './runtime/nchwc.js';
 import { Session, runtimeVersion } from './runtime/session.js';
 import type { SessionOptions } from './runtime/session.js';
 import type { Tensor } from './tensor.js';
@@ -33,6 +34,8 @@ export interface BenchOptions {
   session?: Omit<SessionOptions, 'threads' | 'profile'>;
   /** Source of the random inputs and labels. */
   rng: Rng;
+  /** Training only: lower Convs to onnxruntime's NCHWc kernels (default true, as the trainer does). */
+  nchwc?: boolean;
 }
 
 /** The group a profiled node counts toward: from its graph node name and onnxruntime's op type. */
@@ -193,7 +196,7 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
   const t0 = performance.now();
   const trainer = await Trainer.compile(net.graph, {
     params: net.params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-4 }), loss,
-    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads },
+    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads, ...(o.nchwc === false ? { nchwc: false } : {}) },
   });
   const compileMs = performance.now() - t0;
   const load0 = loadavg()[0]!;
@@ -216,7 +219,9 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
   res.update_median_ms = r2(median(update));
   if (o.profile) {
     const trainable = net.params.trainableNames();
-    const tg = buildTrainingGraph(bindParams(net.graph, net.params), { trainable, loss, ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}) });
+    const tg = buildTrainingGraph(bindParams(net.graph, net.params), {
+      trainable, loss, ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), ...(o.nchwc === false ? {} : { nchwcBlock: await nchwcBlockSize() }),
+    });
     const feeds: Record<string, Tensor> = { ...extra, x, [tg.labelsInput]: labels };
     for (const p of trainable) feeds[p] = net.params.tensor(p);
     res.profile = await profileRuns(tg.graph, feeds, undefined, o);

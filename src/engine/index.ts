@@ -40,7 +40,7 @@ export { inferShapes, broadcastShapes } from './graph/shape-inference.js';
 export type { InferredValue, ShapeMap, ValueType } from './graph/shape-inference.js';
 export { windowAttrs, windowOut, gemmAttrs, intAttr, intsAttr, floatAttr, stringAttr, normAxis } from './graph/op-attrs.js';
 export type { WindowAttrs } from './graph/op-attrs.js';
-export { differentiate } from './autodiff/gradient.js';
+export { differentiate, gradientOrigins } from './autodiff/gradient.js';
 export type { DifferentiateOptions } from './autodiff/gradient.js';
 export { RULES, NON_DIFFERENTIABLE } from './autodiff/rules/index.js';
 export { checkFixture, fixturePasses, FIXTURE_TOLERANCE, ADAM_NOISE_FLOOR } from './check.js';

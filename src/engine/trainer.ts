@@ -9,6 +9,7 @@ import type { Schedule } from './optim/schedules.js';
 import { makeSchedule } from './optim/schedules.js';
 import type { ScheduleOptions } from './options.js';
 import type { ParameterStore } from './params.js';
+import { nchwcBlockSize } from './runtime/nchwc.js';
 import { Session } from './runtime/session.js';
 import type { Tensor } from './tensor.js';
 import type { LossSpec } from './loss.js';
@@ -100,6 +101,7 @@ export class Trainer {
       loss: setup.loss,
       ...(setup.logits ? { logits: setup.logits } : {}),
       ...(setup.keepOutputs ? { keepOutputs: setup.keepOutputs } : {}),
+      ...(opts.nchwc ? { nchwcBlock: await nchwcBlockSize() } : {}),
     });
     const session = await Session.create(tg.graph, opts.threads > 0 ? { threads: opts.threads } : {});
     const grads = trainable.map((p): [string, string] => {

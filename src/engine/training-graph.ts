@@ -1,5 +1,6 @@
 import { MedclassError } from '../errors.js';
 import { differentiate } from './autodiff/gradient.js';
+import { lowerConvsToNchwc } from './graph/nchwc-lower.js';
 import { inferShapes } from './graph/shape-inference.js';
 import type { Dim, Graph, ValueInfo } from './graph/types.js';
 import { emitLoss, type LossSpec } from './loss.js';
@@ -19,6 +20,11 @@ export interface TrainingGraphOptions {
    * every batch size (the last, smaller batch of an epoch included).
    */
   batchSize?: number;
+  /**
+   * Channel block of onnxruntime's NCHWc kernels on this CPU (`nchwcBlockSize()`): Convs of the finished graph that
+   * `nchwcWorthIt` accepts run on them (see `lowerConvsToNchwc`). 0 or omitted: plain ONNX Convs only.
+   */
+  nchwcBlock?: number;
 }
 
 /** A compiled-ready training graph and the names of its inputs and outputs. */
@@ -123,6 +129,8 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const lossOutput = alias(loss, 'loss');
   const gradOutputs: Record<string, string> = {};
   for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
+
+  if (opts.nchwcBlock) lowerConvsToNchwc(graph, inferShapes(graph, inputDims), opts.nchwcBlock);
 
   const info = (name: string, dimsOf: string, batched = false): ValueInfo => {
     const v = shapes.get(dimsOf);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ParameterStore, Rng, Session, bindParams, bnStatOutputs, buildTrainingGraph, defineNetwork, f32, i64 } from '../../src/engine/index.js';
 import type { LayerBuilder, Sym, Tensor } from '../../src/engine/index.js';
+import { NCHWC_DOMAIN } from '../../src/engine/graph/nchwc-lower.js';
+import { nchwcBlockSize } from '../../src/engine/runtime/nchwc.js';
 
 // What is bit-reproducible: the same training graph, feeds and intra-op thread count give bit-identical outputs
 // (loss, logits, every gradient), run after run and session after session. A different thread count splits
@@ -21,12 +23,15 @@ async function runStep(threads: number, feeds: Record<string, Tensor>, graph: Pa
   }
 }
 
+const block = await nchwcBlockSize();
+
 describe('reproducibility of a training step', () => {
-  it('is bit-identical for the same thread count; across 1 and 2 threads it differs only by float32 round-off', async () => {
+  it.each([['plain Convs', 0], ["Convs on onnxruntime's NCHWc kernels", block]])('is bit-identical for the same thread count; across 1 and 2 threads it differs only by float32 round-off (%s)', async (_, nchwcBlock) => {
     const rng = new Rng(11);
     const net = defineNetwork(def, { name: 'repro', inputDims: [3, 28, 28], numClasses: 3, rng: rng.fork('init') });
     const params = ParameterStore.fromWeights(net.params, net.shapes);
-    const tg = buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, keepOutputs: bnStatOutputs(net) });
+    const tg = buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, keepOutputs: bnStatOutputs(net), nchwcBlock });
+    if (nchwcBlock) expect(tg.graph.nodes.filter((nd) => nd.domain === NCHWC_DOMAIN && nd.opType === 'Conv').length).toBeGreaterThanOrEqual(3);
     const d = rng.fork('data');
     const n = 32;
     const feeds: Record<string, Tensor> = {

@@ -1,7 +1,7 @@
 import { MedclassError } from '../../errors.js';
 import { Emitter } from '../graph/emitter.js';
 import type { ShapeMap } from '../graph/shape-inference.js';
-import type { Graph, Node } from '../graph/types.js';
+import type { Attr, Graph, Node } from '../graph/types.js';
 import { attr } from '../graph/types.js';
 
 /**
@@ -9,8 +9,26 @@ import { attr } from '../graph/types.js';
  * composite helpers (un-broadcasting, zeros, slicing). Everything it emits is standard opset-17 ONNX.
  */
 export class GradEmitter extends Emitter {
+  /** Label recorded for every node emitted from now on (the driver sets the rule's op type, rules may refine it). */
+  origin = '';
+  /** Node name → the `origin` label in force when it was emitted (profiles group gradient time by rule). */
+  readonly origins = new Map<string, string>();
+
   constructor(graph: Graph, private readonly shapes: ShapeMap, prefix = 'grad') {
     super(graph, prefix);
+  }
+
+  override opN(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs = 1): string[] {
+    const outs = super.opN(opType, inputs, attrs, outputs);
+    this.origins.set(this.graph.nodes.at(-1)!.name, this.origin);
+    return outs;
+  }
+
+  /** Runs `f` with `origin` refined to `<origin> <part>` (e.g. 'Conv dW im2col'), and returns its result. */
+  part<T>(part: string, f: () => T): T {
+    const was = this.origin;
+    this.origin = `${was} ${part}`;
+    try { return f(); } finally { this.origin = was; }
   }
 
   /** Static dims of a forward value; throws MC_ENGINE_SHAPE_MISMATCH naming it when unknown. */

@@ -88,7 +88,9 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
     if (!rule) throw unsupported(node);
     const view = new NodeView(node, g);
+    g.origin = node.opType;
     const dXs = rule(view, dYs, g);
+    g.origin = 'sum/unbroadcast';
     node.inputs.forEach((input, i) => {
       const dx = dXs[i];
       if (!dx || !input || !needs.has(input) || !isFloat(shapes.get(input)?.dtype)) return;
@@ -103,5 +105,16 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
     if (!info) throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `'${w}' is not a value of graph '${graph.name}'`);
     result.set(w, take(w) ?? g.zeros(info.dims));
   }
+  ORIGINS.set(graph, g.origins);
   return result;
+}
+
+const ORIGINS = new WeakMap<Graph, ReadonlyMap<string, string>>();
+
+/**
+ * For a graph `differentiate` extended: gradient node name → the op type of the forward node whose rule emitted it
+ * (refined by the rule, e.g. 'Conv dW im2col'; 'sum/unbroadcast' for the driver's own nodes). Empty for other graphs.
+ */
+export function gradientOrigins(graph: Graph): ReadonlyMap<string, string> {
+  return ORIGINS.get(graph) ?? new Map();
 }

@@ -106,24 +106,25 @@ export const convRules = {
     const a = windowAttrs(n.node, sp, wd.slice(2));
     const C = xd[1]!, G = a.group, Cg = C / G;
     const spAxes = [...Array(r).keys()].map((i) => i + 2);
-    const db = n.has(2) ? g.reduceSum(dY!, [0, ...spAxes], false) : undefined;
+    const db = n.has(2) ? g.part('dB', () => g.reduceSum(dY!, [0, ...spAxes], false)) : undefined;
 
     // dX
-    let dx = convInputGradFlipped(g, dY!, w, wd, G, a);
-    if (!dx) {
+    let dx = g.part('dX flipped', () => convInputGradFlipped(g, dY!, w, wd, G, a));
+    if (!dx) dx = g.part('dX ConvTranspose', () => {
       const convT = g.op('ConvTranspose', [dY!, w], {
         strides: attr.ints(a.strides), dilations: attr.ints(a.dilations), group: attr.int(G),
         pads: attr.ints([...a.pads.slice(0, r), ...Array(r).fill(0)]), kernel_shape: attr.ints(a.kernelShape),
       });
       const full = sp.map((_, i) => (yd[i + 2]! - 1) * a.strides[i]! + (a.kernelShape[i]! - 1) * a.dilations[i]! + 1 - a.pads[i]!);
-      dx = fitSpatial(g, convT, full, sp);
-    }
+      return fitSpatial(g, convT, full, sp);
+    });
 
-    if (r === 2 && G === 1) return [dx, convWeightGradIm2col(g, x, dY!, wd, yd, a), db];
+    if (r === 2 && G === 1) return [dx, g.part('dW im2col', () => convWeightGradIm2col(g, x, dY!, wd, yd, a)), db];
     const depthwise = r === 2 && Cg === 1 && wd[0] === G;
     if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
-      return [dx, depthwiseWeightGradWindows(g, x, dY!, wd, yd, a), db];
+      return [dx, g.part('dW depthwise windows', () => depthwiseWeightGradWindows(g, x, dY!, wd, yd, a)), db];
     }
+    g.origin += ' dW grouped Conv';
 
     // dW: out[c', m, k] = Σ_{n,o} Xr[c', j·N + n, k·d + o·s − p] · dY[n, m, o], j = group of m. For depthwise
     // (Cg = 1) this is X as [1, C·N, H, W] with dY as C kernels of N channels: one im2col + GEMV per channel, far

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ParameterStore, Rng, Session, Trainer, attr, createOptimizer, defineNetwork, f32, i64, inferShapes } from '../../src/engine/index.js';
+import type { Graph, LayerBuilder, Sym, Tensor } from '../../src/engine/index.js';
+import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../../src/engine/graph/nchwc-lower.js';
+import { nchwcBlockSize } from '../../src/engine/runtime/nchwc.js';
+
+const block = await nchwcBlockSize();
+const randn = (rng: Rng, dims: number[]): Tensor => f32(Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()), dims);
+
+/** One Conv per kind the lowering handles, weights (and a bias) as graph inputs, each output a graph output. */
+function convGraph(): { graph: Graph; feeds: Record<string, Tensor>; dims: Record<string, number[]> } {
+  const rng = new Rng(3);
+  const N = 2;
+  const cases: [name: string, x: number[], w: number[], attrs: Record<string, ReturnType<typeof attr.ints>>, bias: boolean][] = [
+    ['narrow_in', [N, 3, 9, 9], [32, 3, 3, 3], { pads: attr.ints([1, 1, 1, 1]) }, true],
+    ['blocked_3x3', [N, 32, 9, 9], [16, 32, 3, 3], { pads: attr.ints([1, 1, 1, 1]) }, false],
+    ['strided_dilated', [N, 16, 11, 11], [32, 16, 3, 3], { pads: attr.ints([2, 1, 0, 1]), strides: attr.ints([2, 2]), dilations: attr.ints([2, 1]) }, false],
+    ['depthwise', [N, 32, 8, 8], [32, 1, 3, 3], { pads: attr.ints([1, 1, 1, 1]), group: attr.int(32) }, true],
+    ['pointwise', [N, 32, 8, 8], [16, 32, 1, 1], {}, false],
+  ];
+  const graph: Graph = { name: 'convs', opset: 17, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
+  const feeds: Record<string, Tensor> = {};
+  const dims: Record<string, number[]> = {};
+  for (const [name, x, w, attrs, bias] of cases) {
+    const ins = [`${name}.x`, `${name}.w`, ...(bias ? [`${name}.b`] : [])];
+    const shapes = [x, w, ...(bias ? [[w[0]!]] : [])];
+    ins.forEach((n, i) => { graph.inputs.push({ name: n, dtype: 'float32', dims: shapes[i]! }); feeds[n] = randn(rng, shapes[i]!); dims[n] = shapes[i]!; });
+    graph.nodes.push({ opType: 'Conv', name: `${name}.conv`, domain: '', inputs: ins, outputs: [`${name}.y`], attrs: { kernel_shape: attr.ints(w.slice(2)), ...attrs } });
+    graph.outputs.push({ name: `${name}.y`, dtype: 'float32', dims: [] });
+  }
+  // The block input also feeds a second lowered Conv: it is reordered once.
+  graph.nodes.push({ opType: 'Conv', name: 'shared.conv', domain: '', inputs: ['blocked_3x3.x', 'blocked_3x3.w'], outputs: ['shared.y'], attrs: { kernel_shape: attr.ints([3, 3]) } });
+  graph.outputs.push({ name: 'shared.y', dtype: 'float32', dims: [] });
+  return { graph, feeds, dims };
+}
+
+async function runAll(graph: Graph, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  const s = await Session.create(graph, { threads: 1 });
+  try { return await s.run(feeds); } finally { await s.dispose(); }
+}
+
+function maxRel(a: Float32Array, b: Float32Array): number {
+  let m = 0, sc = 0;
+  for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); sc = Math.max(sc, Math.abs(b[i]!)); }
+  return m / (sc || 1);
+}
+
+describe('Convs lowered to onnxruntime NCHWc kernels', () => {
+  it('finds a channel block on this CPU (16 with AVX-512, 8 with AVX2)', () => {
+    expect([8, 16]).toContain(block);
+  });
+
+  it.skipIf(!block)('every kind (narrow input, blocked, strided/dilated/asymmetric pads, depthwise, 1×1, bias) matches the plain Conv', async () => {
+    const { graph, feeds, dims } = convGraph();
+    const ref = await runAll(graph, feeds);
+    const lowered = { ...graph, nodes: [...graph.nodes] };
+    const n = lowerConvsToNchwc(lowered, inferShapes(lowered, dims), block, () => true);
+    expect(n).toBe(6);
+    expect(lowered.nodes.filter((x) => x.opType === 'ReorderInput').length).toBe(4); // not for the 3-channel input; once for the shared one
+    const got = await runAll(lowered, feeds);
+    for (const k of Object.keys(ref)) {
+      expect(got[k]!.dims, k).toEqual(ref[k]!.dims);
+      expect(maxRel(got[k]!.data as Float32Array, ref[k]!.data as Float32Array), k).toBeLessThan(1e-5);
+    }
+  });
+
+  it.skipIf(!block)('the default rule keeps small outputs and strided 1×1 Convs plain', async () => {
+    const { graph, dims } = convGraph();
+    const lowered = { ...graph, nodes: [...graph.nodes] };
+    // 9×9 = 81 and 8×8 = 64 outputs pass; the strided case has 5×5 = 25 < 49 outputs.
+    expect(lowerConvsToNchwc(lowered, inferShapes(lowered, dims), block)).toBe(5);
+    expect(lowered.nodes.find((x) => x.name === 'strided_dilated.conv')?.domain).toBe('');
+  });
+
+  it.skipIf(!block)('a Trainer step with NCHWc Convs gives the loss and updated parameters of plain Convs (1e-5)', async () => {
+    const def = (b: LayerBuilder, x: Sym): Sym => {
+      let h = b.relu(b.batchNorm(b.conv2d(x, 'c1', { out: 16, kernel: 3, padding: 1, bias: false }), 'bn1'));
+      h = b.relu(b.conv2d(h, 'c2', { out: 32, kernel: 3, padding: 1 }));
+      h = b.relu(b.conv2d(h, 'dw', { out: 32, kernel: 3, padding: 1, group: 32 }));
+      return b.linear(b.flatten(b.globalAvgPool(h)), 'fc', { out: 2 });
+    };
+    const rng = new Rng(5);
+    const net = defineNetwork(def, { name: 'nchwc-step', inputDims: [1, 12, 12], numClasses: 2, rng: rng.fork('init') });
+    const d = rng.fork('data');
+    const feeds = { x: randn(d, [8, 1, 12, 12]), labels: i64(Array.from({ length: 8 }, () => d.int(0, 2)), [8]) };
+    const results = [];
+    for (const nchwc of [false, true]) {
+      const params = ParameterStore.fromWeights(new Map([...net.params].map(([k, v]) => [k, v.slice()])), net.shapes); // the store keeps arrays by reference
+      const t = await Trainer.compile(net.trainGraph(), { params, optimizer: createOptimizer({ name: 'sgd', lr: 0.1 }), loss: { kind: 'cross-entropy' }, options: { threads: 1, nchwc } });
+      try {
+        const losses = [(await t.step(feeds)).loss, (await t.step(feeds)).loss];
+        results.push({ losses, w: params.tensor('c2.weight').data as Float32Array });
+      } finally { await t.dispose(); }
+    }
+    expect(Math.abs(results[1]!.losses[1]! - results[0]!.losses[1]!)).toBeLessThan(1e-5);
+    expect(maxRel(results[1]!.w, results[0]!.w)).toBeLessThan(1e-5);
+  });
+});
