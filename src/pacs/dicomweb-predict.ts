@@ -43,33 +43,40 @@ export type DicomWebPredictEvent =
 
 const SR_CLASS_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
 
-/**
- * Finds instances by QIDO-RS, retrieves the new ones by WADO-RS, classifies them with the run (as `medclass predict`
- * does: same preprocessing, calibration and arg-max), and stores one Comprehensive SR per instance by STOW-RS;
- * instances recorded in the state file at `statePath` for this model are skipped, and each stored one is recorded
- * after its batch. Structured reports themselves are never classified. An instance that fails (retrieval, decoding,
- * storage) is reported and the others go on.
- */
-export async function dicomwebPredict(client: DicomWebClient, runDir: string, statePath: string, options: DicomWebPredictOptionsInput = {},
-  onEvent?: (e: DicomWebPredictEvent) => void): Promise<DicomWebPredictSummary> {
-  const o = DicomWebPredictOptions.parse(options);
-  const started = performance.now();
-  const state = ProcessedState.load(statePath);
-  const fingerprint = modelSha256(runDir);
-  const model = { name: basename(runDir), fingerprint, medclassVersion: versions().medclass ?? 'unknown' };
-  const found = (await client.searchInstances(o.query, { ...(o.study ? { study: o.study } : {}), ...(o.series ? { series: o.series } : {}) }))
-    .filter((i) => i.modality !== 'SR' && !i.sopClassUid.startsWith(SR_CLASS_PREFIX));
-  const indexed = found.map((inst, index) => ({ inst, index }));
-  const pending = indexed.filter(({ inst }) => !state.has(fingerprint, inst.sopInstanceUid));
-  onEvent?.({ type: 'found', found: found.length, pending: pending.length });
-  const stored: DicomWebPredictResult[] = [];
-  const failed: DicomWebPredictSummary['failed'] = [];
-  const fail = (index: number, inst: DicomWebInstance, e: unknown) => {
-    if (!isMedclassError(e)) throw e;
-    failed.push({ index, sopInstanceUid: inst.sopInstanceUid, code: e.code, message: e.message.startsWith(`instance ${index}:`) ? e.message : `instance ${index}: ${e.message}` });
-  };
-  const run = await RunModel.open(runDir, { threads: o.threads });
-  try {
+/** The run's model opened once, with its name and fingerprint, for one or many DICOMweb passes (`dicomwebWatch`). */
+export class DicomWebPredictor {
+  private constructor(private readonly run: RunModel, readonly model: { name: string; fingerprint: string; medclassVersion: string }) {}
+
+  /** Opens `runDir` (one onnxruntime session; dispose it when done). */
+  static async open(runDir: string, opts: { threads?: number } = {}): Promise<DicomWebPredictor> {
+    const model = { name: basename(runDir), fingerprint: modelSha256(runDir), medclassVersion: versions().medclass ?? 'unknown' };
+    return new DicomWebPredictor(await RunModel.open(runDir, opts), model);
+  }
+
+  async dispose(): Promise<void> {
+    await this.run.dispose();
+  }
+
+  /**
+   * One pass: QIDO-RS search, then for the instances not in `state`: WADO-RS, classify, one SR each by STOW-RS,
+   * recorded in `state` (saved after each batch). Failures are collected per instance.
+   */
+  async pass(client: DicomWebClient, state: ProcessedState, options: DicomWebPredictOptionsInput = {}, onEvent?: (e: DicomWebPredictEvent) => void): Promise<DicomWebPredictSummary> {
+    const o = DicomWebPredictOptions.parse(options);
+    const started = performance.now();
+    const { run, model } = this;
+    const { fingerprint } = model;
+    const found = (await client.searchInstances(o.query, { ...(o.study ? { study: o.study } : {}), ...(o.series ? { series: o.series } : {}) }))
+      .filter((i) => i.modality !== 'SR' && !i.sopClassUid.startsWith(SR_CLASS_PREFIX));
+    const indexed = found.map((inst, index) => ({ inst, index }));
+    const pending = indexed.filter(({ inst }) => !state.has(fingerprint, inst.sopInstanceUid));
+    onEvent?.({ type: 'found', found: found.length, pending: pending.length });
+    const stored: DicomWebPredictResult[] = [];
+    const failed: DicomWebPredictSummary['failed'] = [];
+    const fail = (index: number, inst: DicomWebInstance, e: unknown) => {
+      if (!isMedclassError(e)) throw e;
+      failed.push({ index, sopInstanceUid: inst.sopInstanceUid, code: e.code, message: e.message.startsWith(`instance ${index}:`) ? e.message : `instance ${index}: ${e.message}` });
+    };
     for (let s = 0; s < pending.length; s += o.batchSize) {
       const batch = pending.slice(s, s + o.batchSize);
       const got = await mapLimit(batch, o.concurrency, async ({ inst, index }) => {
@@ -116,9 +123,26 @@ export async function dicomwebPredict(client: DicomWebClient, runDir: string, st
       }
       onEvent?.({ type: 'batch-done', done: Math.min(s + o.batchSize, pending.length), pending: pending.length, stored: stored.length, failed: failed.length });
     }
-  } finally {
-    await run.dispose();
+    failed.sort((a, b) => a.index - b.index);
+    return { found: found.length, skipped: found.length - pending.length, stored, failed, seconds: (performance.now() - started) / 1000 };
   }
-  failed.sort((a, b) => a.index - b.index);
-  return { found: found.length, skipped: found.length - pending.length, stored, failed, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Finds instances by QIDO-RS, retrieves the new ones by WADO-RS, classifies them with the run (as `medclass predict`
+ * does: same preprocessing, calibration and arg-max), and stores one Comprehensive SR per instance by STOW-RS;
+ * instances recorded in the state file at `statePath` for this model are skipped, and each stored one is recorded
+ * after its batch. Structured reports themselves are never classified. An instance that fails (retrieval, decoding,
+ * storage) is reported and the others go on.
+ */
+export async function dicomwebPredict(client: DicomWebClient, runDir: string, statePath: string, options: DicomWebPredictOptionsInput = {},
+  onEvent?: (e: DicomWebPredictEvent) => void): Promise<DicomWebPredictSummary> {
+  const o = DicomWebPredictOptions.parse(options);
+  const state = ProcessedState.load(statePath);
+  const predictor = await DicomWebPredictor.open(runDir, { threads: o.threads });
+  try {
+    return await predictor.pass(client, state, o, onEvent);
+  } finally {
+    await predictor.dispose();
+  }
 }

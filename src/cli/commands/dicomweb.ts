@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DicomWebClient, type DicomWebAuth } from '../../data/index.js';
-import { DicomWebPredictOptions, dicomwebPredict } from '../../pacs/index.js';
+import { DicomWebPredictOptions, dicomwebPredict, dicomwebWatch } from '../../pacs/index.js';
 import { MedclassError } from '../../errors.js';
 import { out, table } from '../output.js';
 
@@ -88,5 +88,40 @@ export function registerDicomWeb(program: Command): void {
         if (s.failed.length) out(table([['instance', 'code', 'message'], ...s.failed.map((f) => [String(f.index), f.code, f.message])]));
       }
       process.exitCode = s.failed.length === 0 ? 0 : s.stored.length ? 2 : 1;
+    });
+
+  dw.command('watch')
+    .description('Poll QIDO-RS for studies from --since on and classify every new instance as `dicomweb predict` does (one SR each, STOW-RS), '
+      + 'until interrupted (Ctrl-C finishes the pass under way). The --state file makes a restart skip what is done. Research use only.')
+    .requiredOption('--url <url>', 'DICOMweb root (no credentials in it)')
+    .requiredOption('--run <dir>', 'trained run directory')
+    .requiredOption('--since <date>', 'first StudyDate to watch, YYYYMMDD')
+    .addOption(new Option('--interval <s>', 'seconds between polls').default(30).argParser(intOption('--interval')))
+    .option('--query <keys>', "further QIDO-RS matching keys, e.g. 'Modality=CR'")
+    .option('--state <file>', 'file recording the instances already done (hashed, no UIDs in it)', 'dicomweb-state.json')
+    .option('--credentials-file <file>', 'JSON {"user","password"} or {"token"}, or one user:password line')
+    .addOption(new Option('--threads <n>', describe('threads')).argParser(intOption('--threads')))
+    .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').default(60_000).argParser(intOption('--timeout')))
+    .action(async (o: { url: string; run: string; since: string; interval: number; query?: string; state: string; credentialsFile?: string; threads?: number; timeout: number }) => {
+      const auth = dicomWebAuth(o.credentialsFile);
+      const client = new DicomWebClient({ url: o.url, timeoutMs: o.timeout, ...(auth ? { auth } : {}) });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const s = await dicomwebWatch(client, o.run, o.state, {
+        since: o.since, intervalMs: Math.max(1, o.interval) * 1000, query: queryFrom(o.query), ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      }, {
+        signal: stop.signal,
+        onEvent: (e) => {
+          const f = e.summary.failed;
+          out(`${new Date().toISOString()} poll ${e.poll}: ${e.summary.found} found, ${e.summary.stored.length} SR(s) stored, ${f.length} failed${f.length ? ` (${[...new Set(f.map((x) => x.code))].join(', ')})` : ''}`);
+        },
+        onPollError: (e) => process.stderr.write(`${e.code}: ${e.message} (retrying at the next poll)\n`),
+      });
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      out(`stopped after ${s.polls} poll(s): ${s.stored} SR(s) stored, ${s.failed} failed`);
+      process.exitCode = 0;
     });
 }
