@@ -1,10 +1,9 @@
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadModel, saveModel, type Dim, type ValueInfo } from '../engine/index.js';
 import { DISCLAIMER } from '../eval/index.js';
 import { RunModel } from './predict.js';
-import { writeAtomic } from './run-files.js';
+import { toJson, writeAtomic } from '../run/index.js';
 import { buildServingGraph, servingModelName, SERVING_OUTPUTS } from './serving-graph.js';
 
 /** Options of `exportTriton` (and `medclass export --triton`). */
@@ -79,9 +78,10 @@ export function tritonConfig(name: string, inputs: readonly ValueInfo[], outputs
 export async function exportTriton(runDir: string, repoDir: string, options: TritonExportOptionsInput = {}): Promise<TritonExport> {
   const o = TritonExportOptions.parse(options);
   const model = await RunModel.open(runDir, { threads: 1 });
-  const { preprocess: pre, temperature, tta } = model;
+  const { preprocess: pre, temperature, tta, tabular } = model;
+  const bytes = model.modelBytes();
   await model.dispose();
-  const graph = buildServingGraph(loadModel(join(runDir, 'model.onnx')), pre, { rawInput: o.rawInput, ...(o.rawChannels ? { rawChannels: o.rawChannels } : {}), temperature, tta });
+  const graph = buildServingGraph(loadModel(bytes), pre, { rawInput: o.rawInput, ...(o.rawChannels ? { rawChannels: o.rawChannels } : {}), temperature, tta });
   const name = o.name ?? servingModelName(resolve(runDir));
   const modelDir = join(repoDir, name);
   const c = pre.channels;
@@ -95,10 +95,10 @@ export async function exportTriton(runDir: string, repoDir: string, options: Tri
   const config = tritonConfig(name, graph.inputs, graph.outputs, o.maxBatchSize, comment);
   writeAtomic(join(modelDir, '1', 'model.onnx'), saveModel(graph));
   writeAtomic(join(modelDir, 'labels.txt'), `${pre.classes.join('\n')}\n`);
-  writeAtomic(join(modelDir, 'preprocess.json'), readFileSync(join(runDir, 'preprocess.json')));
+  writeAtomic(join(modelDir, 'preprocess.json'), toJson(pre));
   const files = ['config.pbtxt', '1/model.onnx', 'labels.txt', 'preprocess.json'];
-  if (pre.tabularInput && existsSync(join(runDir, 'tabular.json'))) {
-    copyFileSync(join(runDir, 'tabular.json'), join(modelDir, 'tabular.json'));
+  if (tabular) {
+    writeAtomic(join(modelDir, 'tabular.json'), toJson(tabular));
     files.push('tabular.json');
   }
   writeAtomic(join(modelDir, 'config.pbtxt'), config); // last: Triton polling the repository sees a complete model
