@@ -7,7 +7,7 @@ import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
-import { Predictor, TrunkCache, fit, loadWeights } from '../train/index.js';
+import { TrunkCache, fit, loadWeights } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -16,6 +16,7 @@ import {
   runEvalOptions, sourceName, toJson, type RunConfigInput, type RunDir, type RunSplits,
 } from '../run/index.js';
 import { monitorFor } from './monitors.js';
+import { RunModel } from './predict.js';
 import { evaluatePhase, type PhaseMetrics } from './phase-metrics.js';
 import { attachTabular, metaColumns } from './tabular-run.js';
 
@@ -242,14 +243,17 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
     ...(encoder ? { tabularInput: TABULAR_INPUT, tabularFeatures, tabularColumns: tabularColumns(encoder) } : {}),
   }));
   if (encoder) run.writeFile('tabular.json', toJson(encoder));
-  const predictor = await Predictor.create(net, cfg.threads);
+  // val/test logits from the written model.onnx, through the session `predict`, `serve` and `eval --data` use:
+  // predictions.csv holds exactly what the shipped model gives for these images.
+  const model = await RunModel.open(runDir, { threads: cfg.threads });
   let valLogits: Float32Array;
   let testLogits: Float32Array;
   try {
-    valLogits = await predictor.logits(val, { tta: cfg.fit.tta });
-    testLogits = await predictor.logits(test, { tta: cfg.fit.tta });
+    const logitsOf = (s: ImageSet) => model.logits(s.x, s.dims[0], { tta: cfg.fit.tta, ...(s.tabular ? { tab: s.tabular.data } : {}) });
+    valLogits = await logitsOf(val);
+    testLogits = await logitsOf(test);
   } finally {
-    await predictor.dispose();
+    await model.dispose();
   }
   const k = classes.length;
   const eo = runEvalOptions(cfg.eval, classes);
