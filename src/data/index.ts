@@ -47,3 +47,5 @@ export type { DeidAction, ProfileCode } from './deid-profile.js';
 export { DicomWebClient, buildMultipart, parseMultipart } from './dicomweb.js';
 export type { DicomWebAuth, DicomWebClientOptions, DicomWebInstance, MultipartPart, StowResult } from './dicomweb.js';
 export { writeDicom } from './dicom-write.js';
+export { fetchDicomWebDataset } from './dicomweb-fetch.js';
+export type { DicomWebFetchSummary } from './dicomweb-fetch.js';

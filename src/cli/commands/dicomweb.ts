@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { DicomWebClient, type DicomWebAuth } from '../../data/index.js';
+import { DicomWebClient, fetchDicomWebDataset, type DicomWebAuth } from '../../data/index.js';
 import { DicomWebPredictOptions, dicomwebPredict, dicomwebWatch } from '../../pacs/index.js';
 import { MedclassError } from '../../errors.js';
 import { out, table } from '../output.js';
@@ -88,6 +88,25 @@ export function registerDicomWeb(program: Command): void {
         if (s.failed.length) out(table([['instance', 'code', 'message'], ...s.failed.map((f) => [String(f.index), f.code, f.message])]));
       }
       process.exitCode = s.failed.length === 0 ? 0 : s.stored.length ? 2 : 1;
+    });
+
+  dw.command('fetch')
+    .description('Fetch a labelled dataset from a PACS: a CSV with a label column and a study (StudyInstanceUID) or sop (SOPInstanceUID) column '
+      + '(optional split, and name = the file name to write) is resolved by QIDO-RS and the instances are cached by WADO-RS as <out>/<label>/<name>, '
+      + 'with <out>/manifest.csv (path,label,split,group; group = a digest of the PatientID). Cached files are not fetched again. '
+      + 'Train on <out> (folder) or <out>/manifest.csv (CSV with split and group).')
+    .requiredOption('--url <url>', 'DICOMweb root (no credentials in it)')
+    .requiredOption('--csv <file>', 'labels CSV')
+    .requiredOption('--out <dir>', 'cache folder')
+    .option('--credentials-file <file>', 'JSON {"user","password"} or {"token"}, or one user:password line')
+    .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').default(60_000).argParser(intOption('--timeout')))
+    .action(async (o: { url: string; csv: string; out: string; credentialsFile?: string; timeout: number }) => {
+      const auth = dicomWebAuth(o.credentialsFile);
+      const client = new DicomWebClient({ url: o.url, timeoutMs: o.timeout, ...(auth ? { auth } : {}) });
+      const s = await fetchDicomWebDataset(client, o.csv, o.out);
+      out(`${s.rows} row(s), ${s.instances} instance(s): ${s.fetched} fetched, ${s.cached} already cached, ${s.failed.length} failed; ${o.out}/${s.manifest} written`);
+      if (s.failed.length) out(table([['line', 'code', 'message'], ...s.failed.map((f) => [String(f.row), f.code, f.message])]));
+      process.exitCode = s.failed.length === 0 ? 0 : s.fetched + s.cached ? 2 : 1;
     });
 
   dw.command('watch')
