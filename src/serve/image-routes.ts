@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DISCLAIMER } from '../eval/index.js';
-import { decodeInputs, explainTensors, predictWith, similarWith, targetIndex } from '../pipeline/index.js';
+import { decodeInputs, explainTensors, predictWith, similarWith, targetIndex, type RunModel } from '../pipeline/index.js';
 import { MedclassError } from '../errors.js';
 import type { ServeOptions } from './options.js';
 import type { ServeResources } from './resources.js';
@@ -21,9 +21,16 @@ function imageRouteSchema(query: z.ZodType, reply: z.ZodType, o: ServeOptions, s
   };
 }
 
-/** Fusion runs take their tabular values from the JSON body's `meta` (MC_DATA_MISSING_META, 400, names what is missing). */
-function bodyMeta(body: unknown): Record<string, string | number | null> | undefined {
-  return Buffer.isBuffer(body) ? undefined : (body as { meta?: Record<string, string | number | null> } | undefined)?.meta;
+/**
+ * Fusion runs take their tabular values from the JSON body's `meta` (MC_DATA_MISSING_META, 400, names what is
+ * missing); `meta` sent to an image-only run is a client error too (MC_SERVE_UNEXPECTED_META, 400).
+ */
+function bodyMeta(body: unknown, model: RunModel): Record<string, string | number | null> | undefined {
+  const meta = Buffer.isBuffer(body) ? undefined : (body as { meta?: Record<string, string | number | null> } | undefined)?.meta;
+  if (meta !== undefined && !model.tabular) {
+    throw new MedclassError('MC_SERVE_UNEXPECTED_META', 'body: meta was sent, but this run is an image-only model and takes no tabular values (GET /api/model: tabular is null)');
+  }
+  return meta;
 }
 
 /**
@@ -33,11 +40,12 @@ function bodyMeta(body: unknown): Record<string, string | number | null> | undef
  */
 export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o: ServeOptions): void {
   const model = res.explainer.model;
+  const guard = { maxPixels: o.maxPixels, minSide: o.minSide };
 
   app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image', true) }, async (req): Promise<PredictReply> => {
     const q = PredictQuery.parse(req.query);
-    const up = readUploads(req.body);
-    const meta = bodyMeta(req.body);
+    const up = readUploads(req.body, guard);
+    const meta = bodyMeta(req.body, model);
     const attribute = model.tabular !== undefined && q.attribute !== false;
     const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}) }));
     requireOneReadable(preds);
@@ -54,8 +62,8 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
   app.post('/api/explain', { schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image', true) }, async (req): Promise<ExplainReply> => {
     const q = ExplainQuery.parse(req.query);
     const target = targetIndex(model, q.class);
-    const up = readUploads(req.body);
-    const meta = bodyMeta(req.body);
+    const up = readUploads(req.body, guard);
+    const meta = bodyMeta(req.body, model);
     const row = model.tabular || meta ? model.encodeMeta([meta], () => 'explain') : undefined;
     const { entries, ok, x } = await decodeInputs(up.inputs, model.preprocessOptions, 4);
     requireOneReadable(entries);
@@ -76,8 +84,8 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     const q = SimilarQuery.parse(req.query);
     const retriever = res.retriever;
     if (!retriever) throw new MedclassError('MC_SERVE_NO_INDEX', `no similar-case index: ${res.noIndex ?? 'unavailable'}`);
-    const up = readUploads(req.body);
-    const meta = bodyMeta(req.body);
+    const up = readUploads(req.body, guard);
+    const meta = bodyMeta(req.body, model);
     const found = await res.queue.run(() => similarWith(retriever, up.inputs, { k: q.k ?? o.k, ...(meta ? { meta } : {}) }));
     requireOneReadable(found);
     return {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImageGuardOptions } from '../data/index.js';
 
 /** Options of `buildServer` (and `medclass serve`): resources and limits; defaults live here only. */
 export const ServeOptions = z.strictObject({
@@ -9,6 +10,10 @@ export const ServeOptions = z.strictObject({
   k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),
   caseIds: z.boolean().default(false).describe('include training case ids (paths relative to the dataset) in similar-case replies'),
   logger: z.boolean().default(false).describe('log requests (method, route, status, time; never file names or image bytes)'),
+  maxPixels: ImageGuardOptions.shape.maxPixels.describe('largest width × height of an uploaded image, read from its header before decoding (413 MC_DATA_TOO_MANY_PIXELS beyond)'),
+  minSide: ImageGuardOptions.shape.minSide.describe('smallest width and height of an uploaded image in pixels (422 MC_DATA_IMAGE_TOO_SMALL below)'),
+  allowedHosts: z.array(z.string().min(1).max(253)).default([])
+    .describe("Host header names accepted besides localhost, 127.0.0.1, [::1] and the server's own address (any port); '*' accepts every name (no DNS-rebinding guard); others get 403 MC_SERVE_BAD_HOST"),
 });
 export type ServeOptions = z.output<typeof ServeOptions>;
 export type ServeOptionsInput = z.input<typeof ServeOptions>;

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { installErrorHandlers } from './http-errors.js';
+import { installHostCheck } from './host-check.js';
 import { registerImageRoutes } from './image-routes.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { ServeOptions, type ServeOptionsInput } from './options.js';
@@ -21,8 +22,9 @@ const LOG_SERIALIZERS = {
  * The REST API and web app for one run directory, as a fastify instance that does not listen yet (call `listen`,
  * or `inject` in tests). The run's sessions (model, Grad-CAM, similar-case embedding when `index/` exists) open once,
  * while the instance gets ready (`ready()`/`listen()` reject with the run directory's MedclassError), and are
- * released by `close()`. Every error answers `{statusCode, code, error, message}`. Research software, not a
- * diagnostic device.
+ * released by `close()`. Every error answers `{statusCode, code, error, message}`; a request whose Host header is not
+ * a loopback name, the server's own address or in `allowedHosts` gets 403 MC_SERVE_BAD_HOST. Uploaded images pass the
+ * image guard (`maxPixels` from the header before decoding, `minSide`). Research software, not a diagnostic device.
  *
  * Routes: `GET /` (web app), `GET /report`, `GET /api/health`, `GET /api/model`, `POST /api/predict?attribute=`
  * (fusion runs: per-column tabular attribution, on by default), `POST /api/explain?class=`, `POST /api/similar?k=`;
@@ -40,6 +42,7 @@ export function buildServer(runDir: string, options: ServeOptionsInput = {}, log
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   installErrorHandlers(app);
+  installHostCheck(app, o.allowedHosts);
   app.removeContentTypeParser('text/plain');
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -5,7 +5,7 @@ import { MedclassError } from '../../errors.js';
 import { Rng } from '../../engine/index.js';
 import {
   assignSplits, auditSource, CsvOptions, DICOM_META_TAGS, DicomMetaTagList, fetchMedmnist, GroupPattern, groupLeaks, kFold, MEDMNIST_FILES, openSource,
-  SplitOptions, withDicomMeta, type AuditReport, type DataEvent, type DicomMetaTag, type OnDataEvent,
+  ImageGuardOptions, SplitOptions, withDicomMeta, type AuditReport, type DataEvent, type DicomMetaTag, type OnDataEvent,
 } from '../../data/index.js';
 import { out, table } from '../output.js';
 
@@ -82,11 +82,14 @@ function csvOptionsFrom(opts: Record<string, string | undefined>): CsvOptions | 
       throw new MedclassError('MC_CLI_BAD_OPTION', `--csv-config ${opts.csvConfig}: could not be read as YAML/JSON (${String(cause)})`, { cause });
     }
   }
-  const flags = { pathCol: opts.pathCol, labelCol: opts.labelCol, splitCol: opts.splitCol, groupCol: opts.groupCol, pathTemplate: opts.pathTemplate };
+  const flags = {
+    pathCol: opts.pathCol, labelCol: opts.labelCol, splitCol: opts.splitCol, groupCol: opts.groupCol, pathTemplate: opts.pathTemplate,
+    allowOutsidePaths: opts.allowOutsidePaths === undefined ? undefined : true,
+  };
   const merged = { ...base, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
   const parsed = CsvOptions.safeParse(merged);
   if (!parsed.success) {
-    throw new MedclassError('MC_CLI_BAD_OPTION', `CSV column mapping is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { hint: 'keys: pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter' });
+    throw new MedclassError('MC_CLI_BAD_OPTION', `CSV column mapping is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, { hint: 'keys: pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter, allowOutsidePaths' });
   }
   return Object.keys(merged).length ? parsed.data : undefined;
 }
@@ -107,7 +110,24 @@ export function addCsvFlags(cmd: Command): Command {
     .option('--split-col <name>', 'CSV: column with train/val/test (default split, optional)')
     .option('--group-col <name>', 'CSV: column with a patient/lesion id (default group, optional)')
     .option('--path-template <tpl>', "CSV: path relative to the CSV, '{}' = the path column, e.g. 'images/{}.jpg'")
-    .option('--csv-config <file>', 'CSV: YAML/JSON file with the mapping {pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter}');
+    .option('--csv-config <file>', 'CSV: YAML/JSON file with the mapping {pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter}')
+    .option('--allow-outside-paths', `CSV: ${CsvOptions.shape.allowOutsidePaths.description!}`);
+}
+
+/** Adds the image-guard flags (`--max-pixels`, `--min-side`; defaults from `ImageGuardOptions`) to a command. */
+export function addGuardFlags(cmd: Command): Command {
+  const d = ImageGuardOptions.parse({});
+  return cmd
+    .addOption(new Option('--max-pixels <n>', `${ImageGuardOptions.shape.maxPixels.description!} (default ${d.maxPixels})`).argParser(intOption('--max-pixels')))
+    .addOption(new Option('--min-side <px>', `${ImageGuardOptions.shape.minSide.description!} (default ${d.minSide})`).argParser(intOption('--min-side')));
+}
+
+/** The image guard from `--max-pixels` / `--min-side` (undefined when neither is given: the defaults apply). */
+export function guardFrom(opts: { maxPixels?: number | string; minSide?: number | string }): ImageGuardOptions | undefined {
+  if (opts.maxPixels === undefined && opts.minSide === undefined) return undefined;
+  const parsed = ImageGuardOptions.safeParse({ ...(opts.maxPixels !== undefined ? { maxPixels: Number(opts.maxPixels) } : {}), ...(opts.minSide !== undefined ? { minSide: Number(opts.minSide) } : {}) });
+  if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `image guard: ${parsed.error.issues.map((i) => `--${String(i.path[0]) === 'maxPixels' ? 'max-pixels' : 'min-side'}: ${i.message}`).join('; ')}`);
+  return parsed.data;
 }
 
 /** Adds `--group-pattern` (groups from file names) to a command. */
@@ -134,28 +154,29 @@ export function dicomMetaTagsFrom(value: string | boolean | undefined): DicomMet
   return parsed.data;
 }
 
-/** Opens a source from a command's CSV and group-pattern flags. */
-export function openFromFlags(source: string, opts: Record<string, string | undefined>) {
+/** Opens a source from a command's CSV, group-pattern and image-guard flags. */
+export function openFromFlags(source: string, opts: Record<string, string | undefined>, guard?: ImageGuardOptions) {
   const csv = csvOptionsFrom(opts);
   const groupPattern = groupPatternFrom(opts.groupPattern);
-  return openSource(source, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}) });
+  return openSource(source, { ...(csv ? { csv } : {}), ...(groupPattern ? { groupPattern } : {}), ...(guard ? { guard } : {}) });
 }
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('Dataset tools: audit a source, fetch MedMNIST');
-  addGroupPatternFlag(addCsvFlags(
+  addGuardFlags(addGroupPatternFlag(addCsvFlags(
     data.command('audit')
-      .description('Audit a dataset: counts, sizes, unreadable files, exact/near duplicates, label conflicts')
+      .description('Audit a dataset: counts, sizes, unreadable files (and images the guard refuses: too many pixels, too small, multi-frame), exact/near duplicates, label conflicts')
       .argument('<source>', 'image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..,seed=..]'),
-  ))
+  )))
     .option('--json <file>', 'write the full audit as JSON')
     .addOption(new Option('--near-threshold <bits>', 'near duplicate: 256-bit dHash Hamming distance at most this').default(10).argParser(intOption('--near-threshold')))
     .addOption(new Option('--concurrency <n>', 'images decoded at once').default(4).argParser(intOption('--concurrency')))
     .addOption(new Option('--list <n>', 'entries shown per listing in the table').default(50).argParser(intOption('--list')))
     .option('--dicom-meta [tags]', `count items per value of these DICOM tags (comma list; bare or 'all': ${DICOM_META_TAGS.join(', ')}); identifiers never`)
-    .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number; dicomMeta?: string | boolean }) => {
+    .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number; dicomMeta?: string | boolean; maxPixels?: number; minSide?: number }) => {
       const tags = dicomMetaTagsFrom(opts.dicomMeta);
-      const src = tags ? await withDicomMeta(openFromFlags(source, opts), { tags }) : openFromFlags(source, opts);
+      const opened = openFromFlags(source, opts, guardFrom(opts));
+      const src = tags ? await withDicomMeta(opened, { tags }) : opened;
       const progress = progressRenderer();
       let report: AuditReport;
       try {

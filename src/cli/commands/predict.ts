@@ -3,6 +3,7 @@ import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { PredictOptions, predictImages, type ImagePrediction, type TabularAttribution } from '../../pipeline/index.js';
 import { finishPerFile, table } from '../output.js';
+import { addGuardFlags, guardFrom } from './data.js';
 
 /** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
 export function formatPredictions(res: readonly ImagePrediction[]): string {
@@ -50,7 +51,7 @@ export function parseMetaPairs(s: string): Record<string, string> {
 
 /** `medclass predict --run DIR image…`: label and (calibrated) probabilities per image. */
 export function registerPredict(program: Command): void {
-  program
+  const cmd = program
     .command('predict')
     .description(`classify images with a trained run directory (model.onnx, preprocess.json, calibration.json); exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train')
@@ -61,15 +62,17 @@ export function registerPredict(program: Command): void {
     .option('--tta', desc('tta'))
     .option('--threads <n>', desc('threads'), Number)
     .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…; an empty value is missing)')
-    .option('--attribute', desc('attribute'))
-    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean }) => {
+    .option('--attribute', desc('attribute'));
+  addGuardFlags(cmd)
+    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean; maxPixels?: number; minSide?: number }) => {
       const parsed = PredictOptions.safeParse({
         ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
         ...(o.attribute ? { attribute: true } : {}),
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
-      const res = await predictImages(o.run, images, parsed.data);
+      const guard = guardFrom(o);
+      const res = await predictImages(o.run, guard ? images.map((f) => ({ name: f, path: f, guard })) : images, parsed.data);
       finishPerFile(res, { disclaimer: DISCLAIMER, predictions: res }, () => formatPredictions(res), o.json);
     });
 }

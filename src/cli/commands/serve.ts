@@ -6,6 +6,7 @@ import { out } from '../output.js';
 
 interface ServeFlags {
   run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; k?: number; caseIds?: boolean; log?: boolean;
+  maxPixels?: number; minSide?: number; allowedHosts?: string;
 }
 
 const SERVE_DEFAULTS = ServeOptions.parse({});
@@ -33,10 +34,18 @@ export function registerServe(program: Command): void {
     .option('--k <n>', s('k'), Number)
     .option('--case-ids', s('caseIds'))
     .option('--log', `${ServeOptions.shape.logger.description!}, to stderr`)
+    .option('--max-pixels <n>', s('maxPixels'), Number)
+    .option('--min-side <px>', s('minSide'), Number)
+    .option('--allowed-hosts <names>', `${ServeOptions.shape.allowedHosts.description!}; comma list (the --host name is added)`)
     .action(async (f: ServeFlags) => {
       const pick = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-      const serve = ServeOptions.safeParse(pick({ threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, k: f.k, caseIds: f.caseIds, logger: f.log }));
       const listen = ListenOptions.safeParse(pick({ port: f.port, host: f.host }));
+      // The bound host is allowed as a Host name (its address is allowed anyway; this covers a host name given to --host).
+      const allowedHosts = [...(f.allowedHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean), ...(listen.success ? [listen.data.host] : [])];
+      const serve = ServeOptions.safeParse(pick({
+        threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, k: f.k, caseIds: f.caseIds, logger: f.log,
+        maxPixels: f.maxPixels, minSide: f.minSide, allowedHosts,
+      }));
       for (const p of [serve, listen]) {
         if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
       }
