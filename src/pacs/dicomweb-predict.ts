@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { mapLimit, parseDicom, type DicomWebClient, type DicomWebInstance } from '../data/index.js';
-import { RunModel, modelSha256, predictWith, versions } from '../pipeline/index.js';
+import { decodeBytes, mapLimit, parseDicom, type DicomWebClient, type DicomWebInstance } from '../data/index.js';
+import { RunModel, decodeInputs, explainTensors, modelSha256, openExplainer, predictWith, versions, type RunExplainer } from '../pipeline/index.js';
 import { MedclassError, isMedclassError, type ErrorCode } from '../errors.js';
+import { buildGradCamSc } from './sc.js';
 import { buildClassificationSr } from './sr.js';
 import { ProcessedState } from './state.js';
 
@@ -14,6 +15,7 @@ export const DicomWebPredictOptions = z.strictObject({
   batchSize: z.number().int().min(1).default(16).describe('instances retrieved, classified and stored (one STOW-RS request) per batch'),
   concurrency: z.number().int().min(1).default(4).describe('WADO-RS retrievals at once'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+  gradCam: z.boolean().default(false).describe('also store the Grad-CAM overlay of the predicted class as a Secondary Capture in the same study'),
 });
 export type DicomWebPredictOptions = z.output<typeof DicomWebPredictOptions>;
 export type DicomWebPredictOptionsInput = z.input<typeof DicomWebPredictOptions>;
@@ -22,6 +24,8 @@ export type DicomWebPredictOptionsInput = z.input<typeof DicomWebPredictOptions>
 export interface DicomWebPredictResult {
   readonly sopInstanceUid: string;
   readonly srInstanceUid: string;
+  /** the Grad-CAM Secondary Capture stored with it (with `gradCam`) */
+  readonly scInstanceUid?: string;
   readonly label: string;
   readonly probabilities: Record<string, number>;
 }
@@ -45,16 +49,35 @@ const SR_CLASS_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
 
 /** The run's model opened once, with its name and fingerprint, for one or many DICOMweb passes (`dicomwebWatch`). */
 export class DicomWebPredictor {
-  private constructor(private readonly run: RunModel, readonly model: { name: string; fingerprint: string; medclassVersion: string }) {}
+  private explainer?: Promise<RunExplainer>;
 
-  /** Opens `runDir` (one onnxruntime session; dispose it when done). */
+  private constructor(private readonly run: RunModel, readonly model: { name: string; fingerprint: string; medclassVersion: string },
+    private readonly runDir: string, private readonly threads: number) {}
+
+  /** Opens `runDir` (one onnxruntime session, and the Grad-CAM ones on first use; dispose it when done). */
   static async open(runDir: string, opts: { threads?: number } = {}): Promise<DicomWebPredictor> {
     const model = { name: basename(runDir), fingerprint: modelSha256(runDir), medclassVersion: versions().medclass ?? 'unknown' };
-    return new DicomWebPredictor(await RunModel.open(runDir, opts), model);
+    return new DicomWebPredictor(await RunModel.open(runDir, opts), model, runDir, opts.threads ?? 0);
   }
 
   async dispose(): Promise<void> {
     await this.run.dispose();
+    if (this.explainer) await (await this.explainer.catch(() => undefined))?.dispose();
+  }
+
+  /** Grad-CAM overlays of the predicted class for Part 10 instances, as Secondary Captures (undefined where one failed). */
+  private async gradCams(items: { name: string; bytes: Uint8Array; source: Record<string, unknown> }[], concurrency: number): Promise<(Uint8Array | undefined)[]> {
+    this.explainer ??= openExplainer(this.runDir, { threads: this.threads || 1 });
+    const ex = await this.explainer;
+    const { ok, x } = await decodeInputs(items.map(({ name, bytes }) => ({ name, bytes })), ex.model.preprocessOptions, concurrency);
+    const res = ok.length ? await explainTensors(ex, x, ok.length, -1) : [];
+    const out: (Uint8Array | undefined)[] = items.map(() => undefined);
+    for (let j = 0; j < ok.length; j++) {
+      const r = res[j]!;
+      const image = await decodeBytes(r.png, 'Grad-CAM overlay');
+      out[ok[j]!] = buildGradCamSc({ source: items[ok[j]!]!.source, model: this.model, image, explained: ex.model.classes[r.explainedIndex]!, now: new Date() }).bytes;
+    }
+    return out;
   }
 
   /**
@@ -89,7 +112,7 @@ export class DicomWebPredictor {
       });
       const ok = got.filter((g): g is NonNullable<typeof g> => g !== undefined);
       const preds = ok.length ? await predictWith(run, ok.map((g) => ({ name: `instance ${g.index}`, bytes: g.bytes })), { threads: o.threads }) : [];
-      const srs: { sr: ReturnType<typeof buildClassificationSr>; result: DicomWebPredictResult; g: (typeof ok)[number] }[] = [];
+      const srs: { sr: ReturnType<typeof buildClassificationSr>; result: DicomWebPredictResult; g: (typeof ok)[number]; source: Record<string, unknown>; sc?: Uint8Array }[] = [];
       ok.forEach((g, j) => {
         const p = preds[j]!;
         try {
@@ -97,19 +120,29 @@ export class DicomWebPredictor {
           const source = parseDicom(g.bytes, `instance ${g.index}`, true).elements;
           const probabilities = run.classes.map((c) => p.probabilities[c]!);
           const sr = buildClassificationSr({ source, model, classes: run.classes, probabilities, label: p.label, temperature: p.calibrated ? run.temperature : null, now: new Date() });
-          srs.push({ sr, g, result: { sopInstanceUid: g.inst.sopInstanceUid, srInstanceUid: sr.sopInstanceUid, label: p.label, probabilities: p.probabilities } });
+          srs.push({ sr, g, source, result: { sopInstanceUid: g.inst.sopInstanceUid, srInstanceUid: sr.sopInstanceUid, label: p.label, probabilities: p.probabilities } });
         } catch (e) {
           fail(g.index, g.inst, e);
         }
       });
+      if (o.gradCam && srs.length) {
+        try {
+          const scs = await this.gradCams(srs.map((x) => ({ name: `instance ${x.g.index}`, bytes: x.g.bytes, source: x.source })), o.concurrency);
+          srs.forEach((x, j) => { x.sc = scs[j]; });
+        } catch (e) {
+          for (const x of srs) fail(x.g.index, x.g.inst, e); // the SRs are still stored
+        }
+      }
       if (srs.length) {
         try {
-          const r = await client.store(srs.map((x) => x.sr.bytes));
+          const r = await client.store(srs.flatMap((x) => (x.sc ? [x.sr.bytes, x.sc] : [x.sr.bytes])));
           const ok2 = new Set(r.stored);
           const reasons = new Map(r.failed.map((f) => [f.sopInstanceUid, f.reason]));
           for (const x of srs) {
+            const scUid = x.sc ? String(parseDicom(x.sc, 'Grad-CAM SC', true).elements.SOPInstanceUID) : undefined;
+            if (scUid && !ok2.has(scUid)) fail(x.g.index, x.g.inst, new MedclassError('MC_PACS_STORE_FAILED', 'the server did not store the Grad-CAM secondary capture'));
             if (ok2.has(x.sr.sopInstanceUid)) {
-              stored.push(x.result);
+              stored.push(scUid && ok2.has(scUid) ? { ...x.result, scInstanceUid: scUid } : x.result);
               state.add(fingerprint, x.g.inst.sopInstanceUid, new Date());
             } else {
               const reason = reasons.get(x.sr.sopInstanceUid);

@@ -6,3 +6,5 @@ export type { ClassificationSr, ClassificationSrInput } from './sr.js';
 export { ProcessedState } from './state.js';
 export { DicomWebWatchOptions, dicomwebWatch } from './dicomweb-watch.js';
 export type { DicomWebWatchEvent, DicomWebWatchOptionsInput, DicomWebWatchSummary } from './dicomweb-watch.js';
+export { SECONDARY_CAPTURE, buildGradCamSc } from './sc.js';
+export type { GradCamScInput } from './sc.js';

@@ -71,16 +71,17 @@ export function registerDicomWeb(program: Command): void {
     .option('--query <keys>', "QIDO-RS matching keys as a query string, e.g. 'Modality=CR&StudyDate=20240101-'")
     .option('--state <file>', 'file recording the instances already done (hashed, no UIDs in it)', 'dicomweb-state.json')
     .option('--credentials-file <file>', 'JSON {"user","password"} or {"token"}, or one user:password line')
+    .option('--grad-cam', describe('gradCam'))
     .addOption(new Option('--batch-size <n>', describe('batchSize')).argParser(intOption('--batch-size')))
     .addOption(new Option('--threads <n>', describe('threads')).argParser(intOption('--threads')))
     .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').default(60_000).argParser(intOption('--timeout')))
     .option('--json', 'print the summary as JSON (with the SOP Instance UIDs)')
-    .action(async (o: { url: string; run: string; study?: string; series?: string; query?: string; state: string; credentialsFile?: string; batchSize?: number; threads?: number; timeout: number; json?: boolean }) => {
+    .action(async (o: { url: string; run: string; study?: string; series?: string; query?: string; state: string; credentialsFile?: string; gradCam?: boolean; batchSize?: number; threads?: number; timeout: number; json?: boolean }) => {
       const auth = dicomWebAuth(o.credentialsFile);
       const client = new DicomWebClient({ url: o.url, timeoutMs: o.timeout, ...(auth ? { auth } : {}) });
       const s = await dicomwebPredict(client, o.run, o.state, {
         query: queryFrom(o.query), ...(o.study ? { study: o.study } : {}), ...(o.series ? { series: o.series } : {}),
-        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.gradCam ? { gradCam: true } : {}),
       }, (e) => { if (e.type === 'batch-done') process.stderr.write(`${e.done}/${e.pending} instance(s): ${e.stored} stored, ${e.failed} failed\n`); });
       if (o.json) out(JSON.stringify({ disclaimer: 'research use only; not a diagnostic device', ...s }, null, 2));
       else {
@@ -119,9 +120,10 @@ export function registerDicomWeb(program: Command): void {
     .option('--query <keys>', "further QIDO-RS matching keys, e.g. 'Modality=CR'")
     .option('--state <file>', 'file recording the instances already done (hashed, no UIDs in it)', 'dicomweb-state.json')
     .option('--credentials-file <file>', 'JSON {"user","password"} or {"token"}, or one user:password line')
+    .option('--grad-cam', describe('gradCam'))
     .addOption(new Option('--threads <n>', describe('threads')).argParser(intOption('--threads')))
     .addOption(new Option('--timeout <ms>', 'per-request timeout in milliseconds').default(60_000).argParser(intOption('--timeout')))
-    .action(async (o: { url: string; run: string; since: string; interval: number; query?: string; state: string; credentialsFile?: string; threads?: number; timeout: number }) => {
+    .action(async (o: { url: string; run: string; since: string; interval: number; query?: string; state: string; credentialsFile?: string; gradCam?: boolean; threads?: number; timeout: number }) => {
       const auth = dicomWebAuth(o.credentialsFile);
       const client = new DicomWebClient({ url: o.url, timeoutMs: o.timeout, ...(auth ? { auth } : {}) });
       const stop = new AbortController();
@@ -129,7 +131,7 @@ export function registerDicomWeb(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const s = await dicomwebWatch(client, o.run, o.state, {
-        since: o.since, intervalMs: Math.max(1, o.interval) * 1000, query: queryFrom(o.query), ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        since: o.since, intervalMs: Math.max(1, o.interval) * 1000, query: queryFrom(o.query), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.gradCam ? { gradCam: true } : {}),
       }, {
         signal: stop.signal,
         onEvent: (e) => {
