@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { MedclassError } from '../errors.js';
-import { dcmjs, sniffDicom } from './dicom-parse.js';
+import { dcmjs, pixelDataExtent, sniffDicom } from './dicom-parse.js';
 import { DATE_OPTION_TAGS, isPrivateTag, profileCode, resolveAction, type DeidAction } from './deid-profile.js';
 
 /**
@@ -156,7 +156,8 @@ const code = (value: string, meaning: string) => ({
  * attributes removed; UIDs replaced by keyed 2.25 UIDs; PatientID and PatientName by a keyed pseudonym; dates removed
  * or shifted per patient; Patient Identity Removed = YES with the method codes (DCM 113100, and 113107 when shifted);
  * new file meta and a zero preamble. Throws MC_DATA_DEID_BURNED_IN (BurnedInAnnotation = YES, unless included),
- * MC_DATA_NOT_AN_IMAGE (not DICOM) or MC_DATA_DEID_FAILED (parse or write failure), naming `file` only.
+ * MC_DATA_NOT_AN_IMAGE (not DICOM), MC_DATA_DICOM_TRUNCATED (pixel data cut short) or MC_DATA_DEID_FAILED (parse or
+ * write failure), naming `file` only.
  */
 export function deidentifyDicom(bytes: Uint8Array, file: string, key: Uint8Array, options: DeidOptionsInput = {}): DeidResult {
   const o = DeidOptions.parse(options);
@@ -175,6 +176,11 @@ export function deidentifyDicom(bytes: Uint8Array, file: string, key: Uint8Array
     throw new MedclassError('MC_DATA_DEID_FAILED', `${file}: DICOM could not be parsed`, { file, cause });
   }
   const { dict, meta } = parsed;
+  const extent = pixelDataExtent(part10, str(meta['00020010']) || '1.2.840.10008.1.2.1');
+  if (extent && extent.length !== 0xffffffff && extent.offset + extent.length > part10.length) {
+    // dcmjs pads a value cut short by the end of the file: writing it back would invent pixels.
+    throw new MedclassError('MC_DATA_DICOM_TRUNCATED', `${file}: DICOM pixel data is truncated (${part10.length - extent.offset} of ${extent.length} bytes)`, { file, hint: 'copy or export the file again' });
+  }
   const burnedIn = str(dict['00280301']).toUpperCase() === 'YES';
   if (burnedIn && o.burnedIn === 'refuse') {
     throw new MedclassError('MC_DATA_DEID_BURNED_IN', `${file}: BurnedInAnnotation is YES (identifiers may be burned into the pixels)`,

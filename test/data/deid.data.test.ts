@@ -158,6 +158,20 @@ describe('dicom deid on the 40 fictitious-PHI chest X-rays', () => {
     expect(deidentifyDicom(burned, 'burned.dcm', KEY, { burnedIn: 'include' }).burnedIn).toBe(true);
   });
 
+  it('pydicom test files: every transfer syntax de-identifies to the same decoded pixels; truncated and meta-less files are refused', async () => {
+    const PYD = new URL('../../../shared/data/dicom-samples/pydicom-test-files/', import.meta.url).pathname;
+    const same = ['CT_small', 'JPEG-lossy', 'JPEG2000', 'MR_small', 'MR_small_RLE', 'MR_small_bigendian', 'MR_small_implicit', 'MR_small_jp2klossless',
+      'MR_small_jpeg_ls_lossless', 'SC_rgb_jpeg_dcmtk', 'SC_rgb_rle', 'SC_rgb_rle_2frame', 'SC_rgb_small_odd'];
+    for (const f of same) {
+      const a = bytesOf(`${PYD}${f}.dcm`);
+      const out = deidentifyDicom(a, f, KEY).bytes;
+      expect(Buffer.from((await decodeDicom(out, f)).data).equals(Buffer.from((await decodeDicom(a, f)).data)), f).toBe(true);
+      expect(parseDicom(out, f).elements.PatientIdentityRemoved, f).toBe('YES');
+    }
+    const codeOf = (f: string) => { try { deidentifyDicom(bytesOf(`${PYD}${f}`), f, KEY); return 'ok'; } catch (e) { return isMedclassError(e) ? e.code : String(e); } };
+    expect([codeOf('MR_truncated.dcm'), codeOf('no_meta.dcm'), codeOf('rtplan.dcm')]).toEqual(['MC_DATA_DICOM_TRUNCATED', 'MC_DATA_DEID_FAILED', 'ok']);
+  });
+
   it('Table E.1-1 rows resolve as documented (spot checks against the standard)', () => {
     const cases: [string, string | undefined][] = [
       ['00100010', 'Z'], ['00080018', 'U'], ['00081140', 'U'], ['00080080', 'Z'], ['00081050', 'X'], ['00080021', 'X'],
