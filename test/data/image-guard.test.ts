@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, preprocessImage, readBmpHeader, readSharpHeader } from '../../src/data/index.js';
+import { Dataset, auditSource, decodeBytes, openSource, preprocessImage, readBmpHeader, readSharpHeader } from '../../src/data/index.js';
 import { isMedclassError } from '../../src/errors.js';
 
 const solid = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 90, g: 30, b: 200 } } });
@@ -84,5 +87,30 @@ describe('image guard: limits read from the header, before any pixel is decoded'
     const f = await failure(decodeBytes(secret, 'notes.txt'));
     expect(f).toMatchObject({ code: 'MC_DATA_NOT_AN_IMAGE', message: 'notes.txt: not an image (32 bytes; no JPEG, PNG, TIFF, BMP, GIF, WebP or DICOM signature)' });
     expect(f!.message).not.toMatch(/root|72 6f/);
+  });
+
+  it("in a folder a refused image is reported and skipped, never fatal; the source's guard reaches audit and batch loading", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'medclass-guard-folder-'));
+    try {
+      for (const cls of ['a', 'b']) {
+        mkdirSync(join(root, cls));
+        for (let i = 0; i < 3; i++) await solid(16, 16).png().toFile(join(root, cls, `${i}.png`));
+      }
+      await solid(40, 40).png().toFile(join(root, 'b', 'big.png'));
+      await solid(2, 2).png().toFile(join(root, 'a', 'dot.png'));
+      const src = openSource(root, { guard: { maxPixels: 1000 } });
+      const audit = await auditSource(src);
+      expect(audit.readable).toBe(6);
+      expect(audit.unreadable.map((u) => [u.path, u.code])).toEqual([['a/dot.png', 'MC_DATA_IMAGE_TOO_SMALL'], ['b/big.png', 'MC_DATA_TOO_MANY_PIXELS']]);
+      const events: string[] = [];
+      const batch = await new Dataset(src).loadBatch(src.items.map((_, i) => i), { size: 8 }, { onEvent: (e) => { if (e.type === 'item-skipped') events.push(`${e.file} ${e.code}`); } });
+      expect(batch.x.dims).toEqual([6, 1, 8, 8]);
+      expect(batch.skipped.map((k) => k.code).sort()).toEqual(['MC_DATA_IMAGE_TOO_SMALL', 'MC_DATA_TOO_MANY_PIXELS']);
+      expect(events.sort()).toEqual(['a/dot.png MC_DATA_IMAGE_TOO_SMALL', 'b/big.png MC_DATA_TOO_MANY_PIXELS']);
+      // without the source's own guard, the defaults (40 Mpx) let the 40×40 image through
+      expect((await auditSource(openSource(root))).unreadable.map((u) => u.path)).toEqual(['a/dot.png']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
