@@ -12,6 +12,8 @@ export interface KFoldSummary {
   runDirs: string[];
   /** Per metric: value per fold, mean and sample standard deviation. */
   metrics: Record<string, { values: number[]; mean: number; sd: number }>;
+  /** a fold was stopped (Ctrl-C): `resume` finishes the k-fold run */
+  interrupted: boolean;
 }
 
 const HEADLINE = ['accuracy', 'balanced_accuracy', 'roc_auc', 'roc_auc_ovr_macro', 'macro_f1', 'mcc', 'quadratic_kappa', 'log_loss', 'brier'];
@@ -67,7 +69,7 @@ export async function runKFold(input: RunConfigInput, k: number, opts: Omit<RunO
     const sd = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
     metrics[key] = { values, mean, sd };
   }
-  const summary: KFoldSummary = { folds: runs.length, runDirs: runs.map((r) => r.runDir), metrics };
+  const summary: KFoldSummary = { folds: runs.length, runDirs: runs.map((r) => r.runDir), metrics, interrupted: runs.some((r) => r.status === 'interrupted') };
   writeAtomic(join(root, 'kfold.json'), toJson({ ...summary, seed: cfg.seed, note: 'test split untouched by training; each fold evaluated on it' }));
   return summary;
 }

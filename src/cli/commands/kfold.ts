@@ -22,11 +22,31 @@ export function registerKFold(program: Command): void {
     .action(async (flags: { config: string; folds: string; quiet?: boolean; force?: boolean; resume?: boolean } & Record<string, string | undefined>) => {
       const cfg = loadRunConfig(flags);
       const k = Number(flags.folds);
-      const s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }), force: flags.force === true, resume: flags.resume === true });
-      const rows: (string | number)[][] = [['test metric', ...s.metrics[Object.keys(s.metrics)[0]!]!.values.map((_, i) => `fold ${i + 1}`), 'mean ± sd']];
-      for (const [key, m] of Object.entries(s.metrics)) rows.push([key, ...m.values.map((v) => v.toFixed(4)), `${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`]);
-      out(table(rows));
+      let stopRequested = false;
+      const onSigint = () => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        process.stderr.write('\ninterrupt: finishing this batch and saving a checkpoint (Ctrl-C again to abort)…\n');
+      };
+      process.on('SIGINT', onSigint);
+      let s;
+      try {
+        s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }), force: flags.force === true, resume: flags.resume === true, shouldStop: () => stopRequested });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      const first = Object.values(s.metrics)[0];
+      if (first) {
+        const rows: (string | number)[][] = [['test metric', ...first.values.map((_, i) => `fold ${i + 1}`), 'mean ± sd']];
+        for (const [key, m] of Object.entries(s.metrics)) rows.push([key, ...m.values.map((v) => v.toFixed(4)), `${m.mean.toFixed(4)} ± ${m.sd.toFixed(4)}`]);
+        out(table(rows));
+      }
       out(`${s.folds} folds; run directories under ${s.runDirs[0]?.replace(/fold-1$/, '')}`);
+      if (s.interrupted) {
+        const again = process.argv.slice(2).filter((a) => a !== '--force' && a !== '--resume').map((a) => (/^[\w./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+        out(`interrupted: resume with  medclass ${again.join(' ')} --resume`);
+        process.exitCode = 130;
+      }
       out('Research software, not a diagnostic device.');
     });
 }
