@@ -60,6 +60,7 @@ export class DicomWebPredictor {
     return new DicomWebPredictor(await RunModel.open(runDir, opts), model, runDir, opts.threads ?? 0);
   }
 
+  /** Releases the onnxruntime sessions (the model's and, if opened, the Grad-CAM ones). */
   async dispose(): Promise<void> {
     await this.run.dispose();
     if (this.explainer) await (await this.explainer.catch(() => undefined))?.dispose();
