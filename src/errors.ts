@@ -81,6 +81,13 @@ export const ERROR_CODES = {
   // pacs
   MC_PACS_STORE_FAILED: 'the PACS did not store a result (STOW-RS refused it)',
   MC_PACS_BAD_STATE: 'the DICOMweb state file is malformed',
+  // queue
+  MC_QUEUE_BAD_URL: 'the --queue URL is not a redis:// or rediss:// URL',
+  MC_QUEUE_UNREACHABLE: 'no Redis server answered at the --queue URL',
+  MC_QUEUE_VERSION_MISMATCH: 'a worker runs another medclass version than the job was made with',
+  MC_QUEUE_RUN_MISMATCH: "the run directory a worker sees differs from the coordinator's (other files or hashes)",
+  MC_QUEUE_JOB_FAILED: 'a queue job failed after all its attempts',
+  MC_QUEUE_BATCH_MISMATCH: 'the results folder beside --out belongs to another batch',
   // cli
   MC_CLI_BAD_OPTION: 'command-line option is invalid',
 } as const;

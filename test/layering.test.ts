@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const LAYERS = ['engine', 'data', 'models', 'train', 'eval', 'explain', 'retrieval', 'run', 'report', 'pipeline', 'serve', 'pacs', 'cli'];
+const LAYERS = ['engine', 'data', 'models', 'train', 'eval', 'explain', 'retrieval', 'run', 'report', 'pipeline', 'serve', 'pacs', 'queue', 'cli'];
 const SRC = new URL('../src/', import.meta.url).pathname;
 
 function files(dir: string): string[] {

@@ -17,6 +17,8 @@ import { registerExport } from './export.js';
 import { registerConfig } from './config.js';
 import { registerDicom } from './dicom.js';
 import { registerDicomWeb } from './dicomweb.js';
+import { registerWorker } from './worker.js';
+import { registerBatch } from './batch.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -38,6 +40,8 @@ const SUMMARIES: Record<string, string> = {
   bench: 'time a training step or inference (img/s)',
   dicom: 'DICOM tools: de-identify files (PS3.15 Annex E Basic Profile)',
   dicomweb: 'classify instances on a PACS (DICOMweb) and store results back as DICOM SR',
+  batch: 'predict many inputs into one CSV, in-process or on queue workers',
+  worker: 'take batch jobs from a Redis queue (BullMQ) until stopped',
 };
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
@@ -60,6 +64,8 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerDicom(program);
   registerDicomWeb(program);
+  registerBatch(program);
+  registerWorker(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);
