@@ -67,10 +67,15 @@ interface Ctx {
   readonly uids: Map<string, string>;
   offsetDays: number;
   pseudonym: string;
+  /** inside a sequence the table marks D (e.g. Content Sequence): free text is replaced, codes kept */
+  readonly scrub?: boolean;
 }
 
 const DUMMY = 'ANONYMIZED';
 const PERSON_ID_CODE_SEQ = '00401101';
+const FREE_TEXT = new Set(['LO', 'SH', 'ST', 'LT', 'UT', 'UC', 'PN']);
+/** Code Value, Coding Scheme Designator and Version, Code Meaning, Long/URN Code Value: kept inside scrubbed sequences. */
+const CODE_PARTS = new Set(['00080100', '00080102', '00080103', '00080104', '00080119', '00080120']);
 const str = (e: Element | undefined): string => {
   const v = e?.Value?.[0];
   if (v && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: string }).Alphabetic ?? '').trim();
@@ -103,7 +108,8 @@ function dummy(tag: string, el: Element, ctx: Ctx): Element | undefined {
       if (tag === PERSON_ID_CODE_SEQ) {
         return { vr: 'SQ', Value: [{ '00080100': { vr: 'SH', Value: [DUMMY] }, '00080102': { vr: 'SH', Value: ['99MEDCLASS'] }, '00080104': { vr: 'LO', Value: [DUMMY] } }] };
       }
-      return { ...el, Value: (el.Value ?? []).map((item) => cleanDict(item as Dict, ctx)) };
+      // D on a sequence: keep its structure, clean every item, and replace the free text in it (SR TEXT items, …)
+      return { ...el, Value: (el.Value ?? []).map((item) => cleanDict(item as Dict, { ...ctx, scrub: true })) };
     case 'UI': return { ...el, Value: (el.Value ?? []).map((u) => remapUid(u, ctx)) };
     case 'PN': return { vr: 'PN', Value: [{ Alphabetic: DUMMY }] };
     case 'DA': return { vr: 'DA', Value: ['19000101'] };
@@ -131,7 +137,9 @@ function apply(tag: string, el: Element, action: DeidAction | undefined, ctx: Ct
     case 'Z': return { vr: el.vr, Value: [] };
     case 'D': return dummy(tag, el, ctx);
     case 'U': return el.vr === 'SQ' ? { ...el, Value: (el.Value ?? []).map((item) => cleanDict(item as Dict, ctx)) } : { ...el, Value: (el.Value ?? []).map((u) => remapUid(u, ctx)) };
-    default: return el.vr === 'SQ' ? { ...el, Value: (el.Value ?? []).map((item) => cleanDict(item as Dict, ctx)) } : el;
+    default:
+      if (el.vr === 'SQ') return { ...el, Value: (el.Value ?? []).map((item) => cleanDict(item as Dict, ctx)) };
+      return ctx.scrub && FREE_TEXT.has(el.vr) && !CODE_PARTS.has(tag) ? dummy(tag, el, ctx) : el;
   }
 }
 

@@ -147,6 +147,17 @@ describe('dicom deid on the 40 fictitious-PHI chest X-rays', () => {
     expect(el.DeidentificationMethodCodeSequence.map((c: any) => c.CodeValue)).toEqual(['113100', '113107']);
   });
 
+  it('free text inside a D sequence (an SR Content Sequence TEXT item) is replaced, its codes kept', () => {
+    const a = bytesOf(join(CXR, inputs[1]!));
+    const d = dcmjs.data.DicomMessage.readFile(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
+    const concept = { '00080100': { vr: 'SH', Value: ['121071'] }, '00080102': { vr: 'SH', Value: ['DCM'] }, '00080104': { vr: 'LO', Value: ['Finding'] } };
+    d.dict['0040A730'] = { vr: 'SQ', Value: [{ '0040A010': { vr: 'CS', Value: ['CONTAINS'] }, '0040A040': { vr: 'CS', Value: ['TEXT'] }, '0040A043': { vr: 'SQ', Value: [concept] }, '0040A160': { vr: 'UT', Value: ['seen on 2024-03-15 for GARCIA^MARIA, MRN-secret-77'] } }] };
+    const out = deidentifyDicom(new Uint8Array(d.write()), 'sr-like', KEY).bytes;
+    expect(Buffer.from(out).indexOf('MRN-secret-77')).toBe(-1);
+    const item = (parseDicom(out, 'sr-like').elements as Record<string, any>).ContentSequence[0];
+    expect([item.ValueType, item.TextValue, item.ConceptNameCodeSequence[0].CodeMeaning]).toEqual(['TEXT', 'ANONYMIZED', 'Finding']);
+  });
+
   it('refuses BurnedInAnnotation = YES, or includes and flags it when asked', () => {
     const a = bytesOf(join(CXR, inputs[0]!));
     const d = dcmjs.data.DicomMessage.readFile(a.buffer.slice(a.byteOffset, a.byteOffset + a.length));
