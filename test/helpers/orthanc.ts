@@ -66,6 +66,17 @@ async function waitReady(url: string, users: Record<string, string>, proc: Child
  * missing package, when Orthanc or its DICOMweb plugin is not installed (`apt-get install orthanc orthanc-dicomweb`).
  */
 export async function startOrthanc(opts: { users?: Record<string, string>; timeoutMs?: number } = {}): Promise<OrthancServer> {
+  // A port found free can be taken by another process before Orthanc binds it: then Orthanc exits, and we try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/exited with code/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: { users?: Record<string, string>; timeoutMs?: number }): Promise<OrthancServer> {
   const bin = orthancBinary();
   const plugin = dicomWebPlugin();
   if (!bin || !plugin) throw new Error(`Orthanc tests need the Debian packages orthanc and orthanc-dicomweb (missing: ${!bin ? 'Orthanc' : PLUGIN_NAME})`);
