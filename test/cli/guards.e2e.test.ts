@@ -87,7 +87,7 @@ describe('input guards (spawned CLI)', () => {
     // this tiny phantom model is nearly constant on an MRI slice, so probabilities move by only ~1e-6)
     const logitDiff = (i: number, j: number) => Math.max(...preds[i]!.logits.map((l, k) => Math.abs(l - preds[j]!.logits[k]!)));
     expect(logitDiff(0, 1)).toBeLessThanOrEqual(1e-6);
-    expect(logitDiff(2, 1)).toBeGreaterThan(1e-4); // 3.2e-3 measured (seed 3, one thread)
+    expect(logitDiff(2, 1)).toBeGreaterThan(1e-4); // 3.2e-3 and 3.7e-3 measured in two runs
     report(`EXIF 6 vs upright: max |Δp| ${maxDiff(rot!, up!).toExponential(2)}, max |Δlogit| ${logitDiff(0, 1).toExponential(2)}; unrotated vs upright: |Δp| ${maxDiff(stored!, up!).toExponential(2)}, |Δlogit| ${logitDiff(2, 1).toExponential(2)}`);
   });
 
