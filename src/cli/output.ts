@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { MedclassError } from '../errors.js';
 
 /** Prints `code: message` and the hint for MedclassErrors, the message (and stack when MEDCLASS_DEBUG) otherwise. */
@@ -24,6 +24,17 @@ export function table(rows: (string | number)[][]): string {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Refuses a `--json FILE` that would overwrite an existing file not ending in `.json`: `--json` takes an optional
+ * value, so `predict --json a.png b.png` reads `a.png` as the output file and would replace the image with JSON.
+ */
+export function checkJsonTarget(jsonOpt: string | boolean | undefined): void {
+  if (typeof jsonOpt !== 'string' || jsonOpt.toLowerCase().endsWith('.json') || !existsSync(jsonOpt)) return;
+  throw new MedclassError('MC_CLI_BAD_OPTION', `--json ${jsonOpt}: that file exists and is not a .json file; it would be overwritten with the results`, {
+    hint: 'name a .json file after --json (--json out.json), or put a bare --json last to print JSON on stdout',
+  });
 }
 
 /**

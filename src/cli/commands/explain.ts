@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { ExplainOptions, explainImages, type ImageExplanation } from '../../pipeline/index.js';
-import { finishPerFile, table } from '../output.js';
+import { finishPerFile, table, checkJsonTarget } from '../output.js';
 import { parseMetaPairs } from './predict.js';
 
 /** The explanations as a table: file, predicted label, probability, class explained, PNG path; failures with their code. */
@@ -34,6 +34,7 @@ export function registerExplain(program: Command): void {
     .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
     .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…)')
     .action(async (images: string[], o: { run: string; class?: string; target?: string; layer?: string; out?: string; colormap?: string; opacity?: number; threads?: number; json?: string | boolean; meta?: string }) => {
+      checkJsonTarget(o.json);
       if (o.target !== undefined && o.target !== 'predicted') throw new MedclassError('MC_CLI_BAD_OPTION', `explain: --target accepts only 'predicted', got '${o.target}'`, { hint: 'name a class with --class NAME' });
       const parsed = ExplainOptions.safeParse({
         ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { PredictOptions, predictImages, type ImagePrediction, type TabularAttribution } from '../../pipeline/index.js';
-import { finishPerFile, table } from '../output.js';
+import { finishPerFile, table, checkJsonTarget } from '../output.js';
 import { addGuardFlags, guardFrom } from './data.js';
 
 /** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
@@ -65,6 +65,7 @@ export function registerPredict(program: Command): void {
     .option('--attribute', desc('attribute'));
   addGuardFlags(cmd)
     .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean; maxPixels?: number; minSide?: number }) => {
+      checkJsonTarget(o.json);
       const parsed = PredictOptions.safeParse({
         ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { SimilarOptions, findSimilar, type SimilarResult } from '../../pipeline/index.js';
-import { finishPerFile, table } from '../output.js';
+import { finishPerFile, table, checkJsonTarget } from '../output.js';
 import { parseMetaPairs } from './predict.js';
 
 /** Per image: its prediction, then one row per similar training case (rank, id, label, cosine similarity); failures with their code. */
@@ -32,6 +32,7 @@ export function registerSimilar(program: Command): void {
     .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
     .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…)')
     .action(async (images: string[], o: { run: string; k?: number; threads?: number; json?: string | boolean; meta?: string }) => {
+      checkJsonTarget(o.json);
       const parsed = SimilarOptions.safeParse({
         ...(o.k !== undefined ? { k: o.k } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
       });
