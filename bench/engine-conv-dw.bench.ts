@@ -3,6 +3,8 @@
 //   im2col       the rule before: X transposed to [C, N, H, W], padded, k² strided Slices concatenated into
 //                [C·k², N·Ho·Wo] columns, one Gemm with dY as [K, N·Ho·Wo];
 //   im2col_swapped  the same columns as the Gemm's first operand ([C·k², N·Ho·Wo] × dY as [N·Ho·Wo, K]), transposed;
+//   shift_k      stride 1: k W-shifted Slices of X and k H-padded copies of dY (not k² windows), one Gemm [k·K, L] ×
+//                [L, k·C] whose (i, j) block is dW[:, :, i, j] (L = N·(H+2p)·W); shift_k_batched: the same per image;
 //   gemm_k2      k² Gemms (one per kernel offset, each [K, N·Ho·Wo] × [N·Ho·Wo, C]), results concatenated;
 //   batched_mm   per-image columns [N, C·k², Ho·Wo] (Slices of the padded NCHW X, no transposes), one com.microsoft
 //                FusedMatMul with transB against dY as [N, K, Ho·Wo] → [N, K, C·k²], ReduceSum over N;
@@ -53,6 +55,26 @@ for (const [N, C, K, H, k, S] of SHAPES) {
       const cols = e.reshape(sl.length === 1 ? sl[0]! : e.op('Concat', sl, { axis: attr.int(1) }), [C * k * k, -1]);
       return e.reshape(e.transpose(e.op('Gemm', [cols, e.reshape(e.transpose('dY', [1, 0, 2, 3]), [K, -1])], { transB: attr.int(1) }), [1, 0]), [K, C, k, k]);
     }),
+    ...(S === 1 && k > 1 ? {
+      shift_k: make((e) => {
+        // X shifted in W only (k Slices of [C, N, H+2p, W]), dY padded in H at k offsets (k Pads): one Gemm
+        // [k·K, L] × [L, k·C] whose (i, j) block is dW[:, :, i, j], L = N·(H+2p)·W.
+        const xt = e.transpose(pad(e, 'X'), [1, 0, 2, 3]);
+        const xs = [...Array(k).keys()].map((j) => e.reshape(e.op('Slice', [xt, e.ints([j]), e.ints([j + H]), e.ints([3])]), [C, -1]));
+        const dyt = e.transpose('dY', [1, 0, 2, 3]);
+        const ds = [...Array(k).keys()].map((i) => e.reshape(e.op('Pad', [dyt, e.ints([0, 0, i, 0, 0, 0, 2 * p - i, 0])]), [K, -1]));
+        const gm = e.op('Gemm', [e.op('Concat', ds, { axis: attr.int(0) }), e.op('Concat', xs, { axis: attr.int(0) })], { transB: attr.int(1) });
+        return e.transpose(e.reshape(gm, [k, K, k, C]), [1, 3, 0, 2]);
+      }),
+      shift_k_batched: make((e) => {
+        const xp = pad(e, 'X');
+        const xs = [...Array(k).keys()].map((j) => e.op('Slice', [xp, e.ints([j]), e.ints([j + H]), e.ints([3])]));
+        const ds = [...Array(k).keys()].map((i) => e.op('Pad', ['dY', e.ints([0, 0, i, 0, 0, 0, 2 * p - i, 0])]));
+        const cat = (v: string[], c: number) => e.reshape(e.op('Concat', v, { axis: attr.int(1) }), [0, k * c, -1]);
+        const mm = ms(e, 'FusedMatMul', [cat(ds, K), cat(xs, C)], { transB: attr.int(1) }, 'com.microsoft');
+        return e.transpose(e.reshape(e.reduceSum(mm, [0], false), [k, K, k, C]), [1, 3, 0, 2]);
+      }),
+    } : {}),
     gemm_k2: make((e) => {
       const xt = e.transpose(pad(e, 'X'), [1, 0, 2, 3]);
       const dy = e.reshape(e.transpose('dY', [1, 0, 2, 3]), [K, -1]);

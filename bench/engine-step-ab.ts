@@ -2,16 +2,20 @@
 // the same machine load: per variant the min and median step over all rounds (wall and process CPU time: on a loaded
 // machine the CPU time per step is the steadier figure), and the load average.
 // Usage: node --import tsx bench/engine-step-ab.ts [arch=resnet18-28] [batch=128] [threads=2] [rounds=3] [variants=plain,nchwc]
-// Variants: plain (Convs as plain ONNX Convs), nchwc (the trainer default: measured Convs on onnxruntime's NCHWc kernels).
+// Variants: plain (Convs as plain ONNX Convs), nchwc (the trainer default: measured Convs on onnxruntime's NCHWc kernels),
+// old (nchwc, with the rules exported as `rules` by the module AB_OLD_RULES=path.ts in place of the current ones:
+// e.g. an earlier conv.ts, to A/B a gradient formulation).
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ParameterStore, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type BenchOptions, type Network } from '../src/engine/index.js';
+import { ParameterStore, RULES, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type BenchOptions, type Network } from '../src/engine/index.js';
 import { createBackbone, createModel } from '../src/models/index.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
 const [batch, threads, rounds] = [128, 2, 3].map((d, i) => Number(process.argv[3 + i] ?? d)) as [number, number, number];
 const names = (process.argv[6] ?? 'plain,nchwc').split(',');
-const VARIANTS: Record<string, Partial<BenchOptions>> = { plain: { nchwc: false }, nchwc: { nchwc: true } };
+const VARIANTS: Record<string, Partial<BenchOptions>> = { plain: { nchwc: false }, nchwc: { nchwc: true }, old: { nchwc: true } };
+const current = { ...RULES };
+const old = process.env.AB_OLD_RULES ? ((await import(process.env.AB_OLD_RULES)) as { rules: typeof RULES }).rules : {};
 const MOBILENET_V2 = fileURLToPath(new URL('../../shared/models/tf-mobilenet-coral/mobilenet_v2_1.0_224_quant.f32.onnx', import.meta.url));
 
 const rng = new Rng(0);
@@ -24,6 +28,7 @@ const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []
 const load0 = loadavg()[0]!;
 for (let r = 0; r < rounds; r++) {
   for (const v of names) {
+    Object.assign(RULES, current, v === 'old' ? old : {});
     const params = ParameterStore.fromWeights(net.params, net.shapes);
     const res = await benchTrain(
       { name: net.name, graph: net.trainGraph(), params, inputDims: net.inputDims, numClasses: net.numClasses, keepOutputs: bnStatOutputs(net), extraFeeds: (b) => dropoutFeeds(net, masks, b) },

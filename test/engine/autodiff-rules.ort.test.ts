@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attr, differentiate, f32, i64, Rng, RULES, type Graph, type Tensor } from '../../src/engine/index.js';
+import { attr, differentiate, f32, gradientOrigins, i64, Rng, RULES, type Graph, type Tensor } from '../../src/engine/index.js';
 import { checkOpGradient, distinct, seeded, type OpCase } from './autodiff-harness.js';
 
 const rng = new Rng(7);
@@ -70,6 +70,12 @@ const CASES: OpCase[] = [
   { name: 'Conv depthwise 3x3 stride 2 SAME_UPPER (as the TF MobileNetV2)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 8, 8]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), auto_pad: attr.string('SAME_UPPER') } },
   { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 12x12 (window dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 12, 12]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
   { name: 'Conv auto_pad SAME_UPPER stride 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 5, 5]), w: r([2, 2, 2, 2]) }), attrs: { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) } },
+  // Group-1 dW paths (conv.ts): the cases above have < 16 input channels (per-image columns); these reach the shifted
+  // copies (stride 1, ≥ 196 outputs), the im2col Gemm and the per-image columns of a strided 1×1. FD over w only.
+  { name: 'Conv 16→16 3x3 14x14 (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 16, 14, 14]), w: r([16, 16, 3, 3]) }), attrs: { pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 16→16 3x2 asymmetric pads, 16x14 outputs (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 15, 14]), w: r([16, 16, 3, 2]) }), attrs: { pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 16→4 3x3 stride 2 (im2col dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 3, 3]) }), attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 16→4 1x1 stride 2 (per-image dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 1, 1]) }), attrs: { strides: attr.ints([2, 2]) }, wrt: ['w'] },
   { name: 'Conv 1-D', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 2, 9]), w: r([3, 2, 3]) }), attrs: { strides: attr.ints([2]), pads: attr.ints([1, 0]) } },
   { name: 'MaxPool 2x2 stride 2', op: 'MaxPool', inputs: ['x'], values: v({ x: distinct(rng, [2, 2, 4, 4]) }), attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) } },
   { name: 'MaxPool 3x3 stride 2 overlapping, padded', op: 'MaxPool', inputs: ['x'], values: v({ x: distinct(rng, [1, 2, 7, 7]) }), attrs: { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } },
@@ -114,6 +120,26 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
       expect(res.error, `${c.op}: worst input ${res.worst}, FD in ${res.precision}`).toBeLessThan(res.precision === 'float64' ? 1e-4 : 3e-3);
     });
   }
+
+  it('group-1 dW: per image below 16 input channels and for strided 1×1, shifted copies at stride 1 from 196 outputs, else im2col', () => {
+    const dwPath = (x: number[], k: number, stride: number) => {
+      const g: Graph = {
+        name: 'conv', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
+        inputs: [{ name: 'x', dtype: 'float32', dims: x }, { name: 'w', dtype: 'float32', dims: [16, x[1]!, k, k] }],
+      };
+      const p = (k - 1) / 2;
+      g.nodes.push({ opType: 'Conv', name: 'conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attrs: { pads: attr.ints([p, p, p, p]), strides: attr.ints([stride, stride]) } });
+      g.nodes.push({ opType: 'ReduceSum', name: 'sum', domain: '', inputs: ['y'], outputs: ['L'], attrs: { keepdims: attr.int(0) } });
+      differentiate(g, { loss: 'L', wrt: ['w'] });
+      return [...new Set([...gradientOrigins(g).values()].filter((o) => o.startsWith('Conv dW')))];
+    };
+    expect(dwPath([2, 3, 28, 28], 3, 1)).toEqual(['Conv dW batched']);
+    expect(dwPath([2, 32, 28, 28], 1, 2)).toEqual(['Conv dW batched']);
+    expect(dwPath([2, 32, 14, 14], 3, 1)).toEqual(['Conv dW shifted']);
+    expect(dwPath([2, 32, 13, 13], 3, 1)).toEqual(['Conv dW im2col']);
+    expect(dwPath([2, 32, 28, 28], 3, 2)).toEqual(['Conv dW im2col']);
+    expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW im2col']);
+  });
 
   it('depthwise dW: windows from 100 output positions at stride 1, the grouped Conv otherwise', () => {
     const dwConvs = (x: number[], strides: number[]) => {

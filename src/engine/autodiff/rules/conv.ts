@@ -53,6 +53,53 @@ function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonl
 }
 
 /**
+ * Output positions (Ho·Wo) from which a stride-1 group-1 dW is `convWeightGradShifted` instead of the im2col Gemm.
+ * `bench/engine-conv-dw.bench.ts`, batch 128, 2 threads, min process CPU ms of 4 runs (load 10–14): 64→64 3×3
+ * 28×28 im2col 188.8 → shifted (per image) 146.1, 128→128 14×14 134.8 → 113.0 (shifted with one big Gemm: 162.2,
+ * 109.1), but 256 7×7 93.3 → 142.7 and 512 4×4 108.6 → 360.9 (the per-image products get too small): kept im2col.
+ */
+const SHIFTED_DW_MIN_POSITIONS = 196;
+
+/**
+ * Input channels below which (and for strided 1×1 convs) dW is `convWeightGradBatched`. Same bench: the 1→64 3×3
+ * stem 9.6 → 4.6 CPU ms, the 64→128 1×1 stride-2 downsample 17.4 → 12.9 (the X and dY transposes cost more than
+ * the per-image products lose); 64→128 3×3 stride 2 is a tie (114.6 / 118.4) and keeps im2col.
+ */
+const BATCHED_DW_MAX_CHANNELS = 16;
+
+/**
+ * dW of a 2-D group-1 convolution per image, without transposing X or dY: the k² windows of the padded X stacked
+ * as [N, C·k², Ho·Wo] columns, MatMul of dY as [N, K, Ho·Wo] with their transpose (onnxruntime fuses the Transpose
+ * into the MatMul), summed over the batch.
+ */
+function convWeightGradBatched(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const slices = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
+  const cols = slices.length === 1 ? slices[0]! : g.op('Concat', slices.map((s) => g.op('Unsqueeze', [s, g.ints([2])])), { axis: attr.int(2) });
+  const p = yd[2]! * yd[3]!;
+  const mm = g.matmul(g.reshape(dY, [0, co, p]), g.transpose(g.reshape(cols, [0, ci * kh * kw, p]), [0, 2, 1]));
+  return g.reshape(g.reduceSum(mm, [0], false), [co, ci, kh, kw]);
+}
+
+/**
+ * dW of a stride-1, dilation-1, 2-D group-1 convolution from KW column-shifted copies of the padded X and KH
+ * row-padded copies of dY (not KH·KW windows): per image [KH·K, L] × [L, KW·C] with L = (H + pads)·Wo, whose block
+ * (i, j) is dW[:, :, i, j] because Σ_h dY[h]·X[h + i] = Σ_r dY_i[r]·X[r] with dY_i = dY shifted down by i rows;
+ * summed over the batch. A third less copying than the windows and no transposes of X or dY.
+ */
+function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const hp = ho + kh - 1;
+  const xp = padSpatial(g, x, a.pads);
+  const xs = [...Array(kw).keys()].map((j) => g.op('Slice', [xp, g.ints([j]), g.ints([j + wo]), g.ints([3])]));
+  const ds = [...Array(kh).keys()].map((i) => g.pad(dY, [0, 0, i, 0, 0, 0, kh - 1 - i, 0]));
+  const cat = (v: string[], c: number) => g.reshape(v.length === 1 ? v[0]! : g.op('Concat', v, { axis: attr.int(1) }), [0, v.length * c, hp * wo]);
+  const mm = g.matmul(cat(ds, co), g.transpose(cat(xs, ci), [0, 2, 1]));
+  return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [kh, co, kw, ci]), [1, 3, 0, 2]);
+}
+
+/**
  * Output positions (Ho·Wo) from which a stride-1 depthwise dW is computed by `depthwiseWeightGradWindows` instead of
  * the grouped Conv with dY as the kernel. `bench/engine-depthwise-grad.bench.ts` on MobileNetV2's shapes (batch 32,
  * 1 thread): 28×28 45–58 → 29–44 ms, 14×14 23–37 → 16.5–29.5 ms, 7×7 a tie (≈ 14–15 ms each); at stride 2 the
@@ -93,7 +140,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
 /**
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
- * stride); dW is one Gemm over im2col windows (2-D, group 1), per-offset windows of X times dY (2-D depthwise,
+ * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs, from shifted copies for stride 1
+ * with at least SHIFTED_DW_MIN_POSITIONS outputs, else one Gemm over im2col windows; per-offset windows of X times dY (2-D depthwise,
  * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), or otherwise a grouped convolution of X
  * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
@@ -119,7 +167,15 @@ export const convRules = {
       return fitSpatial(g, convT, full, sp);
     });
 
-    if (r === 2 && G === 1) return [dx, g.part('dW im2col', () => convWeightGradIm2col(g, x, dY!, wd, yd, a)), db];
+    if (r === 2 && G === 1) {
+      const ones = (v: readonly number[]) => v.every((s) => s === 1);
+      const k1 = wd[2] === 1 && wd[3] === 1;
+      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && !ones(a.strides))) return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
+      if (!k1 && ones(a.strides) && ones(a.dilations) && yd[2]! * yd[3]! >= SHIFTED_DW_MIN_POSITIONS) {
+        return [dx, g.part('dW shifted', () => convWeightGradShifted(g, x, dY!, wd, yd, a)), db];
+      }
+      return [dx, g.part('dW im2col', () => convWeightGradIm2col(g, x, dY!, wd, yd, a)), db];
+    }
     const depthwise = r === 2 && Cg === 1 && wd[0] === G;
     if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
       return [dx, g.part('dW depthwise windows', () => depthwiseWeightGradWindows(g, x, dY!, wd, yd, a)), db];
