@@ -22,13 +22,15 @@ export interface BatchPlan {
 export function planBatch(runDir: string, sources: readonly string[], out: string, options: ChunkPredictOptions, chunkSize: number): BatchPlan {
   const refs = sources.map(sourceRef);
   const inputs = new BatchInputs();
-  const entries: BatchEntry[] = refs.flatMap((r, s) => inputs.ids(r.spec).map((id) => [s, id] as const));
+  const partsDir = `${resolve(out)}.parts`;
+  // --out inside a source folder: its own CSV and chunk results are not inputs of a later run of the same command.
+  const own = (spec: string, id: string) => { const p = resolve(spec, id); return p === resolve(out) || p.startsWith(`${partsDir}/`); };
+  const entries: BatchEntry[] = refs.flatMap((r, s) => inputs.ids(r.spec).filter((id) => !own(r.spec, id)).map((id) => [s, id] as const));
   if (!entries.length) throw new MedclassError('MC_DATA_BAD_SOURCE', `no inputs in ${sources.join(', ')}`, { hint: 'pass image folders, CSV manifests, DICOM folders or npz files' });
   const chunks: BatchEntry[][] = [];
   for (let i = 0; i < entries.length; i += chunkSize) chunks.push(entries.slice(i, i + chunkSize));
   const abs = resolve(runDir);
   const hash = runHash(abs);
-  const partsDir = `${resolve(out)}.parts`;
   const key = sha256Of(JSON.stringify({ medclass: medclassVersion(), hash, sources: refs.map((r) => r.spec), ids: sha256Of(JSON.stringify(entries)), options, chunkSize, partsDir }));
   return { key, runDir: abs, runHash: hash, sources: refs, chunks, partsDir, options };
 }

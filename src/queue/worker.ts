@@ -12,7 +12,7 @@ export const WorkerOptions = z.strictObject({
   threads: z.number().int().min(0).default(1).describe('onnxruntime threads per model (0 = all cores)'),
   name: z.string().optional().describe('worker name in results and logs (default host:pid)'),
   lockMs: z.number().int().min(1000).default(10_000).describe('job lock; a worker that dies loses its job to another after about this long'),
-  stalledIntervalMs: z.number().int().min(500).default(5_000).describe('how often workers look for stalled jobs'),
+  stalledIntervalMs: z.number().int().min(500).optional().describe('how often workers look for stalled jobs (default lockMs / 2)'),
   maxStalledCount: z.number().int().min(0).default(3).describe('times a job may stall (its worker died) before it fails'),
 });
 export type WorkerOptions = z.output<typeof WorkerOptions>;
@@ -54,7 +54,7 @@ export async function runWorker(options: WorkerOptionsInput, onEvent: (e: Worker
   };
   const worker = new Worker<PredictChunkJob, { rows: number }>(QUEUE_NAME, processJob, {
     connection: parseQueueUrl(o.queue), concurrency: o.concurrency, name,
-    lockDuration: o.lockMs, stalledInterval: o.stalledIntervalMs, maxStalledCount: o.maxStalledCount,
+    lockDuration: o.lockMs, stalledInterval: o.stalledIntervalMs ?? Math.round(o.lockMs / 2), maxStalledCount: o.maxStalledCount,
   });
   worker.on('error', (e) => onEvent({ type: 'error', message: e.message }));
   await worker.waitUntilReady();
