@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictImages } from '../../src/pipeline/index.js';
-import { QUEUE_NAME, batchPredict, parseQueueUrl } from '../../src/queue/index.js';
+import { QUEUE_NAME, batchPredict, chunkJob, chunkJobId, claimPartsDir, parseQueueUrl, planBatch } from '../../src/queue/index.js';
 import { trainTinyRun, removeTempDir } from '../pipeline/predict-helpers.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { freePort } from '../helpers/orthanc.js';
@@ -19,6 +19,8 @@ let data: ReturnType<typeof kermanySubset>;
 let reference: ReturnType<typeof readBatchCsv>;
 const workers: SpawnedWorker[] = [];
 const CHUNK = '4'; // 61 inputs → 16 chunks
+const LOCK = ['--lock-ms', '2000']; // a dead worker's job is taken over after 2–3 s
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let outDir: string;
 const out = (name: string) => join(outDir, `${name}.csv`);
@@ -78,7 +80,7 @@ describe('batch predict', () => {
   });
 
   it('2 workers (1 thread each) give the in-process CSV; both took chunks', async () => {
-    workers.push(await spawnWorker(redis.url, 'wA'), await spawnWorker(redis.url, 'wB'));
+    workers.push(await spawnWorker(redis.url, 'wA', LOCK), await spawnWorker(redis.url, 'wB', LOCK));
     const r = await runCli(['batch', 'predict', '--run', run.runDir, '--queue', redis.url, '--chunk-size', CHUNK, '--out', out('two'), data.dir]);
     expect(r.code, r.stderr).toBe(2); // one unreadable input
     const two = readBatchCsv(out('two'));
@@ -86,4 +88,88 @@ describe('batch predict', () => {
     expect(maxProbDiff(two, reference)).toBeLessThanOrEqual(1e-6);
     expect(r.stdout).toMatch(/workers wA, wB/);
   });
+
+  it('kill -9 of a worker holding a job: the job is retried by the other, every input exactly once', async () => {
+    const [wA, wB] = workers;
+    const q = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
+    const batch = batchPredict({ run: run.runDir, sources: [data.dir], out: out('kill'), queue: redis.url, chunkSize: 2, pollMs: 50 });
+    let victim: string | undefined;
+    for (let t = 0; t < 2000 && !victim; t++) {
+      victim = (await q.getJobs(['active'])).find((j) => j.processedBy === 'wA')?.id;
+      if (!victim) await sleep(5);
+    }
+    await killChild(wA!.proc, 'SIGKILL');
+    const s = await batch;
+    await q.close();
+    const got = readBatchCsv(out('kill'));
+    expect(got.ids).toEqual(reference.ids); // each once, in input order
+    expect(maxProbDiff(got, reference)).toBeLessThanOrEqual(1e-6);
+    expect(s.workers).toContain('wB');
+    expect(victim).toBeDefined();
+    const records = await jobRecords(redis.url, jobIdsOf(out('kill')));
+    expect(records.every((r) => r.state === 'completed')).toBe(true);
+    // the job wA held when it died was started again (stalled → retried) unless wA had just finished it
+    const retried = records.filter((r) => r.started > 1);
+    expect(retried.every((r) => r.id === victim)).toBe(true);
+    expect(wB!.proc.exitCode).toBeNull();
+  });
+
+  it('coordinator killed and restarted: finished chunks are kept, no chunk is done twice', async () => {
+    const wB = workers[1]!;
+    const first = spawnCli(['batch', 'predict', '--run', run.runDir, '--queue', redis.url, '--chunk-size', '2', '--out', out('restart'), data.dir]);
+    const parts = `${out('restart')}.parts`;
+    const count = () => { try { return readdirSync(parts).filter((f) => f.startsWith('chunk-')).length; } catch { return 0; } };
+    while (count() < 3) await sleep(5);
+    await killChild(wB.proc, 'SIGTERM'); // finishes its current chunk, then stops: the rest stay queued
+    await killChild(first.proc, 'SIGKILL');
+    const before = count();
+    expect(before).toBeLessThan(31);
+    const wC = await spawnWorker(redis.url, 'wC', LOCK);
+    workers.push(wC);
+    const again = await runCli(['batch', 'predict', '--run', run.runDir, '--queue', redis.url, '--chunk-size', '2', '--out', out('restart'), data.dir]);
+    expect(again.code, again.stderr).toBe(2);
+    const reused = Number(/(\d+) reused/.exec(again.stdout)?.[1]);
+    expect(reused).toBeGreaterThanOrEqual(before); // wC may finish queued chunks before the new coordinator looks
+    const got = readBatchCsv(out('restart'));
+    expect(got.ids).toEqual(reference.ids);
+    expect(maxProbDiff(got, reference)).toBeLessThanOrEqual(1e-6);
+    const records = await jobRecords(redis.url, jobIdsOf(out('restart')));
+    expect(records).toHaveLength(31);
+    expect(records.filter((r) => r.started !== 1)).toEqual([]); // every chunk job started exactly once
+    const done = [wB.log(), wC.log()].join('').split('\n').filter((l) => /predict-\S+: \d+ rows/.test(l) && l.includes(records[0]!.id.split('-')[1]!));
+    expect(done).toHaveLength(31);
+  });
+
+  it('a wrong queue URL is a clear MC_QUEUE_* error', async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const b = await runCli(['batch', 'predict', '--run', run.runDir, '--queue', dead, '--out', out('dead'), data.dir]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain('MC_QUEUE_UNREACHABLE');
+    expect(b.stderr).toContain(dead);
+    const u = await runCli(['batch', 'predict', '--run', run.runDir, '--queue', 'http://127.0.0.1:6379', '--out', out('bad'), data.dir]);
+    expect(u.stderr).toContain('MC_QUEUE_BAD_URL');
+    const w = await runCli(['worker', '--queue', dead]);
+    expect(w.code).toBe(1);
+    expect(w.stderr).toContain('MC_QUEUE_UNREACHABLE');
+  });
+
+  it('a job from another medclass version is refused with the reason; the rerun does it and loses no row', async () => {
+    const plan = planBatch(run.runDir, [data.dir], out('version'), { calibrate: true, conformal: 'lac', batchSize: 32 }, 16);
+    claimPartsDir(plan);
+    const q = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
+    await q.pause(); // so the coordinator finds them waiting (a failed job left from an earlier run is queued afresh)
+    await q.add('predict-chunk', { ...chunkJob(plan, 1), medclass: '0.0.0-other' }, { jobId: chunkJobId(plan, 1), attempts: 3 });
+    await q.add('predict-chunk', { ...chunkJob(plan, 2), runHash: 'f'.repeat(64) }, { jobId: chunkJobId(plan, 2), attempts: 3 });
+    const opts = { run: run.runDir, sources: [data.dir], out: out('version'), queue: redis.url, chunkSize: 16, pollMs: 50 };
+    const failed = await batchPredict(opts, (e) => { if (e.type === 'stage' && e.stage === 'queued') void q.resume(); }).catch((e: unknown) => e as Error & { code: string });
+    await q.close();
+    expect((failed as { code: string }).code).toBe('MC_QUEUE_JOB_FAILED');
+    expect((failed as Error).message).toMatch(/MC_QUEUE_(VERSION|RUN)_MISMATCH: worker wC/);
+    const records = await jobRecords(redis.url, [chunkJobId(plan, 1), chunkJobId(plan, 2)]);
+    expect(records.map((r) => r.state)).toEqual(['failed', 'failed']); // refused once, not retried
+    const s = await batchPredict(opts);
+    expect(s.inputs).toBe(61);
+    expect(readBatchCsv(out('version')).ids).toEqual(reference.ids);
+  });
 });
+
