@@ -36,6 +36,8 @@ export interface BenchOptions {
   rng: Rng;
   /** Training only: lower Convs to onnxruntime's NCHWc kernels (default true, as the trainer does). */
   nchwc?: boolean;
+  /** Training only: closed-form batch-norm gradients (default true, as the trainer does). */
+  closedFormBatchNorm?: boolean;
 }
 
 /** The group a profiled node counts toward: from its graph node name and onnxruntime's op type. */
@@ -196,7 +198,7 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
   const t0 = performance.now();
   const trainer = await Trainer.compile(net.graph, {
     params: net.params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-4 }), loss,
-    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads, ...(o.nchwc === false ? { nchwc: false } : {}) },
+    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads, nchwc: o.nchwc ?? true, closedFormBatchNorm: o.closedFormBatchNorm ?? true },
   });
   const compileMs = performance.now() - t0;
   const load0 = loadavg()[0]!;
@@ -221,6 +223,7 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
     const trainable = net.params.trainableNames();
     const tg = buildTrainingGraph(bindParams(net.graph, net.params), {
       trainable, loss, ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), ...(o.nchwc === false ? {} : { nchwcBlock: await nchwcBlockSize() }),
+      closedFormBatchNorm: o.closedFormBatchNorm ?? true,
     });
     const feeds: Record<string, Tensor> = { ...extra, x, [tg.labelsInput]: labels };
     for (const p of trainable) feeds[p] = net.params.tensor(p);

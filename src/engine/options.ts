@@ -69,6 +69,7 @@ export const TrainerOptions = z.strictObject({
   threads: z.number().int().min(0).default(0).describe('onnxruntime intra-op threads (0 = onnxruntime default)'),
   clipNorm: z.number().positive().optional().describe('clip gradients to this global L2 norm (torch clip_grad_norm_)'),
   totalSteps: z.number().int().positive().optional().describe('steps the schedule spans (needed by cosine and onecycle)'),
+  closedFormBatchNorm: z.boolean().default(true).describe("differentiate the builder's batch-statistics batch norm in closed form (not op by op)"),
   nchwc: z.boolean().default(true).describe("run the Convs that are measured faster so on onnxruntime's blocked-layout (NCHWc) kernels"),
 });
 export type TrainerOptions = z.output<typeof TrainerOptions>;

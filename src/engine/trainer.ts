@@ -102,6 +102,7 @@ export class Trainer {
       ...(setup.logits ? { logits: setup.logits } : {}),
       ...(setup.keepOutputs ? { keepOutputs: setup.keepOutputs } : {}),
       ...(opts.nchwc ? { nchwcBlock: await nchwcBlockSize() } : {}),
+      closedFormBatchNorm: opts.closedFormBatchNorm,
     });
     const session = await Session.create(tg.graph, opts.threads > 0 ? { threads: opts.threads } : {});
     const grads = trainable.map((p): [string, string] => {

@@ -25,6 +25,8 @@ export interface TrainingGraphOptions {
    * `nchwcWorthIt` accepts run on them (see `lowerConvsToNchwc`). 0 or omitted: plain ONNX Convs only.
    */
   nchwcBlock?: number;
+  /** See `DifferentiateOptions.closedFormBatchNorm` (default true). */
+  closedFormBatchNorm?: boolean;
 }
 
 /** A compiled-ready training graph and the names of its inputs and outputs. */
@@ -116,7 +118,7 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const alt = symbolic
     ? inferShapes(graph, Object.fromEntries(Object.entries(inputDims).map(([k, d]) => [k, [PROBE_BATCH + 2, ...d.slice(1)]])))
     : undefined;
-  const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes });
+  const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes, ...(opts.closedFormBatchNorm === false ? { closedFormBatchNorm: false } : {}) });
 
   const taken = new Set([...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
   const alias = (from: string, want: string): string => {

@@ -2,6 +2,7 @@ import { MedclassError } from '../../errors.js';
 import { inferShapes, type ShapeMap } from '../graph/shape-inference.js';
 import type { Graph, Node } from '../graph/types.js';
 import { f32 } from '../tensor.js';
+import { batchNormGrad, matchBatchNorms, type BatchNormMatch } from './batchnorm-composite.js';
 import { GradEmitter, NodeView } from './grad-emitter.js';
 import { BROADCASTING, NON_DIFFERENTIABLE, RULES } from './rules/index.js';
 
@@ -23,6 +24,11 @@ export interface DifferentiateOptions {
   shapes?: ShapeMap;
   /** Prefix of emitted node and value names (default 'grad'). */
   prefix?: string;
+  /**
+   * Differentiate the layer builder's batch-statistics normalisation (`matchBatchNorms`) by its closed form instead
+   * of op by op (default true).
+   */
+  closedFormBatchNorm?: boolean;
 }
 
 const isFloat = (t: string | undefined) => t === 'float32' || t === 'float64';
@@ -79,11 +85,21 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
   };
   push(opts.loss, g.constant(f32(new Float32Array(lossInfo.dims.reduce((a, b) => a * b, 1)).fill(1), lossInfo.dims), 'seed'));
 
+  const batchNorms = opts.closedFormBatchNorm === false ? new Map<number, BatchNormMatch>() : matchBatchNorms(forward);
   for (let k = forward.length - 1; k >= 0; k--) {
     if (!active[k]) continue;
     const node = forward[k]!;
     const dYs = node.outputs.map((o) => take(o) ?? '');
     if (dYs.every((d) => d === '')) continue;
+    const bn = batchNorms.get(k);
+    if (bn) {
+      g.origin = 'BatchNorm (closed form)';
+      const [dx, dGamma] = batchNormGrad(g, bn, dYs[0]!);
+      if (needs.has(bn.x)) push(bn.x, dx);
+      if (needs.has(bn.gamma)) push(bn.gamma, g.unbroadcast(dGamma, g.dims(bn.factor), g.dims(bn.gamma)));
+      g.origin = 'sum/unbroadcast';
+      continue;
+    }
     if (NON_DIFFERENTIABLE.has(node.opType)) continue;
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
     if (!rule) throw unsupported(node);
