@@ -150,6 +150,16 @@ export async function runTraining(input: RunConfigInput, opts: RunOptions = {}):
   const cfg = RunConfig.parse(input);
   const runDir = opts.runDir ?? join(cfg.out, cfg.name);
   const run = prepareRunDir(runDir, cfg, opts);
+  try {
+    return await trainInto(run, runDir, cfg, opts, t0);
+  } catch (e) {
+    // refused data (one class, a guard, a bad path) must not leave a run that only --force can replace
+    if (!opts.resume) run.discardIfUntrained();
+    throw e;
+  }
+}
+
+async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunOptions, t0: number): Promise<RunSummary> {
   const emit = opts.onEvent;
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });

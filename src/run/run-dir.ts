@@ -75,6 +75,20 @@ export class RunDir {
   /** Whether the run directory holds `name`. */
   has(name: string): boolean { return existsSync(this.path(name)); }
 
+  /**
+   * Removes what `createRunDir` wrote for a run that failed before its first checkpoint (bad data, a refused
+   * input), so a corrected retry needs no `--force`; a run with a checkpoint is kept for `--resume`.
+   */
+  discardIfUntrained(): void {
+    if (this.has('checkpoints/last.ckpt')) return;
+    for (const e of [RUN_MANIFEST, 'summary.json', 'checkpoints']) {
+      const p = this.path(e);
+      if (e !== 'checkpoints' || (existsSync(p) && readdirSync(p).length === 0)) rmSync(p, { recursive: true, force: true });
+    }
+    if (existsSync(this.dir) && readdirSync(this.dir).length === 0) rmSync(this.dir, { recursive: true, force: true });
+    this.current = undefined;
+  }
+
   /** preprocess.json, validated (`MC_TRAIN_BAD_RUN_DIR` when missing or malformed). */
   preprocess(): RunPreprocess {
     if (!this.has('preprocess.json')) throw bad('preprocess.json is missing from the run directory', 'preprocess.json', 'pass a run directory written by medclass train');

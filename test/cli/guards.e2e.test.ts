@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -139,5 +139,12 @@ describe('input guards (spawned CLI)', () => {
     for (const r of [one, lone]) expect(r.stderr).not.toMatch(/ZodError|"code":|too_small|issues/);
     report(`train one-class: ${one.stderr.split('\n')[0]}`);
     report(`train one-image class: ${lone.stderr.split('\n')[0]}`);
+    // a refused start leaves no run behind: the corrected data trains under the same name without --force
+    expect(existsSync(f('runs/lone/run.json'))).toBe(false);
+    for (let i = 1; i < 6; i++) writeFileSync(f(`lone/single/${i}.png`), await png(240 - i));
+    const again = await train('lone', 'lone');
+    expect(again.stderr).not.toContain('MC_RUN_EXISTS');
+    expect(again.code).toBe(0);
+    expect(existsSync(f('runs/lone/run.json'))).toBe(true);
   });
 });
