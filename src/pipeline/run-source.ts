@@ -1,7 +1,7 @@
-import { openSource, type CsvOptions, type DatasetSource } from '../data/index.js';
+import { openSource, type CsvOptions, type DatasetSource, type ImageGuardOptions } from '../data/index.js';
 
 /** The parts of a run config's `data` that decide how a source is read and split. */
-export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string }
+export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string; guard?: ImageGuardOptions }
 
 /**
  * Opens a data source the way a run reads it: with the run's CSV column mapping (unless `csv` overrides it) and its
@@ -10,5 +10,5 @@ export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string }
  */
 export function openRunSource(spec: string, data: RunDataSpec | undefined, csv?: CsvOptions): DatasetSource {
   const mapping = csv ?? data?.csv;
-  return openSource(spec, { ...(mapping ? { csv: mapping } : {}), ...(data?.groupPattern ? { groupPattern: data.groupPattern } : {}) });
+  return openSource(spec, { ...(mapping ? { csv: mapping } : {}), ...(data?.groupPattern ? { groupPattern: data.groupPattern } : {}), ...(data?.guard ? { guard: data.guard } : {}) });
 }

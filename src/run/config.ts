@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PreprocessOptions, SplitOptions, CsvOptions, DicomMetaTagList, GroupPattern } from '../data/index.js';
+import { PreprocessOptions, SplitOptions, CsvOptions, DicomMetaTagList, GroupPattern, ImageGuardOptions } from '../data/index.js';
 import { BinnedColumn, TabularOptions } from '../data/index.js';
 import { FitOptions } from '../train/index.js';
 
@@ -8,6 +8,7 @@ export const DataConfig = z.strictObject({
   source: z.string().describe('image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..]'),
   csv: CsvOptions.optional().describe('CSV column mapping (pathCol, labelCol, groupCol, pathTemplate, …)'),
   groupPattern: GroupPattern.optional(),
+  guard: ImageGuardOptions.optional().describe('pixel limit (read from the header before decoding) and minimum side of every image file (defaults when absent)'),
   dicomMeta: DicomMetaTagList,
   preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
   split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
