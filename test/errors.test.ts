@@ -12,7 +12,7 @@ describe('error catalogue', () => {
 
   it('every code is prefixed by a layer', () => {
     for (const code of Object.keys(ERROR_CODES)) {
-      expect(code).toMatch(/^MC_(ENGINE|DATA|MODELS|TRAIN|EVAL|EXPLAIN|RETRIEVAL|RUN|REPORT|SERVE|PACS|CLI)_/);
+      expect(code).toMatch(/^MC_(ENGINE|DATA|MODELS|TRAIN|EVAL|EXPLAIN|RETRIEVAL|RUN|REPORT|SERVE|QUEUE|PACS|CLI)_/);
     }
   });
 
