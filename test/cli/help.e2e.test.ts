@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const CLI = new URL('../../bin/medclass.js', import.meta.url).pathname;
-const COMMANDS = ['demo', 'data', 'config', 'train', 'kfold', 'eval', 'metrics', 'predict', 'explain', 'index', 'similar', 'report', 'serve', 'engine', 'bench'];
+const COMMANDS = ['demo', 'data', 'config', 'train', 'kfold', 'eval', 'metrics', 'predict', 'explain', 'index', 'similar', 'report', 'serve', 'engine', 'bench', 'export', 'dicom', 'dicomweb', 'batch', 'worker', 'sweep'];
 
 describe('medclass --help', () => {
   it('lists every command on one line each', () => {
