@@ -36,9 +36,12 @@ export function lowerConvsToNchwc(graph: Graph, shapes: ShapeMap, block: number,
   const old = graph.nodes;
   graph.nodes = [];
   const reordered = new Map<string, string>();
-  const nchwc = (op: string, inputs: string[], attrs: Node['attrs'] = {}): string => {
+  // Node names: `<conv node>/nchwc_in|nchwc_conv|nchwc_out`, so profiles attribute them to the Conv they replace.
+  const nchwc = (op: string, inputs: string[], name: string, attrs: Node['attrs'] = {}): string => {
     const out = e.op(op, inputs, attrs);
-    graph.nodes.at(-1)!.domain = NCHWC_DOMAIN;
+    const n = graph.nodes.at(-1)!;
+    n.domain = NCHWC_DOMAIN;
+    n.name = name;
     return out;
   };
   let lowered = 0;
@@ -52,14 +55,14 @@ export function lowerConvsToNchwc(graph: Graph, shapes: ShapeMap, block: number,
     const { cout, cg, kernel: [kh, kw], blockedIn } = plan;
     let xr = x;
     if (blockedIn) {
-      xr = reordered.get(x) ?? nchwc('ReorderInput', [x]);
+      xr = reordered.get(x) ?? nchwc('ReorderInput', [x], `${node.name}/nchwc_in`);
       reordered.set(x, xr);
     }
     const wr = blockedIn && plan.group === 1
       ? e.reshape(e.transpose(e.reshape(w, [cout / block, block, cg / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]), [cout, cg, kh, kw])
       : e.reshape(e.transpose(e.reshape(w, [cout / block, block, cg, kh, kw]), [0, 2, 3, 4, 1]), [cout, cg, kh, kw]);
-    const y = nchwc('Conv', b ? [xr, wr, b] : [xr, wr], { ...node.attrs });
-    graph.nodes.push({ opType: 'ReorderOutput', name: `${node.name}/nchwc`, domain: NCHWC_DOMAIN, inputs: [y], outputs: [node.outputs[0]!], attrs: { channels: attr.int(cout) } });
+    const y = nchwc('Conv', b ? [xr, wr, b] : [xr, wr], `${node.name}/nchwc_conv`, { ...node.attrs });
+    graph.nodes.push({ opType: 'ReorderOutput', name: `${node.name}/nchwc_out`, domain: NCHWC_DOMAIN, inputs: [y], outputs: [node.outputs[0]!], attrs: { channels: attr.int(cout) } });
     lowered++;
   }
   if (lowered > 0) graph.extraOpsets = { ...graph.extraOpsets, [NCHWC_DOMAIN]: 1 };
