@@ -1,6 +1,6 @@
 // Profile of one network's full training step (benchTrain: forward, loss, backward, AdamW): the step time, then
-// onnxruntime's kernel time per op type and per gradient rule (gradientOrigins: forward ops as 'fwd <op>', gradient
-// nodes by the forward op whose rule emitted them and the rule's part, e.g. 'grad Conv dW im2col').
+// onnxruntime's kernel time per op type and per gradient rule (benchTrain's profileByRule: forward ops as 'fwd <op>',
+// gradient nodes by the forward op whose rule emitted them and the rule's part, e.g. 'grad Conv dW im2col').
 // Usage: node --import tsx bench/engine-step-profile.ts [arch=resnet18-28] [batch=128] [threads=2] [steps=3] [top=25] [variant=after]
 // variant before: plain Convs, op-by-op batch norm and the rules exported as `rules` by AB_OLD_RULES=path.ts (e.g. an
 // earlier conv.ts) — the engine before issue 16; after: the current defaults.
@@ -8,10 +8,8 @@
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
-  ParameterStore, RULES, Rng, benchTrain, bindParams, bnStatOutputs, buildTrainingGraph, dropoutFeeds, gradientOrigins,
-  type Network, type ProfileKey,
+  ParameterStore, RULES, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type Network,
 } from '../src/engine/index.js';
-import { nchwcBlockSize } from '../src/engine/runtime/nchwc.js';
 import { createBackbone, createModel } from '../src/models/index.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
@@ -29,36 +27,12 @@ const params = ParameterStore.fromWeights(net.params, net.shapes);
 const graph = net.trainGraph();
 const keepOutputs = bnStatOutputs(net);
 
-/** Groups profiled nodes by rule: the training graph is rebuilt the way benchTrain builds it (names are deterministic). */
-async function ruleKey(): Promise<ProfileKey> {
-  const tg = buildTrainingGraph(bindParams(graph, params), {
-    trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, keepOutputs, closedFormBatchNorm: !before, ...(before ? {} : { nchwcBlock: await nchwcBlockSize() }),
-  });
-  const origins = gradientOrigins(tg.graph);
-  const nodes = new Map(tg.graph.nodes.map((n) => [n.name, n]));
-  return (name, op) => {
-    const o = origins.get(name);
-    if (o !== undefined) return `grad ${o}`;
-    const lowered = /^(.*)\/nchwc_(in|conv|out)$/.exec(name);
-    if (lowered) return `${origins.has(lowered[1]!) ? `grad ${origins.get(lowered[1]!)}` : 'fwd Conv'} (NCHWc ${op})`;
-    if (name.startsWith('nchwc/')) return 'NCHWc weight reorder';
-    const n = nodes.get(name);
-    if (!n) return `${op} (made by onnxruntime)`;
-    if (n.opType === 'Conv' && n.domain === '') {
-      const k = n.attrs.kernel_shape?.type === 'ints' ? n.attrs.kernel_shape.value.join('x') : '?';
-      const gr = n.attrs.group?.type === 'int' && n.attrs.group.value > 1 ? ' depthwise' : '';
-      return `fwd Conv${gr} ${k}`;
-    }
-    return `fwd ${op}`;
-  };
-}
-
 const masks = rng.fork('dropout');
 const bench = { name: net.name, graph, params, inputDims: net.inputDims, numClasses: net.numClasses, keepOutputs, extraFeeds: (b: number) => dropoutFeeds(net, masks, b) };
 const load0 = loadavg()[0]!;
 const opts = { batch, steps, warmup: 1, threads, rng, ...variant };
 const byOp = (await benchTrain(bench, { ...opts, profile: true })).profile!;
-const r = await benchTrain(bench, { ...opts, profile: true, profileKey: await ruleKey() });
+const r = await benchTrain(bench, { ...opts, profile: true, profileByRule: true });
 const total = r.profile!.reduce((s, c) => s + c.ms, 0);
 const fmt = (l: { op: string; ms: number; share: number; nodes: number }[]) => l.slice(0, top).map((c) => `${c.ms.toFixed(1).padStart(8)} ms ${(c.share * 100).toFixed(1).padStart(5)}% ${String(c.nodes).padStart(4)}  ${c.op}`).join('\n');
 process.stderr.write(`${arch} (${before ? 'before' : 'after'}) batch ${batch} threads ${threads}: step median ${r.median_ms} ms (min ${r.min_ms}), run ${r.run_median_ms}, update ${r.update_median_ms}, ${r.img_per_s} img/s; profiled kernel sum ${total.toFixed(1)} ms; load ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}\n-- by op\n${fmt(byOp)}\n-- by rule\n${fmt(r.profile!)}\n`);

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MedclassError } from '../errors.js';
+import { gradientOrigins } from './autodiff/gradient.js';
 import { bindParams } from './export.js';
 import type { Graph } from './graph/types.js';
 import type { LossSpec } from './loss.js';
@@ -30,6 +31,8 @@ export interface BenchOptions {
   profile?: boolean;
   /** Groups the profile by this label instead of the op type (e.g. by the gradient rule that emitted the node). */
   profileKey?: ProfileKey;
+  /** Training only, without `profileKey`: group the profile by `ruleKey` of the profiled training graph. */
+  profileByRule?: boolean;
   /** Extra session settings for `benchInfer` and the profile run (the trainer uses the session defaults). */
   session?: Omit<SessionOptions, 'threads' | 'profile'>;
   /** Source of the random inputs and labels. */
@@ -227,9 +230,33 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
     });
     const feeds: Record<string, Tensor> = { ...extra, x, [tg.labelsInput]: labels };
     for (const p of trainable) feeds[p] = net.params.tensor(p);
-    res.profile = await profileRuns(tg.graph, feeds, undefined, o);
+    res.profile = await profileRuns(tg.graph, feeds, undefined, { ...o, ...(!o.profileKey && o.profileByRule ? { profileKey: ruleKey(tg.graph) } : {}) });
   }
   return res;
+}
+
+/**
+ * Profile groups of a training graph by rule: forward nodes as 'fwd <op>' ('fwd Conv 3x3', 'fwd Conv depthwise 3x3'),
+ * gradient nodes as 'grad <gradientOrigins label>' (e.g. 'grad Conv dW shifted'), nodes a Conv was lowered to as the
+ * Conv's group plus '(NCHWc <op>)', nodes onnxruntime made as '<op> (made by onnxruntime)'.
+ */
+export function ruleKey(graph: Graph): ProfileKey {
+  const origins = gradientOrigins(graph);
+  const nodes = new Map(graph.nodes.map((n) => [n.name, n]));
+  return (name, op) => {
+    const o = origins.get(name);
+    if (o !== undefined) return `grad ${o}`;
+    const lowered = /^(.*)\/nchwc_(in|conv|out)$/.exec(name);
+    if (lowered) return `${origins.has(lowered[1]!) ? `grad ${origins.get(lowered[1]!)}` : 'fwd Conv'} (NCHWc ${op})`;
+    if (name.startsWith('nchwc/')) return 'NCHWc weight reorder';
+    const n = nodes.get(name);
+    if (!n) return `${op} (made by onnxruntime)`;
+    if (n.opType === 'Conv' && n.domain === '') {
+      const k = n.attrs.kernel_shape?.type === 'ints' ? n.attrs.kernel_shape.value.join('x') : '?';
+      return `fwd Conv${n.attrs.group?.type === 'int' && n.attrs.group.value > 1 ? ' depthwise' : ''} ${k}`;
+    }
+    return `fwd ${op}`;
+  };
 }
 
 /**

@@ -45,5 +45,5 @@ export type { DifferentiateOptions } from './autodiff/gradient.js';
 export { RULES, NON_DIFFERENTIABLE } from './autodiff/rules/index.js';
 export { checkFixture, fixturePasses, FIXTURE_TOLERANCE, ADAM_NOISE_FLOOR } from './check.js';
 export type { FixtureCheck } from './check.js';
-export { benchInfer, benchTrain, peakRssMb, profileByOp } from './bench.js';
+export { benchInfer, benchTrain, peakRssMb, profileByOp, ruleKey } from './bench.js';
 export type { BenchNetwork, BenchOptions, BenchResult, OpCost, ProfileKey } from './bench.js';

@@ -44,4 +44,15 @@ describe('bench', () => {
     // the backward pass shows up: Conv gradients (Conv, ConvTranspose or Gemm) besides the forward ops
     expect(r.profile!.length).toBeGreaterThan(4);
   });
+
+  it('groups a training profile by the rule that emitted each node (profileByRule)', async () => {
+    const graph = loadModel(fixture('small_cnn'));
+    const params = ParameterStore.fromGraph(graph);
+    const r = await benchTrain({ name: 'small_cnn', graph, params, inputDims: [3, 16, 16], numClasses: 4 },
+      { batch: 4, steps: 1, warmup: 1, threads: 1, profile: true, profileByRule: true, rng: new Rng(0) });
+    const groups = r.profile!.map((p) => p.op);
+    expect(groups.some((op) => op.startsWith('fwd Conv'))).toBe(true);
+    expect(groups.some((op) => /^grad Conv d[WX] /.test(op))).toBe(true);
+    expect(groups.every((op) => /^(fwd |grad |NCHWc )|\(made by onnxruntime\)$/.test(op)), groups.join(', ')).toBe(true);
+  });
 });

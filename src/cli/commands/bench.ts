@@ -23,6 +23,7 @@ interface BenchFlags {
   size?: number;
   classes: number;
   profile?: boolean;
+  byRule?: boolean;
   json?: boolean;
 }
 
@@ -56,6 +57,7 @@ function addFlags(c: Command, defaults: { batch: number; steps: number }): Comma
     .addOption(new Option('--size <px>', 'input side for built-in networks (default 28 for *-28 and compact-cnn, else 224)').argParser(int('--size', 8)))
     .addOption(new Option('--classes <n>', 'classes of the head').argParser(int('--classes', 2)).default(2))
     .option('--profile', 'also profile (onnxruntime) and print the time per op type')
+    .option('--by-rule', 'train: group the profile by the gradient rule that emitted each node (with --profile)')
     .option('--json', 'print one JSON line instead of a table');
 }
 
@@ -71,7 +73,7 @@ function report(r: BenchResult, f: BenchFlags): void {
   ]));
   if (r.run_median_ms !== undefined) out(`run (forward, loss, backward) ${r.run_median_ms} ms, optimizer update ${r.update_median_ms} ms (medians)`);
   out(`${r.cpu}, ${r.cores} cores, node ${r.node}, onnxruntime ${r.onnxruntime}, medclass ${VERSION}`);
-  if (r.profile) out(table([['op', 'ms/run', 'share', 'nodes'], ...r.profile.slice(0, 15).map((p) => [p.op, p.ms, `${(p.share * 100).toFixed(1)}%`, p.nodes])]));
+  if (r.profile) out(table([[f.byRule ? 'rule' : 'op', 'ms/run', 'share', 'nodes'], ...r.profile.slice(0, f.byRule ? 25 : 15).map((p) => [p.op, p.ms, `${(p.share * 100).toFixed(1)}%`, p.nodes])]));
 }
 
 /** `medclass bench train|infer`: throughput of a compiled training step or of inference, one JSON line with --json. */
@@ -87,7 +89,7 @@ export function registerBench(program: Command): void {
         name: net.name, graph: net.trainGraph(), params, inputDims: net.inputDims, numClasses: net.numClasses,
         keepOutputs: bnStatOutputs(net), extraFeeds: (b) => dropoutFeeds(net, masks, b),
       };
-      const o: BenchOptions = { batch: f.batch, steps: f.steps, warmup: f.warmup, threads: f.threads, profile: f.profile ?? false, rng };
+      const o: BenchOptions = { batch: f.batch, steps: f.steps, warmup: f.warmup, threads: f.threads, profile: f.profile ?? false, profileByRule: f.byRule ?? false, rng };
       report(await benchTrain(bn, o), f);
     });
   addFlags(bench.command('infer').description('inference (the exported graph: batch-norm on running statistics, no dropout)'), { batch: 32, steps: 10 })
