@@ -32,4 +32,6 @@ function heavy(file: string, seen = new Set<string>()): boolean {
 export const FAST_TESTS = testFiles(join(ROOT, 'test')).filter((f) => !SLOW_SUFFIX.test(f) && !heavy(f)).sort();
 
 // (mergeConfig would append to the base's include list, not replace it)
-export default defineConfig({ ...base, test: { ...base.test, include: FAST_TESTS } });
+// isolate: false reuses the imported modules (onnxruntime, sharp, the engine) across the files of a worker: the files
+// take 30 s together, and importing them afresh per file took as long again; `npm test` keeps every file isolated.
+export default defineConfig({ ...base, test: { ...base.test, include: FAST_TESTS, isolate: false } });
