@@ -38,7 +38,7 @@ describe('DicomWebClient URL', () => {
   });
 
   it('sends basic auth, never follows redirects, and names no request path in errors', async () => {
-    const seen: { url: string; auth: string | null; redirect?: RequestRedirect }[] = [];
+    const seen: { url: string; auth: string | null; redirect?: RequestInit['redirect'] }[] = [];
     const fake: typeof fetch = async (input, init) => {
       seen.push({ url: String(input), auth: new Headers(init?.headers).get('authorization'), redirect: init?.redirect });
       return new Response('nope', { status: 500, statusText: 'Internal Server Error' });

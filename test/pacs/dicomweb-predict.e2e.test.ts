@@ -137,7 +137,7 @@ describe('dicomweb predict round trip on Orthanc', () => {
   });
 
   it('without or with wrong credentials: a clear MC_DATA_DICOMWEB_AUTH error, nothing stored', async () => {
-    for (const env of [{}, { MEDCLASS_DICOMWEB_USER: USER, MEDCLASS_DICOMWEB_PASSWORD: 'wrong' }]) {
+    for (const env of [{}, { MEDCLASS_DICOMWEB_USER: USER, MEDCLASS_DICOMWEB_PASSWORD: 'wrong' }] as Record<string, string>[]) {
       const r = await cli(['dicomweb', 'predict', '--url', orthanc.dicomWebUrl, '--run', runDir, '--state', join(work, 'other-state.json')], env);
       outputs.push(r.stdout, r.stderr);
       expect(r.code).toBe(1);
