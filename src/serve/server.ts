@@ -44,7 +44,7 @@ export function buildServer(runDir: string, options: ServeOptionsInput = {}, log
   installErrorHandlers(app);
   installHostCheck(app, o.allowedHosts);
   app.removeContentTypeParser('text/plain');
-  for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
+  for (const type of ['application/octet-stream', 'application/dicom', /^image\/[\w.+-]+$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
   app.addHook('onSend', async (_req, reply) => {

@@ -46,7 +46,7 @@ describe('DICOM through medclass serve and medclass predict', () => {
     cleanup();
   });
 
-  const postRaw = (bytes: Buffer) => fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+  const postRaw = (bytes: Buffer, type = 'application/octet-stream') => fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': type }, body: bytes });
 
   it('a raw DICOM body answers the probabilities medclass predict prints for the same file, for every encoding', async () => {
     expect(cli.size).toBe(files.length);
@@ -60,6 +60,14 @@ describe('DICOM through medclass serve and medclass predict', () => {
       const [got] = JSON.parse(text).results as { probabilities: Probabilities }[];
       expect(got!.probabilities, f).toEqual(cli.get(f));
     }
+  });
+
+  it('a body sent as application/dicom (the DICOM media type) is read like octet-stream', async () => {
+    const f = files[0]!;
+    const r = await postRaw(readFileSync(f), 'application/dicom');
+    const text = await r.text();
+    expect(r.status, text).toBe(200);
+    expect((JSON.parse(text).results as { probabilities: Probabilities }[])[0]!.probabilities).toEqual(cli.get(f));
   });
 
   it('a JSON batch of DICOMs answers per item; a DICOM without an image is that item\'s MC_DATA_DICOM_NO_IMAGE', async () => {
