@@ -1,14 +1,24 @@
 import { floatAttr, intAttr, normAxis } from '../../graph/op-attrs.js';
-import type { RuleTable } from '../grad-emitter.js';
+import { attr } from '../../graph/types.js';
+import type { GradEmitter, RuleTable } from '../grad-emitter.js';
+
+/**
+ * dY times a boolean mask cast to dY's float type. onnxruntime 1.30 runs Cast·Mul faster than Where(mask, dY, 0)
+ * (broadcast scalar): `[32, 96, 56, 56]`, 2 threads, min of 5 (load 2), mask application after the Equal 34 → 14 ms;
+ * MobileNetV2-224 training spent 16.6 % of its kernel time in the Clip gradient. (Unlike Where, an infinite dY
+ * under a 0 mask gives NaN, not 0: the step has diverged either way.)
+ */
+function masked(g: GradEmitter, dY: string, mask: string, like: string): string {
+  return g.mul(dY, g.op('Cast', [mask], { to: attr.int(g.dtype(like) === 'float64' ? 11 : 1) }));
+}
 
 /** Activations and (log-)softmax. Sigmoid/Tanh/Softmax reuse the forward output. */
 export const activationRules = {
-  // Where with a scalar 0 (broadcast) is as fast as a Cast·Mul mask in onnxruntime and keeps 0 where dY is inf.
-  Relu: (n, [dY], g) => [g.where(g.greater(n.input(0), g.scalar(0)), dY!, g.scalar(0))],
+  Relu: (n, [dY], g) => [masked(g, dY!, g.greater(n.input(0), g.scalar(0)), n.input(0))],
   // torch.clamp semantics: the gradient passes where min ≤ x ≤ max, i.e. where the output equals the input.
   Clip: (n, [dY], g) => {
     if (!n.has(1) && !n.has(2)) return [dY];
-    return [g.where(g.op('Equal', [n.input(0), n.output(0)]), dY!, g.scalar(0))];
+    return [masked(g, dY!, g.op('Equal', [n.input(0), n.output(0)]), n.input(0))];
   },
   Sigmoid: (n, [dY], g) => { const y = n.output(0); return [g.mul(dY!, g.mul(y, g.oneMinus(y)))]; },
   Tanh: (n, [dY], g) => { const y = n.output(0); return [g.mul(dY!, g.oneMinus(g.mul(y, y)))]; },
