@@ -52,6 +52,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((e: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const { reply: body, internal } = errorReply(e);
     if (internal) req.log.error({ err: e }, 'request failed');
+    // Every refusal says when to retry; the admission queue sets its own estimate, other busy paths 1 s.
+    if (body.code === 'MC_SERVE_BUSY' && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     return reply.code(body.statusCode).header('cache-control', 'no-store').send(body);
   });
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {

@@ -41,13 +41,15 @@ function bodyMeta(body: unknown, model: RunModel): Record<string, string | numbe
 export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o: ServeOptions): void {
   const model = res.explainer.model;
   const guard = { maxPixels: o.maxPixels, minSide: o.minSide };
+  const batched = res.batcher.batchedModel();
+  const onRequest = res.admission.onRequest; // the admission queue decides before the body is read
 
-  app.post('/api/predict', { schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image', true) }, async (req): Promise<PredictReply> => {
+  app.post('/api/predict', { onRequest, schema: imageRouteSchema(PredictQuery, PredictReply, o, 'label, calibrated probabilities and conformal set per image', true) }, async (req): Promise<PredictReply> => {
     const q = PredictQuery.parse(req.query);
     const up = readUploads(req.body, guard);
     const meta = bodyMeta(req.body, model);
     const attribute = model.tabular !== undefined && q.attribute !== false;
-    const preds = await res.queue.run(() => predictWith(model, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}) }));
+    const preds = await predictWith(batched, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}) }); // decodes on libuv threads, batches the model run
     requireOneReadable(preds);
     return {
       disclaimer: DISCLAIMER,
@@ -59,7 +61,7 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     };
   });
 
-  app.post('/api/explain', { schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image', true) }, async (req): Promise<ExplainReply> => {
+  app.post('/api/explain', { onRequest, schema: imageRouteSchema(ExplainQuery, ExplainReply, o, 'Grad-CAM overlay (PNG data URI) per image', true) }, async (req): Promise<ExplainReply> => {
     const q = ExplainQuery.parse(req.query);
     const target = targetIndex(model, q.class);
     const up = readUploads(req.body, guard);
@@ -80,7 +82,7 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     return { disclaimer: DISCLAIMER, results };
   });
 
-  app.post('/api/similar', { schema: imageRouteSchema(SimilarQuery, SimilarReply, o, 'the k most similar training cases per image', true) }, async (req): Promise<SimilarReply> => {
+  app.post('/api/similar', { onRequest, schema: imageRouteSchema(SimilarQuery, SimilarReply, o, 'the k most similar training cases per image', true) }, async (req): Promise<SimilarReply> => {
     const q = SimilarQuery.parse(req.query);
     const retriever = res.retriever;
     if (!retriever) throw new MedclassError('MC_SERVE_NO_INDEX', `no similar-case index: ${res.noIndex ?? 'unavailable'}`);

@@ -5,8 +5,12 @@ import { ImageGuardOptions } from '../data/index.js';
 export const ServeOptions = z.strictObject({
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads per session (0 = all cores)'),
   bodyLimit: z.number().int().min(1024).default(16 * 1024 * 1024).describe('largest request body in bytes (413 beyond)'),
-  maxImages: z.number().int().min(1).max(256).default(16).describe('most images in one request'),
-  maxQueue: z.number().int().min(1).default(32).describe('requests that may wait for the model before 503'),
+  maxImages: z.number().int().min(1).max(256).default(16).describe('most images in one request (per-request image count; 400 beyond)'),
+  maxQueue: z.number().int().min(1).default(32)
+    .describe('admission queue: image requests in the server at once (reading, decoding, waiting for or in a batch); one more answers 503 MC_SERVE_BUSY with Retry-After before its body is read'),
+  maxBatch: z.number().int().min(1).max(1024).default(16).describe('dynamic batching: most images gathered from concurrent predict requests into one model run'),
+  maxDelayMs: z.number().min(0).max(1000).default(2)
+    .describe('dynamic batching: longest a prediction waits for others to fill its batch, in ms (0 = run at once when the model is idle)'),
   k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),
   caseIds: z.boolean().default(false).describe('include training case ids (paths relative to the dataset) in similar-case replies'),
   logger: z.boolean().default(false).describe('log requests (method, route, status, time; never file names or image bytes)'),

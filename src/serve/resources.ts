@@ -6,6 +6,8 @@ import { openRunDir } from '../run/index.js';
 import { ERROR_CODES, MedclassError, isMedclassError } from '../errors.js';
 import type { ServeOptions } from './options.js';
 import type { ModelReply } from './schemas.js';
+import { Admission } from './admission.js';
+import { DynamicBatcher } from './batcher.js';
 
 /** Runs jobs one at a time (the sessions use every core already); more than `maxQueue` waiting is `MC_SERVE_BUSY`. */
 export class SerialQueue {
@@ -33,6 +35,10 @@ export interface ServeResources {
   retriever?: RunRetriever;
   noIndex?: string;
   queue: SerialQueue;
+  /** predictions' model runs, gathered across concurrent requests */
+  batcher: DynamicBatcher;
+  /** the bounded admission queue of the image routes */
+  admission: Admission;
   startedAt: number;
   model(): ModelReply;
   close(): Promise<void>;
@@ -97,8 +103,9 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
     ] } : null,
     limits: { bodyLimit: o.bodyLimit, maxImages: o.maxImages, k: o.k },
   };
+  const queue = new SerialQueue(o.maxQueue);
   return {
-    runDir, explainer, ...r, queue: new SerialQueue(o.maxQueue), startedAt: performance.now(),
+    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs), admission: new Admission(o.maxQueue), startedAt: performance.now(),
     model: () => ({ ...info, report: run.has('report.html') }),
     close: async () => {
       await r.retriever?.dispose();

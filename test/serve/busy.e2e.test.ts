@@ -88,6 +88,7 @@ describe('medclass serve under more requests than maxQueue', () => {
           const body = JSON.parse(r.body);
           expect(body).toEqual({ statusCode: 503, code: 'MC_SERVE_BUSY', error: 'Service Unavailable', message: expect.stringContaining(`maxQueue ${maxQueue}`) });
           expect(r.headers).toMatch(/\r\ncontent-type: application\/json/i);
+          expect(r.headers).toMatch(/\r\nretry-after: [1-9]\d*\r?$/im); // whole seconds, at least 1
         }
         // every admitted job has finished: the next request (over fetch) is admitted again
         const after = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
