@@ -8,7 +8,7 @@ export { runTraining } from './run.js';
 export type { RunEvent, RunOptions, RunSummary } from './run.js';
 export { dataFingerprint, historyCsv, predictionsCsv, toJson, writeAtomic } from './run-files.js';
 export { versions } from './versions.js';
-export { runKFold } from './kfold.js';
+export { kFoldSplits, runKFold } from './kfold.js';
 export type { KFoldSummary } from './kfold.js';
 export { PredictOptions, RunModel, predictImages, predictWith } from './predict.js';
 export type { ImageInput, ImagePrediction, PredictOptionsInput, RunPreprocess } from './predict.js';

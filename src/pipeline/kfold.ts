@@ -25,6 +25,16 @@ function finishedFold(dir: string): Record<string, unknown> | undefined {
   return run.manifest.status === 'done' ? run.metrics()?.test as unknown as Record<string, unknown> : undefined;
 }
 
+/** The splits of fold `f` (0-based) of `k` as `runKFold` trains it: test kept, fold f of train+val is val, the rest train. */
+export function kFoldSplits(cfg: RunConfig, k: number, f: number): (source: DatasetSource) => SplitName[] {
+  return (source) => {
+    const base = assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
+    const pool = base.flatMap((s, i) => (s === 'test' ? [] : [i]));
+    const fold = kFold(source.items, k, new Rng(cfg.seed).fork('kfold'), { byGroup: cfg.data.split.byGroup, subset: pool });
+    return base.map((s, i) => (s === 'test' ? 'test' : fold.get(i) === f ? 'val' : 'train'));
+  };
+}
+
 /**
  * Stratified (group-aware when items have groups) k-fold cross-validation on train+val: fold f is the validation
  * split of run f, the other folds its training split; the test split is never touched for training and each fold's
@@ -50,12 +60,7 @@ export async function runKFold(input: RunConfigInput, k: number, opts: Omit<RunO
       continue;
     }
     opts.onEvent?.({ type: 'stage', stage: `fold ${f + 1}/${k}` });
-    const splits = (source: DatasetSource): SplitName[] => {
-      const base = assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
-      const pool = base.flatMap((s, i) => (s === 'test' ? [] : [i]));
-      const fold = kFold(source.items, k, new Rng(cfg.seed).fork('kfold'), { byGroup: cfg.data.split.byGroup, subset: pool });
-      return base.map((s, i) => (s === 'test' ? 'test' : fold.get(i) === f ? 'val' : 'train'));
-    };
+    const splits = kFoldSplits(cfg, k, f);
     const resume = opts.resume === true && existsSync(join(runDir, 'run.json'));
     const s = await runTraining(cfg, { ...opts, resume, force: opts.force === true || (opts.resume === true && !resume), runDir, splits, fold: { index: f + 1, k } });
     runs.push({ runDir, status: s.status, ...(s.metrics ? { test: s.metrics as unknown as Record<string, unknown> } : {}) });

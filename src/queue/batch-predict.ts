@@ -121,6 +121,8 @@ async function viaQueue(plan: BatchPlan, parts: (PartFile | undefined)[], o: Bat
         try {
           workers = (await queue.getWorkers()).length;
           await failIfFailed(queue, plan, parts);
+          const lost = await requeueLost(queue, plan, parts, o.attempts);
+          if (lost) onEvent({ type: 'stage', stage: 'requeued', detail: `${lost} chunk job(s) Redis no longer had` });
           if (outage) onEvent({ type: 'stage', stage: 'redis is back' });
           outage = false;
         } catch (e) {
@@ -147,4 +149,16 @@ async function failIfFailed(queue: Queue, plan: BatchPlan, parts: readonly (Part
       hint: 'fix the cause and run the same command again: finished chunks are kept',
     });
   }
+}
+
+/** Queues again the pending chunks whose job Redis no longer has (a Redis restarted without persistence). */
+async function requeueLost(queue: Queue, plan: BatchPlan, parts: readonly (PartFile | undefined)[], attempts: number): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] || (await queue.getJob(chunkJobId(plan, i)))) continue;
+    if (readPart(plan, i)) continue;
+    await queue.add('predict-chunk', chunkJob(plan, i), { jobId: chunkJobId(plan, i), attempts, backoff: { type: 'fixed', delay: 1000 } });
+    n++;
+  }
+  return n;
 }

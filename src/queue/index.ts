@@ -11,3 +11,5 @@ export { BatchPredictOptions, batchPredict } from './batch-predict.js';
 export type { BatchEvent, BatchPredictOptionsInput, BatchSummary } from './batch-predict.js';
 export { WorkerOptions, runWorker } from './worker.js';
 export type { RunningWorker, WorkerEvent, WorkerOptionsInput } from './worker.js';
+export { SweepOptions, runSweep, runTrainFold, sweepJobs } from './sweep.js';
+export type { SweepOptionsInput, SweepSummary, TrainFoldJob } from './sweep.js';

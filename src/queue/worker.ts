@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isMedclassError } from '../errors.js';
 import { QUEUE_NAME, checkQueueReachable, parseQueueUrl } from './connection.js';
 import { ChunkRunner, type PredictChunkJob } from './predict-chunk.js';
+import { runTrainFold, type TrainFoldJob } from './sweep.js';
 
 /** Options of `runWorker` (and `medclass worker`). */
 export const WorkerOptions = z.strictObject({
@@ -31,7 +32,7 @@ export interface RunningWorker { name: string; stop(force?: boolean): Promise<vo
 const REFUSED = new Set(['MC_QUEUE_VERSION_MISMATCH', 'MC_QUEUE_RUN_MISMATCH', 'MC_TRAIN_BAD_RUN_DIR']);
 
 /**
- * Takes medclass jobs from the queue until stopped: predict chunks today. A job made by another medclass version or
+ * Takes medclass jobs from the queue until stopped: predict chunks and sweep folds (trained with the job config's threads). A job made by another medclass version or
  * for a run directory that hashes differently here is refused (failed without retry, with the reason).
  */
 export async function runWorker(options: WorkerOptionsInput, onEvent: (e: WorkerEvent) => void = () => {}): Promise<RunningWorker> {
@@ -39,11 +40,12 @@ export async function runWorker(options: WorkerOptionsInput, onEvent: (e: Worker
   await checkQueueReachable(o.queue);
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const runner = new ChunkRunner({ threads: o.threads, worker: name });
-  const processJob = async (job: Job<PredictChunkJob>): Promise<{ rows: number }> => {
-    if (job.data.type !== 'predict-chunk') throw new UnrecoverableError(`unknown job type ${String((job.data as { type?: unknown }).type)}`);
+  const processJob = async (job: Job<PredictChunkJob | TrainFoldJob>): Promise<{ rows: number }> => {
+    const data = job.data;
+    if (data.type !== 'predict-chunk' && data.type !== 'train-fold') throw new UnrecoverableError(`unknown job type ${String((data as { type?: unknown }).type)}`);
     const t = Date.now();
     try {
-      const rows = await runner.run(job.data, job.id!, job.attemptsStarted);
+      const rows = data.type === 'train-fold' ? (await runTrainFold(data, name), 0) : await runner.run(data, job.id!, job.attemptsStarted);
       onEvent({ type: 'job-done', jobId: job.id!, rows, ms: Date.now() - t });
       return { rows };
     } catch (e) {
@@ -52,7 +54,7 @@ export async function runWorker(options: WorkerOptionsInput, onEvent: (e: Worker
       throw e;
     }
   };
-  const worker = new Worker<PredictChunkJob, { rows: number }>(QUEUE_NAME, processJob, {
+  const worker = new Worker<PredictChunkJob | TrainFoldJob, { rows: number }>(QUEUE_NAME, processJob, {
     connection: parseQueueUrl(o.queue), concurrency: o.concurrency, name,
     lockDuration: o.lockMs, stalledInterval: o.stalledIntervalMs ?? Math.round(o.lockMs / 2), maxStalledCount: o.maxStalledCount,
   });

@@ -37,7 +37,7 @@ async function jobRecords(url: string, ids: readonly string[]) {
 /** The job ids of a batch, from its chunk result files. */
 function jobIdsOf(o: string): string[] {
   const dir = `${o}.parts`;
-  return readdirSync(dir).filter((f) => f.startsWith('chunk-')).sort().map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { jobId: string }).jobId);
+  return readdirSync(dir).filter((f) => /^chunk-\d+\.json$/.test(f)).sort().map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { jobId: string }).jobId);
 }
 
 beforeAll(async () => {
@@ -118,7 +118,7 @@ describe('batch predict', () => {
     const wB = workers[1]!;
     const first = spawnCli(['batch', 'predict', '--run', run.runDir, '--queue', redis.url, '--chunk-size', '2', '--out', out('restart'), data.dir]);
     const parts = `${out('restart')}.parts`;
-    const count = () => { try { return readdirSync(parts).filter((f) => f.startsWith('chunk-')).length; } catch { return 0; } };
+    const count = () => { try { return readdirSync(parts).filter((f) => /^chunk-\d+\.json$/.test(f)).length; } catch { return 0; } };
     while (count() < 3) await sleep(5);
     await killChild(wB.proc, 'SIGTERM'); // finishes its current chunk, then stops: the rest stay queued
     await killChild(first.proc, 'SIGKILL');
@@ -171,5 +171,27 @@ describe('batch predict', () => {
     expect(s.inputs).toBe(61);
     expect(readBatchCsv(out('version')).ids).toEqual(reference.ids);
   });
-});
 
+  it('Redis going away mid-batch (stopped, started empty): the coordinator queues the lost chunks again, no row lost or doubled', async () => {
+    await killChild(workers.at(-1)!.proc, 'SIGTERM'); // no worker: the chunks wait in Redis when it goes away
+    const events: string[] = [];
+    let queued!: () => void;
+    const isQueued = new Promise<void>((r) => { queued = r; });
+    const batch = batchPredict({ run: run.runDir, sources: [data.dir], out: out('outage'), queue: redis.url, chunkSize: 2, pollMs: 50 }, (e) => {
+      if (e.type === 'stage') events.push(e.stage);
+      if (e.type === 'stage' && e.stage === 'queued') queued();
+    });
+    await isQueued;
+    await redis.kill();
+    await sleep(2500);
+    await redis.restart();
+    workers.push(await spawnWorker(redis.url, 'wD', LOCK));
+    const s = await batch;
+    expect(s.inputs).toBe(61);
+    expect(s.workers).toEqual(['wD']);
+    const got = readBatchCsv(out('outage'));
+    expect(got.ids).toEqual(reference.ids);
+    expect(maxProbDiff(got, reference)).toBeLessThanOrEqual(1e-6);
+    expect(events).toContain('requeued');
+  });
+});

@@ -19,6 +19,7 @@ import { registerDicom } from './dicom.js';
 import { registerDicomWeb } from './dicomweb.js';
 import { registerWorker } from './worker.js';
 import { registerBatch } from './batch.js';
+import { registerSweep } from './sweep.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -42,6 +43,7 @@ const SUMMARIES: Record<string, string> = {
   dicomweb: 'classify instances on a PACS (DICOMweb) and store results back as DICOM SR',
   batch: 'predict many inputs into one CSV, in-process or on queue workers',
   worker: 'take batch jobs from a Redis queue (BullMQ) until stopped',
+  sweep: 'k-fold × seeds × grid of a config, as jobs on queue workers',
 };
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
@@ -66,6 +68,7 @@ export function registerCommands(program: Command): void {
   registerDicomWeb(program);
   registerBatch(program);
   registerWorker(program);
+  registerSweep(program);
   for (const c of program.commands) {
     const line = SUMMARIES[c.name()];
     if (line) c.summary(line);
