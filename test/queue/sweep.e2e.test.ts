@@ -1,6 +1,6 @@
 // `sweep` on a real redis-server with 2 spawned workers: the kfold-breastmnist recipe (BreastMNIST npz from ../shared,
 // compact CNN, shortened to 2 epochs and 2 folds) gives per-fold metrics.json byte-identical to runKFold's.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,4 +52,25 @@ describe('sweep', () => {
     const again = await runSweep(config(join(dir, 'sweep')), { queue: redis.url, folds: 2, pollMs: 200 }); // finished folds are kept
     expect(again.points[0]!.metrics.roc_auc!.values).toEqual(ref.metrics.roc_auc!.values);
   });
+
+  it('a worker killed mid-fold: the retried fold resumes from its checkpoint and still matches kfold', async () => {
+    const cfg = (out: string) => ({ ...config(out), name: 'breast-resume', fit: { ...config(out).fit, epochs: 4 } }) as RunConfigInput;
+    await runKFold(cfg(join(dir, 'kfold')), 2);
+    for (const w of workers.splice(0)) await killChild(w.proc, 'SIGTERM');
+    const victim = await spawnWorker(redis.url, 'sK', ['--lock-ms', '2000']);
+    workers.push(victim);
+    const sweep = runSweep(cfg(join(dir, 'sweep')), { queue: redis.url, folds: 2, pollMs: 200 });
+    const ckpt = join(dir, 'sweep', 'breast-resume', 'default', 'seed-0', 'fold-1', 'checkpoints', 'last.ckpt');
+    while (!existsSync(ckpt)) await new Promise((r) => setTimeout(r, 20));
+    await killChild(victim.proc, 'SIGKILL'); // fold 1 has a checkpoint after epoch 1 of 4
+    workers.push(await spawnWorker(redis.url, 'sL', ['--lock-ms', '2000']));
+    const s = await sweep;
+    for (let f = 1; f <= 2; f++) {
+      const a = readFileSync(join(dir, 'kfold', 'breast-resume', `fold-${f}`, 'metrics.json'), 'utf8');
+      const b = readFileSync(join(dir, 'sweep', 'breast-resume', 'default', 'seed-0', `fold-${f}`, 'metrics.json'), 'utf8');
+      expect(b).toBe(a);
+    }
+    expect(s.points[0]!.runDirs).toHaveLength(2);
+  });
 });
+
