@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { runKFold } from '../../pipeline/index.js';
 import { out, table } from '../output.js';
 import { runRenderer } from '../progress.js';
+import { withGracefulInterrupt } from '../interrupt.js';
 import { loadRunConfig } from './train.js';
 
 export function registerKFold(program: Command): void {
@@ -22,19 +23,7 @@ export function registerKFold(program: Command): void {
     .action(async (flags: { config: string; folds: string; quiet?: boolean; force?: boolean; resume?: boolean } & Record<string, string | undefined>) => {
       const cfg = loadRunConfig(flags);
       const k = Number(flags.folds);
-      let stopRequested = false;
-      const onSigint = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        process.stderr.write('\ninterrupt: finishing this batch and saving a checkpoint (Ctrl-C again to abort)…\n');
-      };
-      process.on('SIGINT', onSigint);
-      let s;
-      try {
-        s = await runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }), force: flags.force === true, resume: flags.resume === true, shouldStop: () => stopRequested });
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      const s = await withGracefulInterrupt((shouldStop) => runKFold(cfg, k, { onEvent: runRenderer({ quiet: flags.quiet === true }), force: flags.force === true, resume: flags.resume === true, shouldStop }));
       const first = Object.values(s.metrics)[0];
       if (first) {
         const rows: (string | number)[][] = [['test metric', ...first.values.map((_, i) => `fold ${i + 1}`), 'mean ± sd']];

@@ -8,6 +8,7 @@ import { eceKey, metricParams, openRunDir, runEvalOptions } from '../../run/inde
 import { out, table } from '../output.js';
 import { dicomMetaTagsFrom } from './data.js';
 import { runRenderer } from '../progress.js';
+import { withGracefulInterrupt } from '../interrupt.js';
 
 interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
@@ -131,26 +132,15 @@ export function registerTrain(program: Command): void {
       if (flags.force && resume) throw new MedclassError('MC_CLI_BAD_OPTION', '--force and --resume exclude each other', { hint: '--resume continues the run, --force replaces it' });
       const stopAfter = flags.stopAfterBatches === undefined ? undefined : Number(flags.stopAfterBatches);
       if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw new MedclassError('MC_CLI_BAD_OPTION', `--stop-after-batches: expected a positive integer, got '${flags.stopAfterBatches}'`);
-      let stopRequested = false;
-      const onSigint = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        process.stderr.write('\ninterrupt: finishing this batch and saving a checkpoint (Ctrl-C again to abort)…\n');
-      };
-      process.on('SIGINT', onSigint);
-      try {
-        const s = await runTraining(cfg, {
-          runDir, resume, force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop: () => stopRequested,
-          ...(stopAfter !== undefined ? { stopAfterBatches: stopAfter } : {}),
-        });
-        if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
-        out(formatRunSummary(s, metricParams(runEvalOptions(cfg.eval, s.classes)).bins));
-        if (s.status === 'interrupted') {
-          out(`interrupted: resume with  medclass train --resume ${shellQuote(runDir)}`);
-          process.exitCode = 130;
-        }
-      } finally {
-        process.off('SIGINT', onSigint);
+      const s = await withGracefulInterrupt((shouldStop) => runTraining(cfg, {
+        runDir, resume, force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop,
+        ...(stopAfter !== undefined ? { stopAfterBatches: stopAfter } : {}),
+      }));
+      if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
+      out(formatRunSummary(s, metricParams(runEvalOptions(cfg.eval, s.classes)).bins));
+      if (s.status === 'interrupted') {
+        out(`interrupted: resume with  medclass train --resume ${shellQuote(runDir)}`);
+        process.exitCode = 130;
       }
     });
 }
