@@ -13,7 +13,7 @@ export class Admission {
   /** requests refused since the server started */
   refused = 0;
 
-  constructor(readonly maxQueue: number) {}
+  constructor(readonly maxQueue: number, private readonly busyDelayMs = 0) {}
 
   /** Seconds a refused client should wait: the mean time of recent admitted requests, at least 1. */
   retryAfter(): number {
@@ -24,6 +24,8 @@ export class Admission {
   readonly onRequest = async (_req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (this.inFlight >= this.maxQueue) {
       this.refused++;
+      // Held a moment before answering (a timer, no CPU): a client that ignores Retry-After cannot turn the cores into refusals.
+      if (this.busyDelayMs > 0) await new Promise((r) => setTimeout(r, this.busyDelayMs));
       reply.header('retry-after', String(this.retryAfter()));
       throw new MedclassError('MC_SERVE_BUSY', `${this.inFlight} requests are already admitted (maxQueue ${this.maxQueue}); retry after ${this.retryAfter()} s`);
     }

@@ -8,7 +8,9 @@ export const ServeOptions = z.strictObject({
   maxImages: z.number().int().min(1).max(256).default(16).describe('most images in one request (per-request image count; 400 beyond)'),
   maxQueue: z.number().int().min(1).default(32)
     .describe('admission queue: image requests in the server at once (reading, decoding, waiting for or in a batch); one more answers 503 MC_SERVE_BUSY with Retry-After before its body is read'),
-  maxBatch: z.number().int().min(1).max(1024).default(16).describe('dynamic batching: most images gathered from concurrent predict requests into one model run'),
+  busyDelayMs: z.number().int().min(0).max(10_000).default(250)
+    .describe('a refused request gets its 503 after this many ms (a timer; the body is never read), so clients that retry at once without honouring Retry-After cannot spend the CPU on refusals'),
+  maxBatch: z.number().int().min(1).max(1024).default(8).describe('dynamic batching: most images gathered from concurrent predict requests into one model run'),
   maxDelayMs: z.number().min(0).max(1000).default(2)
     .describe('dynamic batching: longest a prediction waits for others to fill its batch, in ms (0 = run at once when the model is idle)'),
   k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),

@@ -105,7 +105,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   };
   const queue = new SerialQueue(o.maxQueue);
   return {
-    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs), admission: new Admission(o.maxQueue), startedAt: performance.now(),
+    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs), admission: new Admission(o.maxQueue, o.busyDelayMs), startedAt: performance.now(),
     model: () => ({ ...info, report: run.has('report.html') }),
     close: async () => {
       await r.retriever?.dispose();
