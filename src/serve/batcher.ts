@@ -4,6 +4,9 @@ import type { SerialQueue } from './resources.js';
 /** What `RunModel.logits` takes besides the images: TTA, the encoded tabular rows of a fusion run, the chunk size. */
 type LogitsOptions = Parameters<RunModel['logits']>[2];
 
+/** One session run over a whole batch: logits `[n, K]`. */
+export type BatchRun = (x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }) => Promise<Float32Array>;
+
 interface Job {
   x: Float32Array;
   n: number;
@@ -19,7 +22,8 @@ interface Job {
  * as `maxBatch` images wait, or `maxDelayMs` after its oldest request arrived, or at once when the model is idle and
  * `maxDelayMs` is 0; the logits are split back per request. Only jobs with the same TTA setting and the same kind of
  * input (image only / image + tabular) share a run. The model is per-image, so each request's logits equal its own
- * unbatched run's. Runs go through the model's `SerialQueue`, one at a time, beside Grad-CAM and retrieval jobs.
+ * unbatched run's. Runs go through the model's `SerialQueue`, one at a time, beside Grad-CAM and retrieval jobs (which take the
+ * same cores).
  */
 export class DynamicBatcher {
   private readonly pending: Job[] = [];
@@ -28,7 +32,11 @@ export class DynamicBatcher {
   /** session runs made and images they carried (for tests and the bench) */
   readonly stats = { runs: 0, images: 0 };
 
-  constructor(private readonly model: RunModel, private readonly queue: SerialQueue, private readonly maxBatch: number, private readonly maxDelayMs: number) {}
+  /** `run` does the session run (default: `model.logits` on this thread; the server passes its worker thread's). */
+  constructor(
+    private readonly model: RunModel, private readonly queue: SerialQueue, private readonly maxBatch: number, private readonly maxDelayMs: number,
+    private readonly run: BatchRun = (x, n, o) => model.logits(x, n, { batchSize: Math.max(n, 1), ...o }),
+  ) {}
 
   /** `model.logits(x, n, opts)`, run inside a shared batch. */
   logits(x: Float32Array, n: number, opts: LogitsOptions = {}): Promise<Float32Array> {
@@ -78,7 +86,7 @@ export class DynamicBatcher {
       const x = concat(batch.map((j) => j.x));
       const tab = batch[0]!.tab ? concat(batch.map((j) => j.tab!)) : undefined;
       const tta = key.startsWith('tta');
-      const logits = await this.queue.run(() => this.model.logits(x, images, { batchSize: Math.max(images, 1), tta, ...(tab ? { tab } : {}) }));
+      const logits = await this.queue.run(() => this.run(x, images, { tta, ...(tab ? { tab } : {}) }));
       this.stats.runs++;
       this.stats.images += images;
       const k = logits.length / Math.max(images, 1);

@@ -8,6 +8,7 @@ import type { ServeOptions } from './options.js';
 import type { ModelReply } from './schemas.js';
 import { Admission } from './admission.js';
 import { DynamicBatcher } from './batcher.js';
+import { WorkerLogits } from './worker-logits.js';
 
 /** Runs jobs one at a time (the sessions use every core already); more than `maxQueue` waiting is `MC_SERVE_BUSY`. */
 export class SerialQueue {
@@ -74,6 +75,14 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
     await explainer.dispose();
     throw e;
   }
+  let worker: WorkerLogits | undefined;
+  try {
+    worker = o.inferenceWorker ? await WorkerLogits.start(runDir, o.threads) : undefined;
+  } catch (e) {
+    await r.retriever?.dispose();
+    await explainer.dispose();
+    throw e;
+  }
   const data = readMetrics(runDir);
   const m = explainer.model;
   const pre = m.preprocess;
@@ -105,9 +114,10 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   };
   const queue = new SerialQueue(o.maxQueue);
   return {
-    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs), admission: new Admission(o.maxQueue, o.busyDelayMs), startedAt: performance.now(),
+    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs, worker ? (x, n, opts) => worker.logits(x, n, opts) : undefined), admission: new Admission(o.maxQueue, o.busyDelayMs), startedAt: performance.now(),
     model: () => ({ ...info, report: run.has('report.html') }),
     close: async () => {
+      await worker?.close();
       await r.retriever?.dispose();
       await explainer.dispose();
     },

@@ -1,0 +1,23 @@
+// The worker thread of `WorkerLogits`: one RunModel session whose synchronous onnxruntime runs never block the
+// server's event loop. Messages in: `{id, x, n, tta, tab?}`; out: `{id, logits}` or `{id, error: {code?, message}}`.
+import { parentPort, workerData } from 'node:worker_threads';
+import { RunModel } from '../pipeline/index.js';
+import { isMedclassError } from '../errors.js';
+
+interface Job { id: number; x: Float32Array; n: number; tta: boolean; tab?: Float32Array }
+
+const { runDir, threads } = workerData as { runDir: string; threads: number };
+const port = parentPort!;
+try {
+  const model = await RunModel.open(runDir, { threads });
+  port.on('message', (job: Job | 'close') => {
+    if (job === 'close') { void model.dispose().finally(() => port.close()); return; }
+    model.logits(job.x, job.n, { batchSize: Math.max(job.n, 1), tta: job.tta, ...(job.tab ? { tab: job.tab } : {}) }).then(
+      (logits) => port.postMessage({ id: job.id, logits }, [logits.buffer as ArrayBuffer]),
+      (e: unknown) => port.postMessage({ id: job.id, error: { ...(isMedclassError(e) ? { code: e.code } : {}), message: (e as Error).message } }),
+    );
+  });
+  port.postMessage({ ready: true });
+} catch (e) {
+  port.postMessage({ ready: false, error: { ...(isMedclassError(e) ? { code: e.code } : {}), message: (e as Error).message } });
+}

@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MedclassError, type ErrorCode } from '../errors.js';
+
+interface Reply { id?: number; ready?: boolean; logits?: Float32Array; error?: { code?: ErrorCode; message: string } }
+
+/**
+ * `RunModel.logits` in a worker thread with its own session of the run's model: onnxruntime-node runs a session
+ * synchronously on the calling thread, so inference there would stall health checks, refusals and body reading for a
+ * whole batch. The worker loads this TypeScript file through tsx when the server runs from source.
+ */
+export class WorkerLogits {
+  private readonly pending = new Map<number, { resolve(l: Float32Array): void; reject(e: unknown): void }>();
+  private next = 0;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: Reply) => {
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (m.logits) p.resolve(m.logits);
+      else p.reject(m.error?.code ? new MedclassError(m.error.code, m.error.message) : new Error(m.error?.message ?? 'inference worker failed'));
+    });
+    worker.on('error', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
+  }
+
+  /** Starts the worker and resolves once its session is open (rejects with the run directory's error otherwise). */
+  static async start(runDir: string, threads: number): Promise<WorkerLogits> {
+    const ts = import.meta.url.endsWith('.ts');
+    const file = new URL(`./inference-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+    // From source, the worker registers tsx first (a worker does not inherit the parent's module hooks or --import).
+    const tsx = ts ? new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href : '';
+    const worker = ts
+      ? new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true, workerData: { runDir, threads } })
+      : new Worker(file, { workerData: { runDir, threads } });
+    const first = await new Promise<Reply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!first.ready) {
+      await worker.terminate();
+      throw first.error?.code ? new MedclassError(first.error.code, first.error.message) : new Error(first.error?.message ?? 'inference worker failed to start');
+    }
+    return new WorkerLogits(worker);
+  }
+
+  /** Logits `[n, K]` of images `x` (copied to the worker), with TTA and a fusion run's tabular rows as asked. */
+  logits(x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }): Promise<Float32Array> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, x, n, tta: opts.tta, ...(opts.tab ? { tab: opts.tab } : {}) });
+    });
+  }
+
+  /** Releases the worker's session and ends the thread. */
+  async close(): Promise<void> {
+    const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
+    this.worker.postMessage('close');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    await this.worker.terminate();
+  }
+}
