@@ -19,7 +19,7 @@ let data: ReturnType<typeof kermanySubset>;
 let reference: ReturnType<typeof readBatchCsv>;
 const workers: SpawnedWorker[] = [];
 const CHUNK = '4'; // 61 inputs → 16 chunks
-const LOCK = ['--lock-ms', '2000']; // a dead worker's job is taken over after 2–3 s
+const LOCK = ['--lock-ms', '6000']; // a dead worker's job is taken over after 6–9 s; shorter locks were lost to CPU starvation under the full suite (a live worker's job restarted)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let outDir: string;
