@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { RunDir } from '../run/index.js';
 import { fmt } from './headline.js';
 import { PALETTE, esc } from './svg.js';
 
@@ -18,12 +17,10 @@ export interface EmbeddingMapInput {
 }
 
 /** Reads index/umap.json (and index/knn-metrics.json) of a run directory; undefined when `medclass index` has not run. */
-export function readEmbeddingMap(runDir: string): EmbeddingMapInput | undefined {
-  const p = join(runDir, 'index/umap.json');
-  if (!existsSync(p)) return undefined;
-  const u = JSON.parse(readFileSync(p, 'utf8'));
-  const kp = join(runDir, 'index/knn-metrics.json');
-  const k = existsSync(kp) ? JSON.parse(readFileSync(kp, 'utf8')) : undefined;
+export function readEmbeddingMap(run: RunDir): EmbeddingMapInput | undefined {
+  const u = run.indexJson('umap.json');
+  if (!u) return undefined;
+  const k = run.indexJson('knn-metrics.json');
   return {
     classes: u.classes, x: u.x, y: u.y, labels: u.labels, count: u.count, sampled: u.sampled, neighborAccuracy: u.neighbor_accuracy,
     ...(k ? { knn: { k: k.head?.k, weights: k.head?.weights, test: k.test, val: k.val ?? null } } : {}),

@@ -22,10 +22,10 @@ export interface ReportFiles {
  */
 export function writeReport(runDir: string, opts: { generatedAt?: string; gradCam?: GradCamReportInput } = {}): ReportFiles {
   const data = readRunData(runDir);
-  const embeddingMap = readEmbeddingMap(runDir);
+  const run = openRunDir(runDir);
+  const embeddingMap = readEmbeddingMap(run);
   const html = renderReportHtml(data, { ...opts, ...(embeddingMap ? { embeddingMap } : {}) });
   const card = modelCardMarkdown(data);
-  const run = openRunDir(runDir);
   run.writeFile('report.html', html);
   run.writeFile('model-card.md', card);
   return { html: 'report.html', modelCard: 'model-card.md', htmlBytes: Buffer.byteLength(html), modelCardBytes: Buffer.byteLength(card) };

@@ -89,6 +89,11 @@ export class RunDir {
     this.current = undefined;
   }
 
+  /** A JSON file that `medclass index` wrote under `index/` (the UMAP map, the k-NN head's metrics), or undefined. */
+  indexJson(name: 'umap.json' | 'knn-metrics.json'): any {
+    return this.has(`index/${name}`) ? parseJson(this.dir, `index/${name}`) : undefined;
+  }
+
   /** preprocess.json, validated (`MC_TRAIN_BAD_RUN_DIR` when missing or malformed). */
   preprocess(): RunPreprocess {
     if (!this.has('preprocess.json')) throw bad('preprocess.json is missing from the run directory', 'preprocess.json', 'pass a run directory written by medclass train');
