@@ -13,3 +13,5 @@ export { encodePng, renderOverlay } from './overlay.js';
 export type { PlanarImage, RgbImage } from './overlay.js';
 export { OverlayOptions } from './options.js';
 export type { OverlayOptionsInput } from './options.js';
+export { MAX_EXACT_PLAYERS, coalitionRows, exactShapley, meanAbsShap, meanRow, shapPlayers, shapleyFromCoalitions } from './shap.js';
+export type { RowShapley, ShapPlayer } from './shap.js';

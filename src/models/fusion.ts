@@ -4,7 +4,7 @@ import type { LayerBuilder, Sym } from '../engine/index.js';
 export const TABULAR_INPUT = 'tab';
 
 /**
- * Late fusion: declares the graph input `tab` [N,F] and concatenates it to the image embedding [N,D] → [N,D+F]
+ * Early fusion (feature-level): declares the graph input `tab` [N,F] and concatenates it to the image embedding [N,D] → [N,D+F]
  * (tap `fused`), which the classifier head then reads (dropout, linear or MLP). With F = 0 the embedding comes back
  * unchanged and the network has its one image input. Concat's gradient is a Slice of dY per input, so the image
  * trunk and the head train jointly on both inputs.

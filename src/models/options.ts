@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Names of the built-in networks. */
-export const BUILTIN_MODELS = ['compact-cnn', 'resnet18-28', 'resnet18', 'vit-small'] as const;
+export const BUILTIN_MODELS = ['compact-cnn', 'resnet18-28', 'resnet18', 'vit-small', 'tabular-mlp'] as const;
 export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 
 /** Settings of a built-in network (the input size and classes come from the data). */
@@ -11,7 +11,7 @@ export const BuiltinModelOptions = z.strictObject({
   inputSize: z.number().int().positive().describe('square input side in pixels'),
   dropout: z.number().min(0).lt(1).default(0).describe('drop probability before the classifier'),
   width: z.number().positive().default(1).describe('channel multiplier for the CNNs (compact-cnn 32/64/128 at 1)'),
-  tabularFeatures: z.number().int().min(0).default(0).describe('late fusion: tabular features F concatenated to the embedding before the head (second input `tab` [N,F]; 0 = image only)'),
+  tabularFeatures: z.number().int().min(0).default(0).describe('early fusion: tabular features F concatenated to the embedding before the head (second input `tab` [N,F]; 0 = image only)'),
 });
 export type BuiltinModelOptions = z.output<typeof BuiltinModelOptions>;
 export type BuiltinModelOptionsInput = z.input<typeof BuiltinModelOptions>;
@@ -34,7 +34,7 @@ export const BackboneOptions = z.strictObject({
   head: HeadOptions.default(HeadOptions.parse({})).describe('classifier head on the embedding'),
   startTensor: z.string().optional().describe('cached-trunk training: the network starts at this tensor (the frozen part before it is `trunkPrefix`)'),
   numClasses: z.number().int().min(2).describe('classes (logits per image)'),
-  tabularFeatures: z.number().int().min(0).default(0).describe('late fusion: tabular features F concatenated to the embedding before the head (second input `tab` [N,F]; 0 = image only)'),
+  tabularFeatures: z.number().int().min(0).default(0).describe('early fusion: tabular features F concatenated to the embedding before the head (second input `tab` [N,F]; 0 = image only)'),
 });
 export type BackboneOptions = z.output<typeof BackboneOptions>;
 export type BackboneOptionsInput = z.input<typeof BackboneOptions>;

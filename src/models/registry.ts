@@ -5,6 +5,7 @@ import { compactCnn } from './compact-cnn.js';
 import type { BuiltinModelName, BuiltinModelOptionsInput } from './options.js';
 import { BUILTIN_MODELS, BuiltinModelOptions } from './options.js';
 import { resnet } from './resnet.js';
+import { tabularMlp } from './tabular-mlp.js';
 import { vit } from './vit.js';
 
 const bad = (name: string, why: string) =>
@@ -50,6 +51,9 @@ export function createModel(name: string, options: BuiltinModelOptionsInput & { 
       break;
     case 'vit-small':
       define = vit({ patch: vitPatchSize(o.inputSize), dim: 192, depth: 6, heads: 3, mlpRatio: 4, ...common });
+      break;
+    case 'tabular-mlp': // tabular input only (hidden 64 × width); `x` is declared but unread
+      define = tabularMlp({ tabular: o.tabularFeatures, numClasses: o.numClasses, hidden: w(64), dropout: o.dropout });
       break;
   }
   return defineNetwork(define, { name, inputDims: [o.inChannels, o.inputSize, o.inputSize], numClasses: o.numClasses, rng });
