@@ -24,8 +24,22 @@ export interface BceSpec {
   posWeight?: number;
 }
 
+/**
+ * Softmax focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection", eq. 5, multi-class):
+ * mean over the batch of Σ_c tᵢc·α_c·(1 − pᵢc)^γ·(−log pᵢc), t the one-hot (or soft, MixUp/CutMix) targets.
+ */
+export interface FocalSpec {
+  kind: 'focal';
+  /** Focusing parameter γ ≥ 0 (0 gives the α-weighted cross-entropy, mean over the batch). */
+  gamma: number;
+  /** Per-class weights α_c (default 1 each); the mean is over the batch, not normalised by Σ α. */
+  alpha?: readonly number[];
+  /** Labels are float32 [N, C] target distributions instead of int64 class indices. */
+  soft?: boolean;
+}
+
 /** Which loss to emit. */
-export type LossSpec = CrossEntropySpec | BceSpec;
+export type LossSpec = CrossEntropySpec | BceSpec | FocalSpec;
 
 /** Names of what `emitLoss` added. */
 export interface EmittedLoss {
@@ -58,6 +72,7 @@ export function emitLoss(graph: Graph, spec: LossSpec, logits: string, labels: s
   const onehot = spec.soft
     ? labels
     : e.op('Cast', [e.op('Equal', [e.op('Unsqueeze', [labels, e.ints([1])]), e.constant(i64([...Array(C).keys()], [1, C]), 'classes')])], { to: attr.int(1) });
+  if (spec.kind === 'focal') return { loss: emitFocal(e, spec, logp, onehot, C) };
   const eps = spec.labelSmoothing ?? 0;
   const w = spec.classWeights ? e.constant(f32(spec.classWeights, [1, C]), 'class_weights') : undefined;
   const nllRows = e.neg(e.reduceSum(e.mul(onehot, logp), [1], false)); // [N]
@@ -75,4 +90,18 @@ export function emitLoss(graph: Graph, spec: LossSpec, logits: string, labels: s
   const smoothRows = e.neg(e.reduceSum(weighted, [1], false));
   const smooth = denom ? e.div(e.reduceSum(smoothRows, [0], false), denom) : e.reduceMean(smoothRows, [0], false);
   return { loss: e.add(e.mul(e.scalar(1 - eps), nll), e.mul(e.scalar(eps / C), smooth)) };
+}
+
+/** Σ_c t·α·(1 − p)^γ·(−log p) per row, mean over rows; 1 − p is floored at 1e-12 so γ < 1 keeps a finite gradient at p = 1. */
+function emitFocal(e: Emitter, spec: FocalSpec, logp: string, targets: string, C: number): string {
+  let rows = e.mul(targets, e.neg(logp)); // [N, C]
+  if (spec.gamma > 0) {
+    const oneMinusP = e.op('Max', [e.sub(e.scalar(1), e.op('Exp', [logp])), e.scalar(1e-12)]);
+    const mod = Number.isInteger(spec.gamma) && spec.gamma <= 4
+      ? Array.from({ length: spec.gamma - 1 }).reduce<string>((acc) => e.mul(acc, oneMinusP), oneMinusP)
+      : e.op('Pow', [oneMinusP, e.scalar(spec.gamma)]);
+    rows = e.mul(rows, mod);
+  }
+  if (spec.alpha) rows = e.mul(rows, e.constant(f32(spec.alpha, [1, C]), 'focal_alpha'));
+  return e.reduceMean(e.reduceSum(rows, [1], false), [0], false);
 }

@@ -103,7 +103,7 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
 
   const labelsInput = 'labels';
   const isBce = opts.loss.kind === 'bce-with-logits';
-  const soft = opts.loss.kind === 'cross-entropy' && opts.loss.soft === true;
+  const soft = (opts.loss.kind === 'cross-entropy' || opts.loss.kind === 'focal') && opts.loss.soft === true;
 
   const pre = inferShapes(graph, inputDims);
   const declared = forward.outputs.find((o) => o.name === logits)?.dims[1];

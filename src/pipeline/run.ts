@@ -165,6 +165,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
   const opened = openRunSource(cfg.data.source, cfg.data);
   const source: DatasetSource = withBinnedSource(await withDicomMeta(opened, { tags: cfg.data.dicomMeta }), cfg.data.binned);
+  monitorFor(cfg.fit.monitor, source.classes); // a per-class monitor naming no class fails before the images load
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const fingerprint = dataFingerprint(source.items, splits);
@@ -190,7 +191,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const data = { source: cfg.data.source, fingerprint, counts, skipped, ...(source.groupPattern ? { groupPattern: { ...source.groupPattern } } : {}) };
   run.update({ classes, data, splits: splitRecord(source, splits) });
   const net = buildNet(cfg, classes.length, root, tabularFeatures);
-  const monitor = monitorFor(cfg.fit.monitor);
+  const monitor = monitorFor(cfg.fit.monitor, classes);
   const lastPath = run.path('checkpoints/last.ckpt');
   const bestPath = run.path('checkpoints/best.ckpt');
   mkdirSync(run.path('checkpoints'), { recursive: true });

@@ -26,10 +26,11 @@ export function sha256File(path: string): string {
   return sha256Of(readFileSync(path));
 }
 
-/** history.csv: one row per epoch. */
+/** history.csv: one row per epoch; column 5 is the monitored score, named by the monitor (e.g. `val_auc`). */
 export function historyCsv(history: readonly EpochRecord[], monitorName: string): string {
-  const head = `phase,epoch,train_loss,val_loss,${monitorName},lr,seconds,images_per_s`;
-  const rows = history.map((h) => [h.phase, h.epoch, h.trainLoss, h.valLoss, h.valScore, h.lr, h.seconds.toFixed(2), h.imagesPerSecond.toFixed(1)].join(','));
+  const head = `phase,epoch,train_loss,val_loss,${monitorName},lr,seconds,images_per_s,train_accuracy,val_accuracy`;
+  const acc = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
+  const rows = history.map((h) => [h.phase, h.epoch, h.trainLoss, h.valLoss, h.valScore, h.lr, h.seconds.toFixed(2), h.imagesPerSecond.toFixed(1), acc(h.trainAccuracy), acc(h.valAccuracy)].join(','));
   return `${[head, ...rows].join('\n')}\n`;
 }
 

@@ -221,8 +221,8 @@ export function mixupBatch(x: Float32Array, dims: readonly number[], labels: Int
   return targets;
 }
 
-/** Beta(α, α) via two Gamma draws (Marsaglia–Tsang). */
-function sampleBeta(alpha: number, rng: Rng): number {
+/** One draw of Beta(α, α), via two Gamma draws (Marsaglia–Tsang). */
+export function sampleBeta(alpha: number, rng: Rng): number {
   const a = sampleGamma(alpha, rng);
   const b = sampleGamma(alpha, rng);
   return a / (a + b);

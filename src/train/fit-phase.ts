@@ -2,6 +2,7 @@ import type { LossSpec, Optimizer, Schedule, Tensor } from '../engine/index.js';
 import { ParameterStore, Trainer, bnStatOutputs, createOptimizer, dropoutFeeds, makeSchedule, updateRunningStats } from '../engine/index.js';
 import { TABULAR_INPUT, selectTrainable } from '../models/index.js';
 import { augmentBatch, mixupBatch } from './augment.js';
+import { cutmixBatch } from './cutmix.js';
 import type { AfterBatch } from './fit-events.js';
 import type { EpochRecord, FitArgs } from './fit-types.js';
 import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
@@ -25,9 +26,14 @@ export interface PhaseRun {
 
 function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
   const classWeights = o.classWeights === 'auto' ? balancedClassWeights(train.labels, k) : o.classWeights === 'none' ? undefined : o.classWeights;
+  const soft = o.mixup > 0 || o.cutmix > 0;
+  if (o.loss.kind === 'focal') {
+    const alpha = o.loss.alpha ?? classWeights;
+    return { kind: 'focal', gamma: o.loss.gamma, ...(alpha ? { alpha } : {}), ...(soft ? { soft: true } : {}) };
+  }
   return {
     kind: 'cross-entropy', ...(classWeights ? { classWeights } : {}), ...(o.labelSmoothing > 0 ? { labelSmoothing: o.labelSmoothing } : {}),
-    ...(o.mixup > 0 ? { soft: true } : {}),
+    ...(soft ? { soft: true } : {}),
   };
 }
 
@@ -35,6 +41,27 @@ function meanCrossEntropy(labels: Int32Array, probs: Float64Array, k: number): n
   let s = 0;
   for (let i = 0; i < labels.length; i++) s -= Math.log(Math.max(probs[i * k + labels[i]!]!, 1e-15));
   return s / labels.length;
+}
+
+/** Rows of `logits` [n,k] (train mode: dropout and augmentation on) whose arg-max is the row's un-mixed label. */
+function argmaxHits(logits: Float32Array, labels: readonly number[], k: number): number {
+  let hits = 0;
+  labels.forEach((y, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (logits[i * k + c]! > logits[i * k + best]!) best = c;
+    if (best === y) hits++;
+  });
+  return hits;
+}
+
+function accuracyOf(labels: Int32Array, probs: Float64Array, k: number): number {
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + best]!) best = c;
+    if (best === labels[i]) hits++;
+  }
+  return labels.length ? hits / labels.length : NaN;
 }
 
 /** The step schedule of a phase of `phaseSteps` steps (none for 'constant' and 'plateau', which a handler drives). */
@@ -97,6 +124,8 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
     const augRng = erng.fork('augment');
     const dropRng = erng.fork('dropout');
     const mixRng = erng.fork('mixup');
+    const cutRng = erng.fork('cutmix');
+    let trainHits = 0;
     const t0 = performance.now();
     let lossSum = 0;
     const bl = batches(order, bs, true);
@@ -106,13 +135,19 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
       rows.forEach((row, i) => (yBuf[i] = BigInt(train.labels[row]!)));
       if (!cached) augmentBatch(xBuf, xDims, o.augment, augRng);
       // MixUp mixes the network input: images, or the cached prefix outputs (manifold MixUp at the cut).
-      const labels: Tensor = o.mixup > 0
-        ? { dtype: 'float32', dims: [bs, k], data: mixupBatch(xBuf, xDims, Int32Array.from(rows, (row) => train.labels[row]!), k, o.mixup, mixRng) }
-        : { dtype: 'int64', dims: [bs], data: yBuf };
+      // CutMix pastes a box of a partner image; with both set, each batch draws one of the two (p = 0.5).
+      const rowLabels = () => Int32Array.from(rows, (row) => train.labels[row]!);
+      const useCut = o.cutmix > 0 && (o.mixup === 0 || cutRng.uniform() < 0.5);
+      const labels: Tensor = useCut
+        ? { dtype: 'float32', dims: [bs, k], data: cutmixBatch(xBuf, xDims, rowLabels(), k, o.cutmix, cutRng) }
+        : o.mixup > 0
+          ? { dtype: 'float32', dims: [bs, k], data: mixupBatch(xBuf, xDims, rowLabels(), k, o.mixup, mixRng) }
+          : { dtype: 'int64', dims: [bs], data: yBuf };
       const x: Tensor = { dtype: 'float32', dims: xDims, data: xBuf };
       const res = await trainer.step({ x, ...tabFeed(rows), labels }, dropoutFeeds(pnet, dropRng, bs));
       updateRunningStats(pnet.buffers, pnet.bnStats, res.kept);
       lossSum += res.loss;
+      trainHits += argmaxHits(res.logits.data as Float32Array, rows.map((row) => train.labels[row]!), k);
       const ev = { type: 'batch-end' as const, phase: p, epoch: e, batch: b + 1, batches: bl.length, loss: res.loss, elapsedMs: performance.now() - t0 };
       if (afterBatch(ev) === 'stop') return 'stop';
     }
@@ -122,6 +157,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
     const valScore = monitor.score(val.labels, probs, k);
     return {
       phase: p, epoch: e + 1, trainLoss: lossSum / Math.max(1, bl.length), valLoss: meanCrossEntropy(val.labels, probs, k), valScore,
+      trainAccuracy: trainHits / Math.max(1, bl.length * bs), valAccuracy: accuracyOf(val.labels, probs, k),
       lr: optimizer.groups[0]!.lr, seconds: (performance.now() - t0) / 1000, imagesPerSecond: (bl.length * bs) / trainSeconds,
     };
   };

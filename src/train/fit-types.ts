@@ -17,6 +17,10 @@ export interface EpochRecord {
   trainLoss: number;
   valLoss: number;
   valScore: number;
+  /** Arg-max accuracy on the training batches as they were trained (augmented, dropout on; mixed rows against their own label). */
+  trainAccuracy?: number;
+  /** Arg-max accuracy on the validation split. */
+  valAccuracy?: number;
   lr: number;
   seconds: number;
   imagesPerSecond: number;

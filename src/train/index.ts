@@ -1,5 +1,7 @@
 // Public surface of the train layer: named re-exports only.
-export { AugmentOptions, FitOptions, PhaseOptions } from './options.js';
+export { AugmentOptions, FitOptions, LossOptions, MONITOR_PATTERN, PhaseOptions } from './options.js';
+export { applyCutMix, cutmixBatch, drawCutMix } from './cutmix.js';
+export type { CutMixDraw } from './cutmix.js';
 export { applyAugment, augmentBatch, drawAugment, isAugmenting, mixupBatch } from './augment.js';
 export type { AugmentDraw, AugmentSpec } from './augment.js';
 export { balancedClassWeights, balancedSampleOrder, batches, countLabels, shuffledOrder } from './sampling.js';

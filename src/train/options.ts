@@ -27,6 +27,20 @@ export const PhaseOptions = z.strictObject({
 });
 export type PhaseOptions = z.output<typeof PhaseOptions>;
 
+/** The training loss: softmax cross-entropy (PyTorch semantics), or the focal loss of Lin et al. 2017. */
+export const LossOptions = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('cross-entropy').describe('softmax cross-entropy (classWeights, labelSmoothing apply)') }),
+  z.strictObject({
+    kind: z.literal('focal').describe('softmax focal loss: mean of Σ_c t_c·α_c·(1 − p_c)^γ·(−log p_c) (Lin et al. 2017, eq. 5)'),
+    gamma: z.number().min(0).max(10).default(2).describe('focusing parameter γ (0 = α-weighted cross-entropy)'),
+    alpha: z.array(z.number().positive()).optional().describe('one α per class (default: classWeights when set, else 1 each); labelSmoothing does not apply'),
+  }),
+]);
+export type LossOptions = z.output<typeof LossOptions>;
+
+/** Names `fit.monitor` accepts: a metric, or a per-class one naming a class of the data. */
+export const MONITOR_PATTERN = /^(auc|loss|balanced_accuracy|accuracy|average_precision|(sensitivity|specificity):.+)$/;
+
 /** Everything about fitting: optimiser, schedule, imbalance handling, augmentation, stopping. */
 export const FitOptions = z.strictObject({
   epochs: z.number().int().positive().default(10).describe('epochs (ignored when phases are given)'),
@@ -40,9 +54,13 @@ export const FitOptions = z.strictObject({
   classWeights: z.union([z.enum(['auto', 'none']), z.array(z.number().positive())]).default('none').describe("'auto' = N/(C·n_c), 'none', or one weight per class"),
   sampler: z.enum(['shuffle', 'balanced']).default('shuffle').describe("'balanced' oversamples rare classes (weighted random sampler)"),
   labelSmoothing: z.number().min(0).max(0.5).default(0).describe('label smoothing for cross-entropy'),
+  loss: LossOptions.default({ kind: 'cross-entropy' }).describe("training loss: { kind: cross-entropy } or { kind: focal, gamma, alpha? }"),
   mixup: z.number().min(0).default(0).describe('MixUp alpha (0 = off)'),
+  cutmix: z.number().min(0).default(0)
+    .describe('CutMix alpha (0 = off): each batch pastes a box of area fraction 1 − λ, λ ~ Beta(α, α), from a shuffled partner; labels mix by the pasted area (with mixup also set, each batch draws one of the two, p = 0.5)'),
   augment: AugmentOptions.default(AugmentOptions.parse({})).describe('train-only augmentation'),
-  monitor: z.enum(['auc', 'loss', 'balanced_accuracy', 'accuracy']).default('auc').describe('validation metric for best checkpoint and early stopping'),
+  monitor: z.string().regex(MONITOR_PATTERN, 'expected auc, loss, balanced_accuracy, accuracy, average_precision, sensitivity:<class> or specificity:<class>').default('auc')
+    .describe('validation metric for best checkpoint and early stopping: auc, loss, balanced_accuracy, accuracy, average_precision (macro one-vs-rest above 2 classes), sensitivity:<class> or specificity:<class> (arg-max decisions; the class must exist)'),
   patience: z.number().int().min(0).default(0).describe('early-stopping patience in epochs (0 = off)'),
   minEpochs: z.number().int().min(0).default(0)
     .describe('no epoch before this one (counted over all phases) is chosen as best or counts toward patience: early val scores on a small val set are noisy (0 = off)'),
