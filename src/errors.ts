@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   // eval
   MC_EVAL_BAD_PREDICTIONS: 'predictions file is malformed',
   MC_EVAL_UNDEFINED_METRIC: 'metric is undefined for this input',
+  MC_EVAL_NO_OPERATING_POINT: 'the run has no usable operating point of this kind',
   // train
   MC_TRAIN_BAD_CONFIG: 'training configuration is invalid',
   MC_TRAIN_BAD_RUN_DIR: 'run directory is missing or incomplete',

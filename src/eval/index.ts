@@ -18,7 +18,7 @@ export type { ConformalMethod, ConformalCalibration, ConformalEvaluation } from 
 export { percentileSorted, stratifiedResampleWeights, rowsByClass, stratifiedBootstrap } from './bootstrap.js';
 export type { BootstrapResult } from './bootstrap.js';
 export { HeadlineEvaluator, headlineMetricInfo, PER_CLASS_METRICS } from './headline.js';
-export { statsAtThreshold, chooseThreshold, operatingPoint } from './operating-points.js';
+export { OPERATING_POINT_PATTERN, statsAtThreshold, chooseThreshold, operatingPoint, operatingPointName, parseOperatingPoint } from './operating-points.js';
 export type { OperatingCriterion, ThresholdStats, OperatingPoint } from './operating-points.js';
 export { classificationReport } from './classification-report.js';
 export { computeSplitMetrics } from './split-metrics.js';

@@ -78,6 +78,23 @@ export interface OperatingPoint {
  */
 export function operatingPoint(val: { isPositive: Uint8Array; scores: Float64Array }, test: { isPositive: Uint8Array; scores: Float64Array }, criterion: OperatingCriterion): OperatingPoint {
   const threshold = chooseThreshold(val.isPositive, val.scores, criterion);
-  const name = criterion.kind === 'youden' ? 'youden_j' : `${criterion.kind}_${criterion.target}`;
+  const name = operatingPointName(criterion);
   return { criterion: name, threshold, val: statsAtThreshold(val.isPositive, val.scores, threshold), test: statsAtThreshold(test.isPositive, test.scores, threshold) };
+}
+
+/** The config/CLI spelling of an operating point: `sensitivity:0.95`, `specificity:0.9` or `youden`. */
+export const OPERATING_POINT_PATTERN = /^(?:(sensitivity|specificity):(0(?:\.\d+)?|1(?:\.0+)?|\.\d+)|youden)$/;
+
+/** Parses `sensitivity:0.95` / `specificity:0.9` / `youden` into a criterion; undefined when the text is none of them (or a target is 0). */
+export function parseOperatingPoint(spec: string): OperatingCriterion | undefined {
+  const m = OPERATING_POINT_PATTERN.exec(spec.trim());
+  if (!m) return undefined;
+  if (!m[1]) return { kind: 'youden' };
+  const target = Number(m[2]);
+  return target > 0 && target <= 1 ? { kind: m[1] as 'sensitivity' | 'specificity', target } : undefined;
+}
+
+/** The `criterion` name an operating point carries in metrics.json (`sensitivity_0.95`, `specificity_0.9`, `youden_j`). */
+export function operatingPointName(c: OperatingCriterion): string {
+  return c.kind === 'youden' ? 'youden_j' : `${c.kind}_${c.target}`;
 }

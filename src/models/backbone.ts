@@ -8,12 +8,20 @@ import { fuseTabular } from './fusion.js';
 
 const bad = (message: string, hint?: string) => new MedclassError('MC_MODELS_BAD_BACKBONE', message, hint ? { hint } : {});
 
-/** A head on the pooled embedding [N,D]: linear, or linear–ReLU–dropout–linear; dropout before the last linear. */
+/**
+ * A head on the pooled embedding [N,D]: linear, or an MLP of linear–ReLU blocks (`hidden`: one width or a list, e.g.
+ * [512, 128]) then a linear; dropout before every linear after the first (only before the last for a linear head).
+ * Parameters are `head.fc1` … `head.fc<L+1>` (MLP) or `head.fc` (linear); dropouts `head.drop<i>`, the last `head.drop`.
+ */
 export function attachHead(b: LayerBuilder, emb: Sym, head: HeadOptions, numClasses: number): Sym {
   return b.scope('head', () => {
     let h = emb;
-    if (head.kind === 'mlp') h = b.relu(b.linear(h, 'fc1', { out: head.hidden, init: { kind: 'kaimingUniform', mode: 'fanIn' } }));
-    return b.linear(b.dropout(h, head.dropout, 'drop'), head.kind === 'mlp' ? 'fc2' : 'fc', { out: numClasses });
+    const widths = head.kind === 'mlp' ? (typeof head.hidden === 'number' ? [head.hidden] : head.hidden) : [];
+    widths.forEach((out, i) => {
+      if (i > 0) h = b.dropout(h, head.dropout, `drop${i}`);
+      h = b.relu(b.linear(h, `fc${i + 1}`, { out, init: { kind: 'kaimingUniform', mode: 'fanIn' } }));
+    });
+    return b.linear(b.dropout(h, head.dropout, 'drop'), widths.length ? `fc${widths.length + 1}` : 'fc', { out: numClasses });
   });
 }
 

@@ -1,6 +1,6 @@
 // Public surface of the models layer: named re-exports only.
 export { createModel, vitPatchSize } from './registry.js';
-export { BUILTIN_MODELS, BackboneOptions, BuiltinModelOptions, HeadOptions } from './options.js';
+export { BUILTIN_MODELS, BackboneOptions, BuiltinModelOptions, HeadOptions, HeadSpec, resolveHead } from './options.js';
 export type { BackboneOptionsInput, BuiltinModelName, BuiltinModelOptionsInput } from './options.js';
 export { compactCnn } from './compact-cnn.js';
 export type { CompactCnnConfig } from './compact-cnn.js';

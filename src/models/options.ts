@@ -19,10 +19,27 @@ export type BuiltinModelOptionsInput = z.input<typeof BuiltinModelOptions>;
 /** A head on a backbone's pooled embedding. */
 export const HeadOptions = z.strictObject({
   kind: z.enum(['linear', 'mlp']).default('linear').describe("'linear', or 'mlp' (linear–ReLU–dropout–linear)"),
-  hidden: z.number().int().positive().default(256).describe('hidden width of the MLP head'),
-  dropout: z.number().min(0).lt(1).default(0.2).describe('drop probability before the (last) head linear'),
+  hidden: z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)]).default(256)
+    .describe('hidden width of the MLP head, or a list of widths (e.g. [512, 128]: linear–ReLU blocks in order)'),
+  dropout: z.number().min(0).lt(1).default(0.2).describe('drop probability before each head linear after the first (a linear head: before it)'),
 });
 export type HeadOptions = z.output<typeof HeadOptions>;
+
+/** The run config's `model.head`: 'linear', 'mlp' (one hidden layer of 256), or an MLP `{ hidden, dropout? }`. */
+export const HeadSpec = z.union([
+  z.enum(['linear', 'mlp']),
+  z.strictObject({
+    hidden: z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)]).describe('hidden width, or widths in order (e.g. [512, 128])'),
+    dropout: z.number().min(0).lt(1).optional().describe('drop probability in the head (default: model.dropout)'),
+  }),
+]);
+export type HeadSpec = z.output<typeof HeadSpec>;
+
+/** `HeadOptions` from a config's `model.head` and `model.dropout` (the object form's own dropout wins). */
+export function resolveHead(spec: HeadSpec, dropout: number): HeadOptions {
+  if (typeof spec === 'string') return HeadOptions.parse({ kind: spec, dropout });
+  return HeadOptions.parse({ kind: 'mlp', hidden: spec.hidden, dropout: spec.dropout ?? dropout });
+}
 
 /** An imported ONNX backbone cut at a named tensor, with a new head. */
 export const BackboneOptions = z.strictObject({

@@ -15,6 +15,8 @@ export type { ImageInput, ImagePrediction, PredictOptionsInput, RunPreprocess } 
 export { EvaluateRunOptions, evaluateRunDir } from './evaluate-run.js';
 export type { EvaluateRunEvent, EvaluateRunOptionsInput, RunEvaluation } from './evaluate-run.js';
 export { ExplainOptions, explainImages, explainTensors, openExplainer, targetIndex } from './explain.js';
+export { decideAt, resolveOperatingPoint } from './operating-decision.js';
+export type { OperatingDecision, OperatingRates, ResolvedOperatingPoint } from './operating-decision.js';
 export type { ExplainOptionsInput, ImageExplanation, RunExplainer, TensorExplanation } from './explain.js';
 export { gradCamExamples } from './explain-examples.js';
 export type { GradCamExamplesOptions } from './explain-examples.js';

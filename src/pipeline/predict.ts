@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { Session } from '../engine/index.js';
 import { PreprocessOptions, encodeTabular, tabularColumns, type MetaValue, type PreprocessConfig, type TabularEncoder } from '../data/index.js';
 import { hflipBatch } from '../train/index.js';
-import { predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
+import { OPERATING_POINT_PATTERN, predictionSets, softmax, type ConformalCalibration, type ConformalMethod } from '../eval/index.js';
 import { openRunDir, storedConformal, type MetricsFile, type RunPreprocess } from '../run/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
 import { decodeInputs, type ImageInput } from './decode-inputs.js';
 import { attributeTabular, type TabularAttribution } from './tabular-attribution.js';
+import { decideAt, resolveOperatingPoint, type OperatingDecision, type ResolvedOperatingPoint } from './operating-decision.js';
 
 export type { ImageInput } from './decode-inputs.js';
 
@@ -22,6 +23,8 @@ export const PredictOptions = z.strictObject({
     .describe("fusion runs: the tabular values of the images (every column of tabular.json; '' or null = missing), e.g. {age: 45, sex: 'male'}"),
   attribute: z.boolean().default(false)
     .describe("fusion runs: occlusion attribution of the tabular values — per column, the predicted class's logit and probability with the value minus with it missing"),
+  operatingPoint: z.union([z.literal('none'), z.string().regex(OPERATING_POINT_PATTERN, 'expected sensitivity:<target>, specificity:<target>, youden or none')]).optional()
+    .describe("two-class runs: also decide at this operating point (threshold chosen on val), e.g. sensitivity:0.95; default: the run's eval.operatingPoint; none = no decision"),
 });
 export type PredictOptions = z.output<typeof PredictOptions>;
 export type PredictOptionsInput = z.input<typeof PredictOptions>;
@@ -45,6 +48,8 @@ export type ImagePrediction =
     conformalLevel?: number;
     /** with `attribute` (fusion runs): how much each tabular value moved the predicted class (`attributeTabular`) */
     tabularAttribution?: TabularAttribution;
+    /** the decision at the operating point (`operatingPoint`, else the run's eval.operatingPoint), besides the arg-max `label` */
+    decision?: OperatingDecision;
     error?: undefined;
   }
   | { file: string; error: { code: ErrorCode; message: string } };
@@ -67,7 +72,30 @@ export class RunModel {
     private readonly metrics: MetricsFile | undefined,
     /** the tabular encoder of a fusion run (`tabular.json`), else undefined */
     readonly tabular?: TabularEncoder,
+    /** the operating point the run was configured to decide at (run.json `eval.operatingPoint`), if any */
+    readonly defaultOperatingPoint?: string,
   ) {}
+
+  private readonly points = new Map<string, ResolvedOperatingPoint>();
+
+  /**
+   * The operating point `spec` of this two-class run, resolved once (`resolveOperatingPoint`: the report's threshold,
+   * else chosen now on predictions.csv's val rows); `MC_EVAL_NO_OPERATING_POINT` for other runs.
+   */
+  operatingPoint(spec: string): ResolvedOperatingPoint {
+    let op = this.points.get(spec);
+    if (!op) {
+      op = resolveOperatingPoint(openRunDir(this.runDir), spec, this.classes, this.temperature, this.metrics);
+      this.points.set(spec, op);
+    }
+    return op;
+  }
+
+  /** The operating point a prediction decides at: `requested` ('none' = none), else the run's own, else none. */
+  chosenOperatingPoint(requested?: string): ResolvedOperatingPoint | undefined {
+    const spec = requested ?? this.defaultOperatingPoint;
+    return spec && spec !== 'none' ? this.operatingPoint(spec) : undefined;
+  }
 
   /** Opens `runDir` through the run layer; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
   static async open(runDir: string, opts: { threads?: number } = {}): Promise<RunModel> {
@@ -82,7 +110,8 @@ export class RunModel {
       throw new MedclassError('MC_DATA_BAD_TABULAR', `tabular.json: ${tabular.features.length} features, preprocess.json says ${pre.tabularFeatures}`, { file: 'tabular.json' });
     }
     const session = await Session.create(run.modelBytes(), opts.threads ? { threads: opts.threads } : {});
-    return new RunModel(runDir, session, pre, t, run.hasManifest && run.config.fit.tta === true, metrics, tabular);
+    const point = run.hasManifest ? run.config.eval.operatingPoint : undefined;
+    return new RunModel(runDir, session, pre, t, run.hasManifest && run.config.fit.tta === true, metrics, tabular, point);
   }
 
   get classes(): readonly string[] { return this.preprocess.classes; }
@@ -177,6 +206,7 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const pre = model.preprocessOptions;
   // Fusion runs: the same metadata for every image, checked before any image is decoded.
   const tabRow = model.tabular ? model.encodeMeta([o.meta], () => 'predict') : o.meta ? model.encodeMeta([o.meta]) : undefined;
+  const op = model.chosenOperatingPoint(o.operatingPoint); // resolved (or refused) before any image is decoded
   if (o.attribute && !model.tabular) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'this run is an image-only model: there are no tabular values to attribute', { hint: 'drop --attribute; it needs a run trained with data.tabular' });
   const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const k = model.classes.length;
@@ -187,7 +217,8 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const probs = softmax(l64, k, T ?? 1);
   const cal = o.conformal === 'none' ? undefined : model.conformal(o.conformal);
   // q̂ was calibrated on temperature-scaled probabilities, so sets always use them.
-  const sets = cal ? predictionSets(model.temperature !== null ? softmax(l64, k, model.temperature) : softmax(l64, k), k, cal) : undefined;
+  const calibrated = model.temperature !== null ? softmax(l64, k, model.temperature) : softmax(l64, k);
+  const sets = cal ? predictionSets(calibrated, k, cal) : undefined;
   const labels = ok.map((_, j) => argmax(probs.subarray(j * k, (j + 1) * k)));
   const attribution = o.attribute && ok.length
     ? await attributeTabular(model, x, ok.length, o.meta, { targets: labels, temperature: T, ...(o.tta !== undefined ? { tta: o.tta } : {}) }) : undefined;
@@ -204,6 +235,8 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
       calibrated: T !== null,
       ...(sets && cal ? { conformalSet: model.classes.filter((_, m) => sets[j * k + m] === 1), conformalLevel: 1 - cal.alpha } : {}),
       ...(attribution ? { tabularAttribution: attribution[j]! } : {}),
+      // thresholds were chosen on temperature-scaled probabilities, so decisions always use them
+      ...(op ? { decision: decideAt(op, calibrated.subarray(j * k, (j + 1) * k)) } : {}),
     };
   });
   return out;

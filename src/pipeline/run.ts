@@ -5,7 +5,7 @@ import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
 import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
 import { openRunSource } from './run-source.js';
-import { TABULAR_INPUT, createBackbone, createModel } from '../models/index.js';
+import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
 import { TrunkCache, fit, loadWeights } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
@@ -86,7 +86,7 @@ function backboneOptions(cfg: RunConfig, classes: number, tabularFeatures: numbe
   return {
     numClasses: classes, inChannels: cfg.data.preprocess.channels, tabularFeatures,
     ...(cfg.model.featureTensor ? { featureTensor: cfg.model.featureTensor } : {}),
-    head: { kind: cfg.model.head, dropout: cfg.model.dropout },
+    head: resolveHead(cfg.model.head, cfg.model.dropout),
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PreprocessOptions } from '../data/index.js';
-import { DISCLAIMER, EvalOptions, type ConformalCalibration, type ConformalMethod, type MetricsReport, type SplitMetrics } from '../eval/index.js';
+import { DISCLAIMER, EvalOptions, parseOperatingPoint, type ConformalCalibration, type ConformalMethod, type MetricsReport, type SplitMetrics } from '../eval/index.js';
 import type { RunConfig } from './config.js';
 import { toJson } from './files.js';
 
@@ -45,10 +45,16 @@ export type CalibrationFile = z.output<typeof CalibrationFile>;
 /** What a re-evaluation may override over the run's own `eval` settings. */
 export interface EvalOverrides { bootstrap?: number; alpha?: number; subgroups?: readonly string[] }
 
-/** The eval options of a run: its `eval` config (target sensitivity included) under `overrides`, with the class names. */
+/**
+ * The eval options of a run: its `eval` config (target sensitivity included; `operatingPoint`'s target replaces the
+ * target of its kind, so the report's table holds the chosen point) under `overrides`, with the class names.
+ */
 export function runEvalOptions(evalCfg: RunConfig['eval'], classes: readonly string[], overrides: EvalOverrides = {}): EvalOptions {
+  const point = evalCfg.operatingPoint ? parseOperatingPoint(evalCfg.operatingPoint) : undefined;
   return EvalOptions.parse({
-    bootstrap: overrides.bootstrap ?? evalCfg.bootstrap, alpha: overrides.alpha ?? evalCfg.alpha, targetSensitivity: evalCfg.targetSensitivity,
+    bootstrap: overrides.bootstrap ?? evalCfg.bootstrap, alpha: overrides.alpha ?? evalCfg.alpha,
+    targetSensitivity: point?.kind === 'sensitivity' ? point.target : evalCfg.targetSensitivity,
+    ...(point?.kind === 'specificity' ? { targetSpecificity: point.target } : {}),
     subgroups: overrides.subgroups?.length ? [...overrides.subgroups] : evalCfg.subgroups, classNames: [...classes],
   });
 }

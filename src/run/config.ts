@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { PreprocessOptions, SplitOptions, CsvOptions, DicomMetaTagList, GroupPattern, ImageGuardOptions } from '../data/index.js';
 import { BinnedColumn, TabularOptions } from '../data/index.js';
 import { FitOptions } from '../train/index.js';
+import { HeadSpec } from '../models/index.js';
+import { OPERATING_POINT_PATTERN } from '../eval/index.js';
 
 /** Where the images come from and how they become tensors. */
 export const DataConfig = z.strictObject({
@@ -23,7 +25,7 @@ export const ModelConfig = z.strictObject({
   dropout: z.number().min(0).lt(1).default(0).describe('dropout before the classifier'),
   backbone: z.string().optional().describe("ONNX file when arch is 'backbone'"),
   featureTensor: z.string().optional().describe('backbone tensor to cut at (e.g. features)'),
-  head: z.enum(['linear', 'mlp']).default('linear').describe('classifier head on a backbone'),
+  head: HeadSpec.default('linear').describe("classifier head on a backbone: 'linear', 'mlp' (256 hidden), or { hidden: [512, 128], dropout: 0.5 }"),
 });
 
 /** A whole training run, as read from `--config run.yaml` (flags override single fields). */
@@ -41,6 +43,8 @@ export const RunConfig = z.strictObject({
     targetSensitivity: z.number().gt(0).max(1).default(0.9).describe('operating point: threshold reaching this sensitivity on val'),
     phaseMetrics: z.boolean().default(false).describe('also evaluate val/test after each phase (summary.json phases)'),
     subgroups: z.array(z.string()).default([]).describe('metadata columns (binned ones included) to report test metrics per value of (metrics.json subgroups)'),
+    operatingPoint: z.string().regex(OPERATING_POINT_PATTERN, "expected sensitivity:<target>, specificity:<target> (a target in (0, 1]) or youden").optional()
+      .describe('two-class runs: the operating point predict, serve and the web app decide at (threshold chosen on val), e.g. sensitivity:0.95; its target replaces targetSensitivity / targetSpecificity in the report'),
   }).default({ bootstrap: 1000, alpha: 0.1, targetSensitivity: 0.9, phaseMetrics: false, subgroups: [] })
     .describe('evaluation on val and test: confidence intervals, conformal α, operating point, subgroups'),
 });

@@ -49,7 +49,8 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
     const up = readUploads(req.body, guard);
     const meta = bodyMeta(req.body, model);
     const attribute = model.tabular !== undefined && q.attribute !== false;
-    const preds = await predictWith(batched, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}) }); // decodes on libuv threads, batches the model run
+    const operatingPoint = q.operatingPoint ?? o.operatingPoint;
+    const preds = await predictWith(batched, up.inputs, { threads: o.threads, attribute, ...(meta ? { meta } : {}), ...(operatingPoint ? { operatingPoint } : {}) }); // decodes on libuv threads, batches the model run
     requireOneReadable(preds);
     return {
       disclaimer: DISCLAIMER,
@@ -57,6 +58,7 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
         ...itemHead(up, i), label: p.label, probability: p.probabilities[p.label]!, probabilities: p.probabilities, calibrated: p.calibrated,
         ...(p.conformalSet ? { conformalSet: p.conformalSet, conformalLevel: p.conformalLevel! } : {}),
         ...(p.tabularAttribution ? { tabularAttribution: p.tabularAttribution } : {}),
+        ...(p.decision ? { decision: { ...p.decision, threshold: Number.isFinite(p.decision.threshold) ? p.decision.threshold : null } } : {}),
       })),
     };
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ImageGuardOptions } from '../data/index.js';
+import { OPERATING_POINT_PATTERN } from '../eval/index.js';
 
 /** Options of `buildServer` (and `medclass serve`): resources and limits; defaults live here only. */
 export const ServeOptions = z.strictObject({
@@ -20,6 +21,8 @@ export const ServeOptions = z.strictObject({
   logger: z.boolean().default(false).describe('log requests (method, route, status, time; never file names or image bytes)'),
   maxPixels: ImageGuardOptions.shape.maxPixels.describe('largest width × height of an uploaded image, read from its header before decoding (413 MC_DATA_TOO_MANY_PIXELS beyond)'),
   minSide: ImageGuardOptions.shape.minSide.describe('smallest width and height of an uploaded image in pixels (422 MC_DATA_IMAGE_TOO_SMALL below)'),
+  operatingPoint: z.union([z.literal('none'), z.string().regex(OPERATING_POINT_PATTERN, 'expected sensitivity:<target>, specificity:<target>, youden or none')]).optional()
+    .describe("two-class runs: the operating point predictions decide at (sensitivity:0.95, specificity:0.9, youden, none); default: the run's eval.operatingPoint"),
   allowedHosts: z.array(z.string().min(1).max(253)).default([])
     .describe("Host header names accepted besides localhost, 127.0.0.1, [::1] and the server's own address (any port); '*' accepts every name (no DNS-rebinding guard); others get 403 MC_SERVE_BAD_HOST"),
 });

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { DISCLAIMER } from '../eval/index.js';
 import { headlineRows, readRunData, reportBins, type RunReportData } from '../report/index.js';
-import { openExplainer, openRetriever, type RunExplainer, type RunRetriever } from '../pipeline/index.js';
+import { openExplainer, openRetriever, type RunExplainer, type RunModel, type RunRetriever } from '../pipeline/index.js';
 import { openRunDir } from '../run/index.js';
 import { ERROR_CODES, MedclassError, isMedclassError } from '../errors.js';
 import type { ServeOptions } from './options.js';
@@ -85,6 +85,15 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   }
   const data = readMetrics(runDir);
   const m = explainer.model;
+  let op: ReturnType<RunModel['chosenOperatingPoint']>;
+  try {
+    op = m.chosenOperatingPoint(o.operatingPoint); // a point this run cannot decide at refuses to start
+  } catch (e) {
+    await worker?.close();
+    await r.retriever?.dispose();
+    await explainer.dispose();
+    throw e;
+  }
   const pre = m.preprocess;
   const conformal = m.conformal('lac');
   const ciLevel = (data?.test.ci as { level?: number } | undefined)?.level ?? null;
@@ -111,6 +120,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
       ...m.tabular.categorical.map((c) => ({ name: c.column, kind: 'categorical' as const, values: [...c.values] })),
     ] } : null,
     limits: { bodyLimit: o.bodyLimit, maxImages: o.maxImages, k: o.k },
+    operatingPoint: op ? { ...op, threshold: Number.isFinite(op.threshold) ? op.threshold : null } : null,
   };
   const queue = new SerialQueue(o.maxQueue);
   return {

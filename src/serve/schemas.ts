@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPERATING_POINT_PATTERN } from '../eval/index.js';
 
 /**
  * Request and reply shapes of the REST API as zod schemas: the handlers' types come from them, and the routes'
@@ -35,6 +36,21 @@ export type ImagesBody = z.output<ReturnType<typeof imagesBody>>;
 
 export const PredictQuery = z.strictObject({
   attribute: z.boolean().optional().describe('image + tabular runs: include tabularAttribution per image (default true; false saves one model run per tabular column + 1)'),
+  operatingPoint: z.union([z.literal('none'), z.string().regex(OPERATING_POINT_PATTERN)]).optional()
+    .describe("two-class runs: decide at this operating point (sensitivity:0.95, specificity:0.9, youden; none = no decision); default: the server's"),
+});
+
+/** The decision at an operating point: the positive class when its calibrated probability reaches the val-chosen threshold. */
+export const DecisionReply = z.strictObject({
+  operatingPoint: z.string(), label: z.string(), positive: z.boolean(), positiveClass: z.string(), probability: z.number(),
+  threshold: z.number().nullable().describe('null: +∞ (no val threshold reached the target; never positive)'),
+});
+
+const Rates = z.strictObject({ sensitivity: z.number().nullable(), specificity: z.number().nullable() });
+/** The operating point a server decides at by default, with the val and test rates the report gives for it. */
+export const OperatingPointReply = z.strictObject({
+  spec: z.string(), criterion: z.string(), positiveClass: z.string(), negativeClass: z.string(),
+  threshold: z.number().nullable(), source: z.enum(['metrics.json', 'predictions.csv']), val: Rates, test: Rates.nullable(),
 });
 export const ExplainQuery = z.strictObject({
   class: z.string().min(1).optional().describe("class whose logit is explained (default: each image's predicted class)"),
@@ -80,6 +96,7 @@ export const PredictReply = z.strictObject({
     conformalSet: z.array(z.string()).optional(),
     conformalLevel: z.number().optional(),
     tabularAttribution: TabularAttributionReply.optional().describe('image + tabular runs: how much each tabular value moved the predicted class'),
+    decision: DecisionReply.optional().describe('two-class runs with an operating point: the decision there, besides the arg-max label'),
   })),
 });
 export type PredictReply = z.output<typeof PredictReply>;
@@ -126,6 +143,7 @@ export const ModelReply = z.strictObject({
     columns: z.array(z.strictObject({ name: z.string(), kind: z.enum(['numeric', 'categorical']), values: z.array(z.string()).optional() })),
   }).nullable(),
   report: z.boolean(),
+  operatingPoint: OperatingPointReply.nullable().describe("the default operating point's threshold and rates (null: arg-max only)"),
   limits: z.strictObject({ bodyLimit: z.number().int(), maxImages: z.number().int(), k: z.number().int() }),
 });
 export type ModelReply = z.output<typeof ModelReply>;

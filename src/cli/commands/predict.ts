@@ -5,17 +5,23 @@ import { PredictOptions, predictImages, type ImagePrediction, type TabularAttrib
 import { finishPerFile, table, checkJsonTarget } from '../output.js';
 import { addGuardFlags, guardFrom } from './data.js';
 
-/** The predictions as a table: file, label, top probability, calibrated, conformal set; failures with their code. */
+/**
+ * The predictions as a table: file, label, top probability, calibrated, conformal set and, at an operating point,
+ * the decision there; failures with their code.
+ */
 export function formatPredictions(res: readonly ImagePrediction[]): string {
-  const rows: (string | number)[][] = [['file', 'label', 'probability', 'calibrated', 'conformal set']];
+  const op = res.flatMap((r) => (r.error || !r.decision ? [] : [r.decision]))[0];
+  const rows: (string | number)[][] = [['file', 'label', 'probability', 'calibrated', 'conformal set', ...(op ? [`decision at ${op.operatingPoint}`] : [])]];
   for (const r of res) {
-    if (r.error) rows.push([r.file, `${r.error.code}`, '', '', '']);
+    if (r.error) rows.push([r.file, `${r.error.code}`, '', '', '', ...(op ? [''] : [])]);
     else {
       const level = r.conformalLevel !== undefined ? ` (${Math.round(r.conformalLevel * 100)}%)` : '';
-      rows.push([r.file, r.label, r.probabilities[r.label]!.toFixed(4), r.calibrated ? 'yes' : 'no', r.conformalSet ? `{${r.conformalSet.join(', ')}}${level}` : '']);
+      const d = r.decision ? [`${r.decision.label} (p ${r.decision.probability.toFixed(4)} ${r.decision.positive ? '≥' : '<'} ${r.decision.threshold.toFixed(4)})`] : op ? [''] : [];
+      rows.push([r.file, r.label, r.probabilities[r.label]!.toFixed(4), r.calibrated ? 'yes' : 'no', r.conformalSet ? `{${r.conformalSet.join(', ')}}${level}` : '', ...d]);
     }
   }
   const lines = [table(rows)];
+  if (op) lines.push(`decision: ${op.positiveClass} when its calibrated probability is ≥ ${op.threshold} (threshold chosen on val for ${op.operatingPoint}); label: the arg-max`);
   for (const r of res) if (r.error) lines.push(`${r.file}: ${r.error.code}: ${r.error.message}`);
   for (const r of res) if (!r.error && r.tabularAttribution) lines.push('', formatAttribution(r.file, r.tabularAttribution));
   lines.push('Research software, not a diagnostic device: not for clinical decisions.');
@@ -62,16 +68,17 @@ export function registerPredict(program: Command): void {
     .option('--tta', desc('tta'))
     .option('--threads <n>', desc('threads'), Number)
     .option('--meta <pairs>', 'image + tabular runs: the tabular values for the images, column=value pairs (age=45,sex=male,…; an empty value is missing)')
-    .option('--attribute', desc('attribute'));
+    .option('--attribute', desc('attribute'))
+    .option('--operating-point <point>', desc('operatingPoint'));
   addGuardFlags(cmd)
-    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean; maxPixels?: number; minSide?: number }) => {
+    .action(async (images: string[], o: { run: string; json?: string | boolean; calibrate: boolean; conformal?: string; tta?: boolean; threads?: number; meta?: string; attribute?: boolean; maxPixels?: number; minSide?: number; operatingPoint?: string }) => {
       checkJsonTarget(o.json);
       const parsed = PredictOptions.safeParse({
         ...(o.meta !== undefined ? { meta: parseMetaPairs(o.meta) } : {}),
         calibrate: o.calibrate, ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}),
-        ...(o.attribute ? { attribute: true } : {}),
+        ...(o.attribute ? { attribute: true } : {}), ...(o.operatingPoint !== undefined ? { operatingPoint: o.operatingPoint } : {}),
       });
-      if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
+      if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `predict: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`).join('; ')}`, { hint: 'medclass predict --help' });
       const guard = guardFrom(o);
       const res = await predictImages(o.run, guard ? images.map((f) => ({ name: f, path: f, guard })) : images, parsed.data);
       finishPerFile(res, { disclaimer: DISCLAIMER, predictions: res }, () => formatPredictions(res), o.json);
