@@ -5,6 +5,8 @@ export type { BackboneOptionsInput, BuiltinModelName, BuiltinModelOptionsInput }
 export { compactCnn } from './compact-cnn.js';
 export type { CompactCnnConfig } from './compact-cnn.js';
 export { resnet } from './resnet.js';
+export { compactResnet, compactResnetWidths } from './compact-resnet.js';
+export type { CompactResnetConfig } from './compact-resnet.js';
 export type { ResNetConfig } from './resnet.js';
 export { vit } from './vit.js';
 export type { VitConfig } from './vit.js';

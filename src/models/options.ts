@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Names of the built-in networks. */
-export const BUILTIN_MODELS = ['compact-cnn', 'resnet18-28', 'resnet18', 'vit-small', 'tabular-mlp'] as const;
+export const BUILTIN_MODELS = ['compact-cnn', 'compact-resnet', 'resnet18-28', 'resnet18', 'vit-small', 'tabular-mlp'] as const;
 export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 
 /** Settings of a built-in network (the input size and classes come from the data). */

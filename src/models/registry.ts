@@ -2,6 +2,7 @@ import type { Network, Rng } from '../engine/index.js';
 import { defineNetwork } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 import { compactCnn } from './compact-cnn.js';
+import { compactResnet } from './compact-resnet.js';
 import type { BuiltinModelName, BuiltinModelOptionsInput } from './options.js';
 import { BUILTIN_MODELS, BuiltinModelOptions } from './options.js';
 import { resnet } from './resnet.js';
@@ -40,6 +41,10 @@ export function createModel(name: string, options: BuiltinModelOptionsInput & { 
     case 'compact-cnn':
       if (o.inputSize < 8) throw bad(name, `input size ${o.inputSize} is below 8 px (two 2×2 pools)`);
       define = compactCnn({ widths: [w(32), w(64), w(128)], ...common });
+      break;
+    case 'compact-resnet':
+      if (o.inputSize < 16) throw bad(name, `input size ${o.inputSize} is below 16 px (three stride-2 stages)`);
+      define = compactResnet({ width: o.width, inputSize: o.inputSize, ...common });
       break;
     case 'resnet18-28':
       if (o.inputSize < 8) throw bad(name, `input size ${o.inputSize} is below 8 px (three stride-2 stages)`);

@@ -42,6 +42,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Split per source item, overriding `data.split` (k-fold uses it). */
   splits?: (source: DatasetSource) => SplitName[];
+  /** Time budget: at this `performance.now()` (ms) training stops after the batch and the best weights so far are evaluated (status 'early'). */
+  deadline?: number;
 }
 
 /** What a finished (or interrupted) run reports; also written as summary.json (run.json holds the same outcome). */
@@ -219,7 +221,9 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   };
 
   let batches = 0;
-  const shouldStop = () => opts.shouldStop?.() === true || (opts.stopAfterBatches !== undefined && ++batches >= opts.stopAfterBatches);
+  let pastDeadline = false;
+  const shouldStop = () => opts.shouldStop?.() === true || (opts.stopAfterBatches !== undefined && ++batches >= opts.stopAfterBatches)
+    || (pastDeadline = opts.deadline !== undefined && performance.now() >= opts.deadline);
   emit?.({ type: 'stage', stage: 'train', detail: `${net.name}: ${train.dims[0]} train / ${val.dims[0]} val images` });
   const result = await fit({
     net, train, val, options: cfg.fit, monitor, rng: root.fork('fit'), threads: cfg.threads,
@@ -229,6 +233,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
       trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length, tabularFeatures), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
     } : {}),
   });
+  if (pastDeadline && result.stopped === 'interrupted') result.stopped = 'early'; // the budget ran out: evaluate what was trained
   const summary: RunSummary = {
     runDir, status: result.stopped, classes, counts, skipped, wallSeconds: (performance.now() - t0) / 1000,
     ...(result.best ? { bestEpoch: { phase: result.best.phase, epoch: result.best.epoch, score: result.best.score } } : {}),

@@ -73,7 +73,8 @@ export function formatAudit(r: AuditReport, list = 50): string {
   return lines.join('\n');
 }
 
-function csvOptionsFrom(opts: Record<string, string | undefined>): CsvOptions | undefined {
+/** The CSV column mapping from `--path-col`, `--label-col`, … and `--csv-config` (undefined when none is given). */
+export function csvOptionsFrom(opts: Record<string, string | undefined>): CsvOptions | undefined {
   let base: Record<string, unknown> = {};
   if (opts.csvConfig) {
     try {

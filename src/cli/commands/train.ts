@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
-import { RunConfig, runTraining, type RunSummary } from '../../pipeline/index.js';
+import { RunConfig, autoTrain, parseBudget, runTraining, type RunSummary } from '../../pipeline/index.js';
 import { eceKey, metricParams, openRunDir, runEvalOptions } from '../../run/index.js';
 import { out, table } from '../output.js';
-import { dicomMetaTagsFrom } from './data.js';
+import { addCsvFlags, csvOptionsFrom, dicomMetaTagsFrom } from './data.js';
 import { runRenderer } from '../progress.js';
 import { withGracefulInterrupt } from '../interrupt.js';
 
@@ -14,6 +14,7 @@ interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
   out?: string; name?: string; threads?: string; resume?: boolean | string; force?: boolean; stopAfterBatches?: string; quiet?: boolean; json?: string;
   size?: string; channels?: string; groupPattern?: string; dicomMeta?: string | boolean;
+  budget?: string; backbone?: string; flip?: string;
 }
 
 /** Flags that change what a run computes (with --resume they must agree with run.json; --out/--name only locate it). */
@@ -104,10 +105,42 @@ export function formatRunSummary(s: RunSummary, bins = 15): string {
   return lines.join('\n');
 }
 
+/** Flags that only make sense with a config, refused beside SOURCE (the recipe chooses them). */
+const RECIPE_CHOSEN = ['config', 'data', 'arch', 'size', 'channels', 'epochs', 'lr', 'batchSize', 'resume', 'stopAfterBatches'] as const;
+
+/** `medclass train SOURCE [--budget 15m] [--backbone FILE]`: a recipe chosen from the data, run within the budget. */
+async function trainFromSource(source: string, flags: TrainFlags): Promise<void> {
+  const clash = RECIPE_CHOSEN.filter((f) => flags[f] !== undefined && flags[f] !== false);
+  if (clash.length) {
+    throw new MedclassError('MC_CLI_BAD_OPTION', `train SOURCE chooses its own recipe; --${clash.map((c) => c.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)).join(', --')} cannot go with it`, {
+      hint: 'edit the config.yaml it writes into the run directory and re-run it with medclass train --config',
+    });
+  }
+  const flip = flags.flip ?? 'auto';
+  if (!['auto', 'none', 'h', 'hv'].includes(flip)) throw new MedclassError('MC_CLI_BAD_OPTION', `--flip: expected auto, none, h or hv, got '${flip}'`);
+  const num = (v: string | undefined, d: number, name: string) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new MedclassError('MC_CLI_BAD_OPTION', `--${name}: expected a non-negative integer, got '${v}'`);
+    return n;
+  };
+  const csv = csvOptionsFrom(flags as Record<string, string | undefined>);
+  const data = { ...(flags.groupPattern ? { groupPattern: flags.groupPattern } : {}), ...(csv ? { csv } : {}) };
+  const r = await withGracefulInterrupt((shouldStop) => autoTrain({
+    source, budgetSeconds: parseBudget(flags.budget ?? '15m'), flip: flip as 'auto', ...(flags.backbone ? { backbone: flags.backbone } : {}),
+    name: flags.name ?? 'run', out: flags.out ?? 'runs', seed: num(flags.seed, 0, 'seed'), threads: num(flags.threads, 0, 'threads'), data,
+    force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop,
+  }));
+  if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...r.summary, metrics: undefined, config: r.config, recipe: r.recipe }, null, 2));
+  out(formatRunSummary(r.summary, metricParams(runEvalOptions(r.config.eval, r.summary.classes)).bins));
+  out(`recipe: ${join(r.summary.runDir, 'config.yaml')} (re-run: medclass train --config ${shellQuote(join(r.summary.runDir, 'config.yaml'))} --name <new name>)`);
+  if (r.summary.status === 'interrupted') process.exitCode = 130;
+}
+
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
-    .description('train a classifier from a YAML config (and flags) and write a run directory')
+  const cmd = program
+    .command('train [source]')
+    .description('train a classifier from a YAML config (and flags), or from SOURCE alone with a recipe chosen from the data within --budget; writes a run directory')
     .option('-c, --config <file>', 'run configuration (YAML or JSON); see examples/')
     .option('--data <source>', 'image folder, .npz, .csv manifest or phantom:')
     .option('--group-pattern <regex>', 'override data.groupPattern: patient/group id from file names (first capture group or whole match)')
@@ -127,7 +160,13 @@ export function registerTrain(program: Command): void {
     .option('--stop-after-batches <n>', 'testing: stop cleanly after N batches, exactly as Ctrl-C does (a deterministic interruption for resume tests)')
     .option('--json <file>', 'also write the summary as JSON')
     .option('-q, --quiet', 'no progress output')
-    .action(async (flags: TrainFlags) => {
+    .option('--budget <time>', 'with SOURCE: wall-time budget for the whole run, data to metrics (15m, 90s, 1h; default 15m)')
+    .option('--backbone <onnx>', 'with SOURCE: fine-tune this ImageNet backbone (cached trunk, head then last:40) instead of training from scratch')
+    .option('--flip <mode>', "with SOURCE: flips in augmentation: auto (colour: h+v, grey: none, as laterality may matter), none, h, hv", 'auto');
+  addCsvFlags(cmd)
+    .action(async (sourceArg: string | undefined, flags: TrainFlags) => {
+      if (sourceArg !== undefined) return trainFromSource(sourceArg, flags);
+      if (flags.budget !== undefined || flags.backbone !== undefined) throw new MedclassError('MC_CLI_BAD_OPTION', '--budget and --backbone go with a SOURCE (medclass train SOURCE --budget 15m)', { hint: 'or give a --config' });
       const { cfg, runDir, resume } = resolveTrainRun(flags);
       if (flags.force && resume) throw new MedclassError('MC_CLI_BAD_OPTION', '--force and --resume exclude each other', { hint: '--resume continues the run, --force replaces it' });
       const stopAfter = flags.stopAfterBatches === undefined ? undefined : Number(flags.stopAfterBatches);

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import type { DataStats, RecipeRequest } from './recipe.js';
+import {
+  chooseAugment, chooseBackbonePlan, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
+} from './recipe.js';
+import { backboneConfig, scratchConfig, type RecipeTarget } from './recipe-config.js';
+import { dataStats } from './recipe-stats.js';
+import { probeBackbone, probeScratch } from './auto-train-probe.js';
+import { openRunSource } from './run-source.js';
+import { runTraining, type RunEvent, type RunSummary } from './run.js';
+import { RUN_CONFIG_YAML, RunConfig, openRunDir, runConfigYaml, toJson } from '../run/index.js';
+
+/** Options of `autoTrain`: the source, the budget and where the run goes. */
+export interface AutoTrainOptions extends RecipeRequest, Omit<RecipeTarget, 'source'> {
+  source: string;
+  force?: boolean;
+  onEvent?: (e: RunEvent) => void;
+  shouldStop?: () => boolean;
+}
+
+/** What a recipe-chosen run reports: the run summary, the config it ran (also in config.yaml) and why. */
+export interface AutoTrainResult {
+  summary: RunSummary;
+  config: RunConfig;
+  /** The measurements and choices, as written to recipe.json. */
+  recipe: Record<string, unknown>;
+}
+
+/** Seconds to decode and resize one image of the source (sharp on 2 cores; npz arrays are nearly free). */
+const loadCost = (kind: string, side: number) => (kind === 'npz' ? 0.0002 : side > 400 ? 0.008 : 0.003);
+
+/** Describes the recipe in a few lines, for config.yaml's header and the CLI. */
+function describe(stats: DataStats, cfg: RunConfig, budget: number, extra: string): string[] {
+  const f = cfg.fit;
+  const a = f.augment;
+  return [
+    `Recipe chosen by medclass train SOURCE --budget ${budget} s from the data (train/val only; test untouched).`,
+    `data: ${stats.classes.length} classes, train counts ${stats.trainCounts.join('/')}, median shorter side ${stats.medianSide} px, ${stats.colour ? 'colour' : 'grey'}; split ${cfg.data.split.mode}`,
+    cfg.model.arch === 'backbone'
+      ? `model: ${cfg.model.backbone} (cached trunk, ${f.cacheAugmentPasses} augmented passes), phases ${f.phases.map((p) => `${p.trainable} ${p.epochs} ep @ ${p.lr}`).join(' → ')}`
+      : `model: ${cfg.model.arch} width ${cfg.model.width} at ${cfg.data.preprocess.size} px, ${f.epochs} epochs, batch ${f.batchSize}, AdamW one-cycle lr ${f.lr}`,
+    `class weights ${f.classWeights}, monitor val ${f.monitor}, flips ${a.hflip ? 'h' : ''}${a.vflip ? 'v' : ''}${a.hflip || a.vflip ? '' : 'none'}, TTA ${f.tta}`,
+    extra,
+    'Re-run with: medclass train --config config.yaml --name <new name>',
+  ];
+}
+
+/**
+ * `medclass train SOURCE --budget B [--backbone FILE]`: reads the data statistics, measures the training speed on
+ * this machine (a few real training steps on random tensors), chooses a recipe (recipe.ts) that fits the budget,
+ * writes it as `config.yaml` (complete, re-runnable) and `recipe.json` into the run directory and trains it with a
+ * hard deadline (training stops and the best weights so far are evaluated when the budget nears its end).
+ */
+export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
+  const t0 = performance.now();
+  const emit = o.onEvent;
+  const elapsed = () => (performance.now() - t0) / 1000;
+  emit?.({ type: 'stage', stage: 'recipe', detail: `reading ${o.source}` });
+  const source = openRunSource(o.source, o.data);
+  const stats = await dataStats(source, { seed: o.seed });
+  const nAll = source.items.length;
+  const nTrain = expectedTrainCount(stats);
+  const nVal = Math.max(1, Math.round(stats.sourceSplits.val || 0.15 * nAll));
+  const nTest = Math.max(1, nAll - nTrain - nVal);
+  const load = nAll * loadCost(source.kind, stats.medianSide);
+  const target: RecipeTarget = { source: o.source, name: o.name, out: o.out, seed: o.seed, threads: o.threads, ...(o.data ? { data: o.data } : {}) };
+  const channels = stats.colour ? 3 : 1;
+  let input;
+  const measured: Record<string, unknown> = {};
+  if (o.backbone) {
+    emit?.({ type: 'stage', stage: 'recipe', detail: 'measuring the backbone training step' });
+    const probe = await probeBackbone({ backbone: o.backbone, channels, classes: stats.classes.length, threads: o.threads });
+    const evaluate = (nVal + nTest) * probe.secondsPerImage * 0.6 + 10;
+    const seconds = trainingSeconds(o.budgetSeconds, { load: load * 1.2, evaluate, probe: elapsed() });
+    const plan = chooseBackbonePlan(nTrain, nVal, seconds, probe.secondsPerImage);
+    Object.assign(measured, { probe, evaluateSeconds: evaluate, trainingSeconds: seconds, plan });
+    input = backboneConfig(target, stats, o, plan);
+  } else {
+    const maxSize = maxSizeForMemory(nAll, channels);
+    const cands = sizeCandidates(stats.medianSide, maxSize);
+    const ref = { size: Math.min(64, cands[0]!.size), width: 1 };
+    const batch = nTrain < 1500 ? 32 : 64;
+    const augment = chooseAugment(stats, o.flip, false);
+    emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${ref.size} px` });
+    const p1 = await probeScratch({ arch: 'compact-resnet', ...ref, channels, classes: stats.classes.length, batch, augment, threads: o.threads });
+    const perEpoch = (spi: number) => spi * (nTrain + 0.35 * nVal);
+    const evaluate = (nVal + nTest) * p1.secondsPerImage * 0.4 * 2 + 3;
+    const seconds = () => trainingSeconds(o.budgetSeconds, { load, evaluate, probe: elapsed() + 3 });
+    const shape = chooseScratchShape(stats.medianSide, nTrain, seconds(), (c) => perEpoch(scaleEpochSeconds(p1.secondsPerImage, ref, c)), maxSize);
+    let spi = scaleEpochSeconds(p1.secondsPerImage, ref, shape);
+    if (shape.size !== ref.size || shape.width !== ref.width) {
+      emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${shape.size} px, width ${shape.width}` });
+      spi = (await probeScratch({ arch: 'compact-resnet', size: shape.size, width: shape.width, channels, classes: stats.classes.length, batch, augment, threads: o.threads })).secondsPerImage;
+    }
+    shape.epochs = Math.min(shape.epochs, epochsWithin(seconds(), perEpoch(spi)));
+    Object.assign(measured, { probeSecondsPerImage: { [`${ref.size}px/w${ref.width}`]: p1.secondsPerImage, [`${shape.size}px/w${shape.width}`]: spi }, evaluateSeconds: evaluate, trainingSeconds: seconds(), targetEpochs: targetEpochs(nTrain), epochSeconds: perEpoch(spi) });
+    input = scratchConfig(target, stats, o, shape, 3e-3, nTrain);
+  }
+  const cfg = RunConfig.parse(input);
+  const runDir = join(cfg.out, cfg.name);
+  const recipe = { budgetSeconds: o.budgetSeconds, backbone: o.backbone ?? null, flip: o.flip, stats, expected: { train: nTrain, val: nVal, test: nTest, loadSeconds: load }, measured, chooseSeconds: elapsed() };
+  const comments = describe(stats, cfg, o.budgetSeconds, `measured: ${JSON.stringify(measured)}`);
+  emit?.({ type: 'stage', stage: 'recipe', detail: comments.slice(1, 4).join('; ') });
+  const reserve = Number(measured.evaluateSeconds) + 5;
+  const summary = await runTraining(cfg, {
+    runDir, force: o.force === true, deadline: t0 + (o.budgetSeconds - reserve) * 1000,
+    ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
+  });
+  const run = openRunDir(runDir);
+  run.writeFile(RUN_CONFIG_YAML, runConfigYaml(cfg, comments));
+  run.writeFile('recipe.json', toJson({ ...recipe, wallSeconds: elapsed() }));
+  return { summary: { ...summary, wallSeconds: elapsed() }, config: cfg, recipe };
+}

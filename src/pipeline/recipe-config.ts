@@ -1,0 +1,75 @@
+import type { RunConfigInput } from '../run/index.js';
+import type { RunDataSpec } from './run-source.js';
+import type { DataStats, RecipeRequest } from './recipe.js';
+import { chooseAugment, chooseClassWeights, chooseMonitor, chooseSplit } from './recipe.js';
+
+/** Where the run's data come from and where it is written (the parts of a config that the recipe does not choose). */
+export interface RecipeTarget {
+  source: string;
+  name: string;
+  out: string;
+  seed: number;
+  threads: number;
+  /** Extra `data` fields kept as given (csv mapping, groupPattern, guard). */
+  data?: RunDataSpec;
+}
+
+/** A from-scratch shape: input size, width multiplier and epochs of the `compact-resnet`. */
+export interface ScratchShape { size: number; width: number; epochs: number }
+
+/** A backbone plan: augmented prefix passes and the epochs of the head and last:40 phases. */
+export interface BackbonePlan { passes: number; headEpochs: number; tuneEpochs: number }
+
+const common = (t: RecipeTarget) => ({
+  name: t.name, out: t.out, seed: t.seed, threads: t.threads,
+});
+
+/** Early stopping and best-epoch settings for `epochs` epochs: patience 40 %, no best before 30 % (noisy small val sets). */
+export function stoppingFor(epochs: number): { patience: number; minEpochs: number } {
+  return { patience: Math.max(4, Math.ceil(0.4 * epochs)), minEpochs: Math.floor(0.3 * epochs) };
+}
+
+/**
+ * The from-scratch run config: `compact-resnet` at the chosen size and width, AdamW one-cycle (lr from the range
+ * test), label smoothing 0.05, dropout by data size, class weights by imbalance, augmentation by modality, flip TTA
+ * when flips are on, early stopping on val.
+ */
+export function scratchConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest, shape: ScratchShape, lr: number, nTrain: number): RunConfigInput {
+  const augment = chooseAugment(s, req.flip, false) as { hflip: boolean };
+  return {
+    ...common(t),
+    data: {
+      ...t.data, source: t.source,
+      preprocess: { size: shape.size, channels: s.colour ? 3 : 1, fit: 'squash', normalize: 'half' },
+      split: chooseSplit(s),
+    },
+    model: { arch: 'compact-resnet', width: shape.width, dropout: nTrain < 1500 ? 0.2 : 0.1 },
+    fit: {
+      epochs: shape.epochs, batchSize: nTrain < 1500 ? 32 : 64, optimizer: 'adamw', lr: round(lr), weightDecay: 5e-4, schedule: 'onecycle', warmup: 0.2,
+      classWeights: chooseClassWeights(s), labelSmoothing: 0.05, augment, monitor: chooseMonitor(s), ...stoppingFor(shape.epochs), tta: augment.hflip,
+    },
+  };
+}
+
+/**
+ * The backbone run config, after `examples/chest-xray-mobilenetv2.yaml`: 224 px, cached trunk, a head phase then
+ * last:40 at a sixth of the rate, linear head with dropout 0.2, class weights by imbalance, augmentation by modality.
+ */
+export function backboneConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest, plan: BackbonePlan): RunConfigInput {
+  const augment = chooseAugment(s, req.flip, true) as { hflip: boolean };
+  return {
+    ...common(t),
+    data: { ...t.data, source: t.source, preprocess: { size: 224, channels: s.colour ? 3 : 1, fit: 'squash', normalize: 'half' }, split: chooseSplit(s) },
+    model: { arch: 'backbone', backbone: req.backbone!, head: 'linear', dropout: 0.2 },
+    fit: {
+      batchSize: 32, classWeights: chooseClassWeights(s), cacheTrunk: true, cacheAugmentPasses: plan.passes, augment, monitor: chooseMonitor(s),
+      labelSmoothing: 0.05, tta: augment.hflip, minEpochs: Math.floor(0.5 * plan.headEpochs),
+      phases: [{ epochs: plan.headEpochs, lr: 0.003, trainable: 'head' }, { epochs: plan.tuneEpochs, lr: 0.0005, trainable: 'last:40' }],
+    },
+  };
+}
+
+/** Rounds a learning rate to two significant digits (so the written config reads cleanly). */
+function round(x: number): number {
+  return Number(x.toPrecision(2));
+}

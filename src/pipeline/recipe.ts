@@ -1,0 +1,158 @@
+import { MedclassError } from '../errors.js';
+
+/** What the recipe is chosen from: counts and image properties of a source, read without the test labels' scores. */
+export interface DataStats {
+  /** Class names (index = label). */
+  classes: string[];
+  /** Items per split the source brings (0 where it has none). */
+  sourceSplits: { train: number; val: number; test: number };
+  /** Items per class over the source's train split (over everything when it has none). */
+  trainCounts: number[];
+  /** Items with a patient/lesion group. */
+  grouped: number;
+  /** Median of the shorter side of sampled images, pixels. */
+  medianSide: number;
+  /** Most sampled images have colour (RGB with channels that differ). */
+  colour: boolean;
+}
+
+/** How a recipe is asked for: the wall-time budget and whether to fine-tune a backbone. */
+export interface RecipeRequest {
+  /** Whole run, data to metrics, in seconds. */
+  budgetSeconds: number;
+  /** ONNX backbone file (ImageNet-pretrained) to fine-tune instead of training from scratch. */
+  backbone?: string;
+  /** Flips: `auto` (RGB: horizontal + vertical; grey: none, as laterality may matter), or forced. */
+  flip: 'auto' | 'none' | 'h' | 'hv';
+}
+
+/** Parses a budget such as `15m`, `90s`, `1h`, `1m30s` or plain seconds into seconds. */
+export function parseBudget(text: string): number {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
+  const m = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(t);
+  if (!m || t === '' || !(m[1] || m[2] || m[3])) {
+    throw new MedclassError('MC_CLI_BAD_OPTION', `--budget: expected a duration such as 15m, 90s or 1h, got '${text}'`);
+  }
+  const s = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+  if (!(s > 0)) throw new MedclassError('MC_CLI_BAD_OPTION', `--budget: must be positive, got '${text}'`);
+  return s;
+}
+
+/** Largest over smallest train class count (∞ when a class is empty). */
+export function imbalanceRatio(counts: readonly number[]): number {
+  const lo = Math.min(...counts);
+  return lo === 0 ? Infinity : Math.max(...counts) / lo;
+}
+
+/** How splits are made: keep a full source split; carve val out of train when only train/test exist; else stratify. */
+export function chooseSplit(s: DataStats): { mode: 'keep' | 'merge-train-val' | 'stratified'; valFraction?: number } {
+  const { train, val, test } = s.sourceSplits;
+  if (train > 0 && val > 0 && test > 0) return { mode: 'keep' };
+  if (train > 0 && test > 0) return { mode: 'merge-train-val', valFraction: 0.15 };
+  return { mode: 'stratified' };
+}
+
+/** Train images the run will have after `chooseSplit` (for epoch planning). */
+export function expectedTrainCount(s: DataStats): number {
+  const all = s.sourceSplits.train + s.sourceSplits.val + s.sourceSplits.test;
+  const mode = chooseSplit(s).mode;
+  if (mode === 'keep') return s.sourceSplits.train;
+  if (mode === 'merge-train-val') return Math.round(0.85 * (s.sourceSplits.train + s.sourceSplits.val));
+  return Math.round(0.7 * (all || s.trainCounts.reduce((a, b) => a + b, 0)));
+}
+
+/** Epochs a from-scratch run should reach: ~40 at 1,000 train images, more for smaller sets, fewer for larger (10–60). */
+export function targetEpochs(nTrain: number): number {
+  return Math.max(10, Math.min(60, Math.round(40 * Math.sqrt(1000 / Math.max(1, nTrain)))));
+}
+
+/**
+ * Candidate (input size, width) pairs from the most to the least capacity, for images whose shorter side is `side`:
+ * small images keep their size and vary the width; larger ones try 192…32 px (from 96 px the net has the strided
+ * ImageNet stem, so 128 px costs less than 64 px with the 3×3 stem), never above `maxSize` (memory for the tensors).
+ */
+export function sizeCandidates(side: number, maxSize = Infinity): { size: number; width: number }[] {
+  if (side <= 32) return [2, 1.5, 1, 0.75, 0.5].map((width) => ({ size: Math.max(16, side), width }));
+  const sizes = [192, 160, 128, 96, 64, 48, 32].filter((z) => z <= Math.max(32, Math.min(side, maxSize)));
+  const out: { size: number; width: number }[] = [];
+  for (const size of sizes) for (const width of size >= 96 ? [1.5, 1] : [1.5, 1, 0.5]) out.push({ size, width });
+  return out;
+}
+
+/** Largest input side whose float32 tensors for `items` images of `channels` channels fit `bytes` (default 1.5 GB). */
+export function maxSizeForMemory(items: number, channels: number, bytes = 1.5e9): number {
+  return Math.floor(Math.sqrt(bytes / (4 * channels * Math.max(1, items))));
+}
+
+/**
+ * Cost in seconds of one from-scratch epoch at (size, width), scaled from a measured one at (size0, width0): the
+ * conv cost grows with the pixels and about width^1.5 on this CPU (small layers do not use the cores fully).
+ */
+export function scaleEpochSeconds(measured: number, from: { size: number; width: number }, to: { size: number; width: number }): number {
+  const px = (z: number) => (z >= 96 ? (z / 4) ** 2 * 1.6 : z * z); // the strided stem cuts the work 16×, its 7×7 conv adds some back
+  return measured * (px(to.size) / px(from.size)) * (to.width / from.width) ** 1.5;
+}
+
+/**
+ * Seconds planned for training: the budget less data loading, evaluation (TTA, bootstrap) and the probes, times 0.8
+ * (the machine is shared: a cut by the deadline stops a one-cycle schedule before its low-rate end).
+ */
+export function trainingSeconds(budget: number, overhead: { load: number; evaluate: number; probe: number }): number {
+  return Math.max(0, 0.8 * (budget - overhead.load - overhead.evaluate - overhead.probe));
+}
+
+/** Whole epochs that fit `seconds` at `epochSeconds` each (at least 1). */
+export function epochsWithin(seconds: number, epochSeconds: number): number {
+  return Math.max(1, Math.floor(seconds / Math.max(1e-6, epochSeconds)));
+}
+
+/**
+ * Picks the from-scratch size and width: the first candidate (most capacity) reaching `targetEpochs` in the
+ * training time, else the cheapest one; `epochSeconds` estimates one epoch (train + val) of a candidate.
+ */
+export function chooseScratchShape(side: number, nTrain: number, seconds: number, epochSeconds: (c: { size: number; width: number }) => number, maxSize = Infinity):
+  { size: number; width: number; epochs: number } {
+  const want = targetEpochs(nTrain);
+  const cands = sizeCandidates(side, maxSize);
+  for (const c of cands) {
+    const e = epochsWithin(seconds, epochSeconds(c));
+    if (e >= want) return { ...c, epochs: Math.min(e, Math.round(want * 1.5)) };
+  }
+  const c = cands.at(-1)!;
+  return { ...c, epochs: Math.min(epochsWithin(seconds, epochSeconds(c)), want) };
+}
+
+/** Train-only augmentation for the modality: colour photos (dermoscopy, fundus) rotate and flip; grey scans shift and zoom, no flips unless asked. */
+export function chooseAugment(s: DataStats, flip: RecipeRequest['flip'], backbone: boolean): Record<string, unknown> {
+  const f = flip === 'auto' ? (s.colour ? 'hv' : 'none') : flip;
+  const flips = { hflip: f === 'h' || f === 'hv', vflip: f === 'hv' };
+  if (backbone) {
+    return { ...flips, rotate: s.colour ? 15 : 7, translate: 0.06, zoom: [0.95, 1.3], brightness: 0.1, contrast: 0.2, aspect: [0.8, 1.25], erase: 0.25 };
+  }
+  return s.colour
+    ? { ...flips, rotate: 15, translate: 0.05, zoom: 0.1, brightness: 0.05, contrast: 0.1 }
+    : { ...flips, rotate: 7, translate: 0.07, zoom: 0.1, brightness: 0.1, contrast: 0.2 };
+}
+
+/** Class weights N/(C·n_c) when the largest train class is over 1.5× the smallest. */
+export function chooseClassWeights(s: DataStats): 'auto' | 'none' {
+  return imbalanceRatio(s.trainCounts) > 1.5 ? 'auto' : 'none';
+}
+
+/** Validation monitor: AUC for two classes or imbalanced multi-class, accuracy for roughly balanced multi-class. */
+export function chooseMonitor(s: DataStats): 'auc' | 'accuracy' {
+  return s.classes.length === 2 || imbalanceRatio(s.trainCounts) > 3 ? 'auc' : 'accuracy';
+}
+
+/** Backbone phase plan: augmented prefix passes and epochs of head and last:40 phases that fit the training time. */
+export function chooseBackbonePlan(nTrain: number, nVal: number, seconds: number, stepPerImage: number):
+  { passes: number; headEpochs: number; tuneEpochs: number; estimate: number } {
+  // Per train image: a pass of the frozen trunk (head phase) and of the prefix (last:N phase) costs ≈ 0.25 of a
+  // last:40 training step; validation runs the suffix forward (≈ 0.15 of a step) each epoch (bench/README.md).
+  const cost = (p: number, e1: number, e2: number) => nTrain * stepPerImage * (Math.max(1, p) * 0.25 + e2)
+    + nVal * stepPerImage * (0.25 + 0.15 * (e1 + e2)) + nTrain * stepPerImage * 0.01 * e1;
+  const plans: [number, number, number][] = [[4, 10, 10], [3, 10, 8], [2, 8, 6], [2, 8, 4], [1, 6, 3], [1, 5, 2], [0, 5, 1]];
+  for (const [p, e1, e2] of plans) if (cost(p, e1, e2) <= seconds) return { passes: p, headEpochs: e1, tuneEpochs: e2, estimate: cost(p, e1, e2) };
+  return { passes: 0, headEpochs: 3, tuneEpochs: 1, estimate: cost(0, 3, 1) };
+}
