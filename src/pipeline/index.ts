@@ -35,3 +35,14 @@ export { RAW_IMAGE_INPUT, SERVING_OUTPUTS, buildServingGraph, servingModelName }
 export type { ServingGraphOptions } from './serving-graph.js';
 export { TritonExportOptions, exportTriton, tritonConfig } from './export-triton.js';
 export type { TritonExport, TritonExportOptionsInput } from './export-triton.js';
+export { shapTabularRun } from './tabular-attribution.js';
+export type { TabularShap } from './tabular-attribution.js';
+export { LateFusionOptions, runLateFusion } from './late-fusion.js';
+export type { LateFusionOptionsInput, LateFusionSummary } from './late-fusion.js';
+export { combineLogits, fitStacking, fitWeightedAverage, meanNll } from './late-fusion-fit.js';
+export type { LateCombiner } from './late-fusion-fit.js';
+export { lateFusionGraph } from './late-fusion-graph.js';
+export { FusionCompareOptions, runFusionCompare } from './fusion-compare.js';
+export type { FusionCompareOptionsInput, FusionCompareSummary } from './fusion-compare.js';
+export { compareFusionModels, fusionComparisonCsv, fusionComparisonMarkdown } from './fusion-compare-stats.js';
+export type { AucDifference, CompareModel, CompareRow, FusionComparison } from './fusion-compare-stats.js';

@@ -15,3 +15,5 @@ export { gradCamSection } from './grad-cam-section.js';
 export type { GradCamExample, GradCamReportInput } from './grad-cam-section.js';
 export { embeddingMapSection, readEmbeddingMap, scatterPlot } from './embedding-map-section.js';
 export type { EmbeddingMapInput } from './embedding-map-section.js';
+export { shapBarPlot, shapReportSection, shapSection } from './shap-section.js';
+export type { ShapReportInput } from './shap-section.js';

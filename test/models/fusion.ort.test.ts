@@ -4,7 +4,7 @@ import { buildTrainingGraph } from '../../src/engine/training-graph.js';
 import { TABULAR_INPUT, createBackbone, createModel } from '../../src/models/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 
-// Late fusion: the image embedding [N,D] ⊕ the tabular input tab [N,F] → dropout → linear. The fused training graph's
+// Early fusion: the image embedding [N,D] ⊕ the tabular input tab [N,F] → dropout → linear. The fused training graph's
 // gradients (engine autodiff) against central finite differences of its loss through onnxruntime, and the head's
 // linearity in tab against the weights themselves.
 const N = 4;

@@ -20,6 +20,7 @@ import { registerDicomWeb } from './dicomweb.js';
 import { registerWorker } from './worker.js';
 import { registerBatch } from './batch.js';
 import { registerSweep } from './sweep.js';
+import { registerFusion } from './fusion.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -64,6 +65,7 @@ export function registerCommands(program: Command): void {
   registerSimilar(program);
   registerServe(program);
   registerExport(program);
+  registerFusion(program);
   registerDicom(program);
   registerDicomWeb(program);
   registerBatch(program);
