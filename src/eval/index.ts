@@ -23,8 +23,8 @@ export type { OperatingCriterion, ThresholdStats, OperatingPoint } from './opera
 export { classificationReport } from './classification-report.js';
 export { computeSplitMetrics } from './split-metrics.js';
 export type { SplitMetrics, PerClassRow } from './split-metrics.js';
-export { subgroupMetrics, subgroupMetricKeys } from './subgroups.js';
-export type { SubgroupRow } from './subgroups.js';
+export { subgroupClassificationReport, subgroupMetrics, subgroupMetricKeys } from './subgroups.js';
+export type { ReportAverage, SubgroupClassificationReport, SubgroupRow } from './subgroups.js';
 export { formatPredictionsCsv, parsePredictionsCsv, readPredictionsCsv, selectSplit } from './predictions-csv.js';
 export type { PredictionRow, PredictionTable, PredictionSplit } from './predictions-csv.js';
 export { evaluatePredictions, evaluateRun, DISCLAIMER } from './evaluate.js';

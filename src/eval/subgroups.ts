@@ -1,8 +1,41 @@
 import type { Rng } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 import { stratifiedBootstrap } from './bootstrap.js';
+import { accuracyFromConfusion, confusionMatrix, perClassScores } from './confusion.js';
 import { HeadlineEvaluator } from './headline.js';
 import type { Interval } from './types.js';
+
+/** Averages of a classification report: unweighted over all classes (macro) and weighted by support. */
+export interface ReportAverage { precision: number; recall: number; f1: number }
+
+/**
+ * A subgroup's classification report, as `sklearn.metrics.classification_report(y, pred, labels=range(K),
+ * output_dict=True, zero_division=0)`: per class (index order) precision, recall, F1 and support at the argmax
+ * decision, then accuracy and the macro and weighted averages.
+ */
+export interface SubgroupClassificationReport {
+  precision: number[];
+  recall: number[];
+  f1: number[];
+  support: number[];
+  accuracy: number;
+  macro_avg: ReportAverage;
+  weighted_avg: ReportAverage;
+}
+
+/** The classification report of rows with true classes `labels` and predicted classes `pred` (`SubgroupClassificationReport`). */
+export function subgroupClassificationReport(labels: Int32Array, pred: Int32Array, classes: number): SubgroupClassificationReport {
+  const cm = confusionMatrix(labels, pred, classes);
+  const pc = perClassScores(cm, classes);
+  const n = pc.support.reduce((a, b) => a + b, 0);
+  const avg = (v: Float64Array, w?: Float64Array) => (w ? (n > 0 ? v.reduce((a, x, k) => a + x * w[k]!, 0) / n : 0) : v.reduce((a, x) => a + x, 0) / classes);
+  return {
+    precision: Array.from(pc.precision), recall: Array.from(pc.recall), f1: Array.from(pc.f1), support: Array.from(pc.support),
+    accuracy: accuracyFromConfusion(cm, classes),
+    macro_avg: { precision: avg(pc.precision), recall: avg(pc.recall), f1: avg(pc.f1) },
+    weighted_avg: { precision: avg(pc.precision, pc.support), recall: avg(pc.recall, pc.support), f1: avg(pc.f1, pc.support) },
+  };
+}
 
 /** Metrics of one subgroup (rows sharing a metadata value) beside the overall figure. */
 export interface SubgroupRow {
@@ -15,6 +48,8 @@ export interface SubgroupRow {
   small: boolean;
   missing_classes: number[];
   metrics: Record<string, { value: number; ci: Interval | null; gap: number }>;
+  /** precision / recall / F1 / support per class and their averages in the group (`subgroupClassificationReport`) */
+  classification_report: SubgroupClassificationReport;
 }
 
 /** Which headline keys a subgroup table shows: discrimination, balance and, for binary, sensitivity/specificity. */
@@ -58,6 +93,7 @@ export function subgroupMetrics(
       column, value, n: idx.length, support, missing_classes: missing,
       small: idx.length < opts.minGroupSize || missing.length > 0,
       metrics: Object.fromEntries(keys.map((k) => [k, { value: point[k]!, ci: boot?.intervals[k] ?? null, gap: point[k]! - overall[k]! }])),
+      classification_report: subgroupClassificationReport(y, ev.pred, classes),
     });
   }
   return rows;

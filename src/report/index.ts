@@ -17,3 +17,4 @@ export { embeddingMapSection, readEmbeddingMap, scatterPlot } from './embedding-
 export type { EmbeddingMapInput } from './embedding-map-section.js';
 export { shapBarPlot, shapReportSection, shapSection } from './shap-section.js';
 export type { ShapReportInput } from './shap-section.js';
+export { subgroupReportSection } from './subgroup-report-section.js';
