@@ -17,7 +17,7 @@ export function modelCard(d: RunReportData): ModelCardSection[] {
   const rec = m as unknown as Record<string, number>;
   const key = m.classes === 2 ? ['roc_auc', 'balanced_accuracy', 'accuracy', 'mcc', 'log_loss'] : ['roc_auc_ovr_macro', 'balanced_accuracy', 'accuracy', 'macro_f1', 'log_loss'];
   const rows = headlineRows(m, bins).filter((r) => key.includes(r.key));
-  const arch = d.model ? `${d.model.arch}${d.model.backbone ? ` (backbone ${d.model.backbone}${d.model.head ? `, ${d.model.head} head` : ''})` : ''}` : 'unknown';
+  const arch = d.model ? `${d.model.arch}${d.model.backbone ? ` (backbone ${d.model.backbone}${d.model.head ? `, ${typeof d.model.head === 'string' ? d.model.head : 'MLP'} head` : ''})` : ''}` : 'unknown';
   const pre = d.preprocess ? `${d.preprocess.size}×${d.preprocess.size} px, ${d.preprocess.channels === 1 ? 'grey' : 'RGB'}, ${d.preprocess.fit}, normalisation ${d.preprocess.normalize}` : 'see preprocess.json';
   const fit = d.fit as { epochs?: number; optimizer?: string; lr?: number; batchSize?: number; schedule?: string } | undefined;
   const small = m.n_test < 200;

@@ -1,5 +1,6 @@
 import type { ReliabilityBin } from '../eval/index.js';
 import { fmt } from './headline.js';
+import { confidenceHistogram, type RocBand, type TestPredictions } from './predictions.js';
 import { conformalOf, reportBins, type RunReportData } from './run-data.js';
 import { PALETTE, barChart, heatmap, linePlot, type Series } from './svg.js';
 
@@ -46,17 +47,41 @@ export function confusionPlot(d: RunReportData): string {
   });
 }
 
-/** ROC curve(s): binary (class 1 positive) or one-vs-rest per class; chance diagonal. */
-export function rocPlot(d: RunReportData): string | undefined {
+/**
+ * ROC curve(s): binary (class 1 positive) or one-vs-rest per class; chance diagonal; `bands` (per positive class)
+ * shade a bootstrap band, and the operating points of metrics.json are marked at their test (1 − specificity, sensitivity).
+ */
+export function rocPlot(d: RunReportData, bands?: Map<number, RocBand>): string | undefined {
   const m = d.test;
-  const curves = m.roc_curve ? [{ name: `${m.class_names[1]} (AUC ${fmt(m.roc_auc, 3)})`, c: m.roc_curve }]
-    : (m.roc_curves_ovr ?? []).map((c, k) => ({ name: `${m.class_names[k]} (AUC ${fmt(m.per_class[k]?.auc, 3)})`, c }));
+  const curves = m.roc_curve ? [{ k: 1, name: `${m.class_names[1]} (AUC ${fmt(m.roc_auc, 3)})`, c: m.roc_curve }]
+    : (m.roc_curves_ovr ?? []).map((c, k) => ({ k, name: `${m.class_names[k]} (AUC ${fmt(m.per_class[k]?.auc, 3)})`, c }));
   if (!curves.length) return undefined;
+  const color = (i: number) => PALETTE[i % PALETTE.length]!;
+  const bandList = curves.flatMap(({ k }, i) => {
+    const b = bands?.get(k);
+    return b ? [{ x: b.fpr, lo: b.lo, hi: b.hi, color: color(i), ...(i === 0 ? { name: `${Math.round(b.level * 100)}% bootstrap band (${b.resamples} resamples)` } : {}) }] : [];
+  });
+  const marks = Object.entries(m.operating_points ?? {}).flatMap(([k, pts]) => {
+    const i = curves.findIndex((c) => c.k === Number(k));
+    return i < 0 ? [] : pts.map((p) => ({ x: 1 - p.test.specificity, y: p.test.sensitivity, label: p.criterion.replace(/_/g, ' '), color: curves.length > 1 ? color(i) : '#111827' }));
+  }).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   return linePlot({
     title: m.roc_curve ? `ROC curve (test, positive = ${m.class_names[1]})` : 'ROC curves (test, one-vs-rest)', xLabel: 'false positive rate (1 − specificity)', yLabel: 'true positive rate (sensitivity)',
-    x: [0, 1], y: [0, 1], diagonal: 'chance', legend: curves.length > 1 ? 'below' : 'bottom-right', width: 330, height: 320,
-    series: curves.map(({ name, c }) => ({ name, points: c.fpr.map((f, i) => [f, c.tpr[i]!] as const) })),
-    description: 'receiver operating characteristic on the test rows; dashed diagonal = chance',
+    x: [0, 1], y: [0, 1], diagonal: 'chance', legend: curves.length > 1 || bandList.length ? 'below' : 'bottom-right', width: 330, height: 320,
+    series: curves.map(({ name, c }, i) => ({ name, color: color(i), points: c.fpr.map((f, j) => [f, c.tpr[j]!] as const) })),
+    bands: bandList, marks,
+    description: `receiver operating characteristic on the test rows; dashed diagonal = chance${bandList.length ? '; shaded = pointwise bootstrap band of the true positive rate' : ''}${marks.length ? '; diamonds = operating points chosen on validation, at their test rates' : ''}`,
+  });
+}
+
+/** Test images per bin of calibrated top-class probability, correctly classified and misclassified side by side. */
+export function confidencePlot(p: TestPredictions, names: readonly string[]): string {
+  const h = confidenceHistogram(p);
+  return barChart({
+    title: `Confidence (test, n=${p.labels.length})`, xLabel: `top-class probability${p.temperature !== null ? ' (temperature-scaled)' : ''}, bin from`, yLabel: 'test images',
+    categories: h.edges.slice(0, -1).map((e) => e.toFixed(2)), width: 420,
+    series: [{ name: 'correct', values: h.correct, color: PALETTE[2] }, { name: 'misclassified', values: h.wrong, color: PALETTE[4] }],
+    description: `how confident the model is on the ${p.labels.length} test images of ${names.length} classes, correct and wrong predictions apart`,
   });
 }
 

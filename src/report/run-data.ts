@@ -6,6 +6,9 @@ import { MetricParams, conformalEntries, openRunDir, sourceName } from '../run/i
 
 export { sourceName };
 
+/** Images per class (in class order) of each split. */
+export interface SplitClassCounts { train?: number[]; val?: number[]; test?: number[] }
+
 /** One row of history.csv: the train layer's epoch record without the throughput column. */
 export type HistoryRow = Omit<EpochRecord, 'imagesPerSecond'>;
 
@@ -22,12 +25,14 @@ export interface RunReportData {
   /** name of the monitored validation score (history.csv column 5) */
   monitor: string;
   counts: { train?: number; val: number; test: number };
+  /** readable images per class and split, when the pipeline counted them from the data source */
+  classCounts?: SplitClassCounts;
   skipped: number;
   source?: string;
   fingerprint?: string;
   seed?: number;
   preprocess?: { size: number; channels: number; fit: string; normalize: string; tabularColumns?: string[]; tabularFeatures?: number };
-  model?: { arch: string; width?: number; dropout?: number; backbone?: string; head?: string };
+  model?: { arch: string; width?: number; dropout?: number; backbone?: string; head?: unknown };
   fit?: Record<string, unknown>;
   bestEpoch?: { phase: number; epoch: number; score: number };
   status?: string;

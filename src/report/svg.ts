@@ -60,15 +60,40 @@ export interface LinePlotSpec {
   legend?: 'bottom-right' | 'top-right' | 'bottom-left' | 'top-left' | 'below';
   /** an accessible summary (the `<desc>` of the SVG) */
   description?: string;
+  /** filled bands drawn under the lines (e.g. a bootstrap CI): lower and upper y per x */
+  bands?: readonly { x: readonly number[]; lo: readonly number[]; hi: readonly number[]; color?: string; name?: string }[];
+  /** labelled points drawn over the lines (e.g. operating points) */
+  marks?: readonly { x: number; y: number; label: string; color?: string }[];
 }
 
-const M = { l: 52, r: 14, t: 30, b: 44 };
+const MARGIN = { l: 52, r: 14, t: 30, b: 44 };
+
+/**
+ * A title as one line, or two when it would be wider than `width` px (about 0.6 em per character): the second
+ * line starts at its last " (" or, failing that, at the last space that fits.
+ */
+export function titleLines(title: string, width: number, fontSize = 12.5): string[] {
+  const fits = (t: string) => t.length * fontSize * 0.6 <= width;
+  if (fits(title)) return [title];
+  const paren = title.lastIndexOf(' (');
+  if (paren > 0 && fits(title.slice(0, paren))) return [title.slice(0, paren), title.slice(paren + 1)];
+  let cut = title.lastIndexOf(' ', Math.floor(width / (fontSize * 0.6)));
+  if (cut <= 0) cut = Math.floor(width / (fontSize * 0.6));
+  return [title.slice(0, cut), title.slice(cut).trim()];
+}
+
+/** The title's `<text>` elements from y = 18 (a second line 15 px below), starting at x = 6. */
+function titleSvg(lines: readonly string[]): string {
+  return lines.map((l, i) => `<text x="6" y="${18 + i * 15}" font-weight="600" font-size="12.5">${esc(l)}</text>`).join('');
+}
 
 /** Renders a `LinePlotSpec` as an inline `<svg>` element. */
 export function linePlot(s: LinePlotSpec): string {
   const W = s.width ?? 360;
-  const below = s.legend === 'below' ? s.series.filter((x) => x.name).length : 0;
-  const H = (s.height ?? 300) + (below ? 14 + below * 15 : 0);
+  const below = s.legend === 'below' ? s.series.filter((x) => x.name).length + (s.bands ?? []).filter((b) => b.name).length : 0;
+  const title = titleLines(s.title, W - 12);
+  const M = { ...MARGIN, t: MARGIN.t + (title.length - 1) * 15 };
+  const H = (s.height ?? 300) + (below ? 14 + below * 15 : 0) + (title.length - 1) * 15;
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b - (below ? 14 + below * 15 : 0);
   const [x0, x1] = s.x[1] > s.x[0] ? s.x : [s.x[0] - 0.5, s.x[0] + 0.5];
@@ -88,6 +113,11 @@ export function linePlot(s: LinePlotSpec): string {
     const b = Math.min(x1, y1);
     parts.push(`<line x1="${n2(X(a))}" y1="${n2(Y(a))}" x2="${n2(X(b))}" y2="${n2(Y(b))}" stroke="#9ca3af" stroke-dasharray="4 3"/>`);
   }
+  for (const b of s.bands ?? []) {
+    const up = b.x.map((x, j) => `${n2(X(x))},${n2(Y(b.hi[j]!))}`);
+    const down = b.x.map((x, j) => `${n2(X(x))},${n2(Y(b.lo[j]!))}`).reverse();
+    parts.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${b.color ?? PALETTE[0]}" fill-opacity="0.18" stroke="none"/>`);
+  }
   s.series.forEach((ser, i) => {
     const color = ser.color ?? PALETTE[i % PALETTE.length]!;
     const pts: [number, number][] = [];
@@ -102,6 +132,12 @@ export function linePlot(s: LinePlotSpec): string {
       if (r > 0 && Number.isFinite(x) && Number.isFinite(y)) parts.push(`<circle cx="${n2(X(x))}" cy="${n2(Y(y))}" r="${n2(r)}" fill="${color}" fill-opacity="0.75" stroke="#fff" stroke-width="0.8"/>`);
     });
   });
+  for (const mk of s.marks ?? []) {
+    const [cx, cy] = [X(mk.x), Y(mk.y)];
+    const right = cx < M.l + pw * 0.6;
+    parts.push(`<path d="M${n2(cx)} ${n2(cy - 5.5)}L${n2(cx + 5.5)} ${n2(cy)}L${n2(cx)} ${n2(cy + 5.5)}L${n2(cx - 5.5)} ${n2(cy)}Z" fill="${mk.color ?? '#111827'}" stroke="#fff" stroke-width="1"><title>${esc(mk.label)}</title></path>`
+      + `<text x="${n2(cx + (right ? 8 : -8))}" y="${n2(cy + 12)}" text-anchor="${right ? 'start' : 'end'}" font-size="9.5">${esc(mk.label)}</text>`);
+  }
   // Legend: one row per series in a corner of the plot area.
   const named = s.series.filter((x) => x.name);
   if (named.length && below) {
@@ -109,6 +145,10 @@ export function linePlot(s: LinePlotSpec): string {
       const color = ser.color ?? PALETTE[s.series.indexOf(ser) % PALETTE.length]!;
       const yy = M.t + ph + M.b + 10 + i * 15;
       parts.push(`<line x1="${M.l}" y1="${yy - 4}" x2="${M.l + 14}" y2="${yy - 4}" stroke="${color}" stroke-width="2.5"${ser.dash ? ` stroke-dasharray="${ser.dash}"` : ''}/><text x="${M.l + 19}" y="${yy}">${esc(ser.name)}</text>`);
+    });
+    (s.bands ?? []).filter((b) => b.name).forEach((b, i) => {
+      const yy = M.t + ph + M.b + 10 + (named.length + i) * 15;
+      parts.push(`<rect x="${M.l}" y="${yy - 9}" width="14" height="9" fill="${b.color ?? PALETTE[0]}" fill-opacity="0.3"/><text x="${M.l + 19}" y="${yy}">${esc(b.name!)}</text>`);
     });
   } else if (named.length) {
     const pos = s.legend ?? 'bottom-right';
@@ -125,11 +165,12 @@ export function linePlot(s: LinePlotSpec): string {
   }
   parts.push(`<text x="${M.l + pw / 2}" y="${M.t + ph + M.b - 8}" text-anchor="middle" font-size="11" fill="#374151">${esc(s.xLabel)}</text>`);
   parts.push(`<text transform="translate(13 ${M.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="11" fill="#374151">${esc(s.yLabel)}</text>`);
-  parts.push(`<text x="${M.l}" y="18" font-weight="600" font-size="12.5">${esc(s.title)}</text>`);
+  parts.push(titleSvg(title));
   return svgDoc(W, H, s.title, s.description, parts);
 }
 
-function svgDoc(W: number, H: number, title: string, description: string | undefined, parts: string[]): string {
+/** A standalone SVG document of `W`×`H` px with a `<title>`, an optional `<desc>` and the given parts. */
+export function svgDoc(W: number, H: number, title: string, description: string | undefined, parts: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" font-family="system-ui, sans-serif" font-size="10.5" fill="#111827">`
     + `<title>${esc(title)}</title>${description ? `<desc>${esc(description)}</desc>` : ''}${parts.join('')}</svg>`;
 }
@@ -184,7 +225,9 @@ export function barChart(s: {
 }): string {
   const W = s.width ?? 360;
   const extra = s.series.length > 1 ? 12 + s.series.length * 15 : 0;
-  const H = (s.height ?? 240) + extra;
+  const title = titleLines(s.title, W - 12);
+  const M = { ...MARGIN, t: MARGIN.t + (title.length - 1) * 15 };
+  const H = (s.height ?? 240) + extra + (title.length - 1) * 15;
   const pw = W - M.l - M.r;
   const ph = H - M.t - M.b - extra;
   const max = Math.max(1, ...s.series.flatMap((x) => x.values.filter(Number.isFinite)));
@@ -214,6 +257,6 @@ export function barChart(s: {
   });
   parts.push(`<text x="${M.l + pw / 2}" y="${M.t + ph + M.b - 8}" text-anchor="middle" font-size="11" fill="#374151">${esc(s.xLabel)}</text>`);
   parts.push(`<text transform="translate(13 ${M.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="11" fill="#374151">${esc(s.yLabel)}</text>`);
-  parts.push(`<text x="${M.l}" y="18" font-weight="600" font-size="12.5">${esc(s.title)}</text>`);
+  parts.push(titleSvg(title));
   return svgDoc(W, H, s.title, s.description, parts);
 }

@@ -18,7 +18,7 @@ describe('medclass report --run (spawned CLI)', () => {
 
   it('writes report.html and model-card.md and names them; a missing run is MC_TRAIN_BAD_RUN_DIR', async () => {
     const r = await run(process.execPath, [BIN, 'report', '--run', runDir], { encoding: 'utf8' });
-    expect(r.stdout).toMatch(/wrote report\.html \(\d+ KiB, 4 Grad-CAM examples\) and model-card\.md/);
+    expect(r.stdout).toMatch(/wrote report\.html \(\d+ KiB, \d+ Grad-CAM examples\), model-card\.md and \d+ figures/);
     expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('Research software, not a diagnostic device');
     expect(readFileSync(join(runDir, 'model-card.md'), 'utf8')).toContain('## Intended use');
     const bad = await run(process.execPath, [BIN, 'report', '--run', join(runDir, 'nope')], { encoding: 'utf8' }).catch((e: { code: number; stderr: string }) => e);

@@ -62,25 +62,25 @@ describe('writeReport on a tiny trained run', () => {
 
   it('is self-contained: well-formed inline SVG (ROC, PR, reliability, confusion, curves, set sizes), no scripts, no external assets', () => {
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    expect(svgs.length).toBe(7);
+    expect(svgs.length).toBe(9); // curves 2, confusion, ROC, PR, confidence, Grad-CAM gallery, reliability, set sizes
     for (const s of svgs) expect(xmlProblems(s)).toEqual([]);
     expect(xmlProblems(html.replace(/<!DOCTYPE html>/, '').replace(/<meta[^>]*>/g, '').replace(/<br>/g, '<br/>'))).toEqual([]);
     for (const title of ['ROC curve (test', 'Precision–recall (test', 'Reliability diagram (test', 'Confusion matrix (test', 'Conformal set sizes']) expect(html).toContain(title);
-    // the only images: Grad-CAM overlays as data: PNG URIs
-    const imgs = html.match(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g) ?? [];
+    // the only images: Grad-CAM overlays as data: PNG URIs inside the gallery SVG (the colour bar is an SVG gradient)
+    const imgs = html.match(/<image [^>]*href="data:image\/png;base64,[A-Za-z0-9+/=]+"/g) ?? [];
     expect(imgs).toHaveLength(examples.length);
-    expect(html.replace(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/g, '')).not.toMatch(/<script|<link|<img|<iframe|src=|@import|url\(/i);
+    expect(html.replace(/href="data:image\/png;base64,[A-Za-z0-9+/=]+"/g, '').replace(/url\(#inferno\)/g, '')).not.toMatch(/<script|<link|<img|<iframe|src=|href=|@import|url\(/i);
     expect(html.match(/https?:\/\/[^"\s<]+/g)?.filter((u) => u !== 'http://www.w3.org/2000/svg') ?? []).toEqual([]);
   });
 
   it('shows Grad-CAM examples: two test images per class (correct and misclassified first), as decodable PNGs', async () => {
-    expect(html).toContain('<h2>Grad-CAM examples</h2>');
+    expect(html).toContain('<h2>Grad-CAM gallery</h2>');
     expect(examples).toHaveLength(4);
     expect(examples.map((e) => e.trueLabel)).toEqual(['normal', 'normal', 'lesion', 'lesion']);
     for (const k of [0, 2]) if (examples[k]!.predicted !== examples[k + 1]!.predicted) expect(examples[k]!.predicted).toBe(examples[k]!.trueLabel);
     for (const e of examples) {
       expect(e.explained).toBe(e.predicted);
-      expect(html).toContain(`true <b>${e.trueLabel}</b> · predicted <b>${e.predicted}</b> (p = ${e.probability.toFixed(3)})`);
+      expect(html).toContain(`true ${e.trueLabel} · pred ${e.predicted} (p = ${e.probability.toFixed(3)})`);
       const m = await sharp(Buffer.from(e.png)).metadata();
       expect([m.format, m.width, m.height]).toEqual(['png', 2 * 160 + 4, 160]);
     }

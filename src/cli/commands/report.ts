@@ -1,29 +1,28 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
-import { gradCamExamples } from '../../pipeline/index.js';
-import { writeReport, type GradCamReportInput } from '../../report/index.js';
+import { writeRunReport } from '../../pipeline/index.js';
 import { out } from '../output.js';
 
-/** `medclass report --run DIR`: writes report.html and model-card.md into the run directory. */
+/** `medclass report --run DIR [--compare RUN...]`: writes report.html, model-card.md and figures/ into the run directory. */
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write report.html (one self-contained page with inline SVG plots and Grad-CAM examples) and model-card.md into a run directory. Research software, not a diagnostic device')
+    .description('write report.html (one self-contained page with inline SVG plots, a Grad-CAM gallery, similar cases), model-card.md and every plot as figures/<section>-<plot>.svg and .png into a run directory. Research software, not a diagnostic device')
     .requiredOption('--run <dir>', 'run directory written by medclass train (needs metrics.json)')
-    .option('--data <source>', "data source for the Grad-CAM examples (default: the run's, from run.json)")
-    .option('--no-gradcam', 'leave out the Grad-CAM examples (they need model.onnx and the data source)')
-    .action(async (o: { run: string; data?: string; gradcam: boolean }) => {
-      let gradCam: GradCamReportInput | undefined;
-      if (o.gradcam) {
-        try {
-          gradCam = await gradCamExamples(o.run, o.data ? { data: o.data } : {});
-        } catch (e) {
-          gradCam = { unavailable: e instanceof MedclassError ? `${e.code}: ${e.message}` : (e as Error).message };
-        }
-      } else gradCam = { unavailable: 'left out (--no-gradcam).' };
-      const r = writeReport(o.run, { generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), gradCam });
-      const note = 'examples' in gradCam ? `, ${gradCam.examples.length} Grad-CAM examples` : `; no Grad-CAM examples (${gradCam.unavailable})`;
-      out(`wrote ${r.html} (${(r.htmlBytes / 1024).toFixed(0)} KiB${note}) and ${r.modelCard} in ${o.run}\nResearch software, not a diagnostic device.`);
+    .option('--data <source>', "data source for the Grad-CAM gallery and per-class counts (default: the run's, from run.json)")
+    .option('--no-gradcam', 'leave out the Grad-CAM gallery (it needs model.onnx and the data source)')
+    .option('--gallery <n>', 'Grad-CAM gallery images per cell (TP, FP, FN, TN)', '4')
+    .option('--compare <runs...>', 'other run directories shown side by side in a Comparison section (same data only)')
+    .option('--allow-different-data', 'compare runs on other data too (marked), instead of refusing them with MC_RUN_DIFFERENT_DATA')
+    .action(async (o: { run: string; data?: string; gradcam: boolean; gallery: string; compare?: string[]; allowDifferentData?: boolean }) => {
+      const perCell = Number(o.gallery);
+      if (!(Number.isInteger(perCell) && perCell >= 1 && perCell <= 32)) throw new MedclassError('MC_CLI_BAD_OPTION', `--gallery: expected an integer 1–32, got '${o.gallery}'`);
+      const r = await writeRunReport(o.run, {
+        ...(o.data ? { data: o.data } : {}), gradCam: o.gradcam, perCell,
+        ...(o.compare ? { compare: o.compare, allowDifferentData: o.allowDifferentData === true } : {}),
+      });
+      const note = r.gradCamUnavailable ? `; no Grad-CAM examples (${r.gradCamUnavailable})` : `, ${r.gradCamExamples} Grad-CAM examples`;
+      out(`wrote ${r.html} (${(r.htmlBytes / 1024).toFixed(0)} KiB${note}), ${r.modelCard} and ${r.figures.length} figures (figures/*.svg, *.png) in ${o.run}\nsections: ${r.sections.join(', ')}\nResearch software, not a diagnostic device.`);
       process.exitCode = 0;
     });
 }
