@@ -57,8 +57,6 @@ export const ERROR_CODES = {
   MC_RUN_RESUME_MISMATCH: 'the resumed run differs from the one recorded in run.json',
   MC_RUN_BAD_FIGURE: 'a report figure has a bad or duplicate file name',
   MC_RUN_DIFFERENT_DATA: 'runs to compare were evaluated on different data',
-  MC_RUN_ENSEMBLE_MISMATCH: 'ensemble members differ in data, split, classes or preprocessing',
-  MC_RUN_NO_DROPOUT: 'the run has no dropout to keep on for MC-dropout',
   // explain
   MC_EXPLAIN_BAD_LAYER: 'no 4-D feature map of this name feeds the logits',
   MC_EXPLAIN_NOT_CAM_MODEL: 'plain CAM needs global average pooling followed by one linear layer',
