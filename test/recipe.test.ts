@@ -6,6 +6,7 @@ import {
 import type { DataStats } from '../src/pipeline/recipe.js';
 import { scratchConfig, backboneConfig } from '../src/pipeline/recipe-config.js';
 import { RunConfig } from '../src/run/index.js';
+import { hasColour } from '../src/pipeline/recipe-stats.js';
 
 const stats = (o: Partial<DataStats> = {}): DataStats => ({
   classes: ['a', 'b'], sourceSplits: { train: 1000, val: 100, test: 200 }, trainCounts: [500, 500], grouped: 0, medianSide: 28, colour: false, ...o,
@@ -96,5 +97,19 @@ describe('configs', () => {
     expect(b.fit.phases.map((p) => p.trainable)).toEqual(['head', 'last:40']);
     expect(b.fit).toMatchObject({ cacheTrunk: true, cacheAugmentPasses: 4, tta: true });
     expect(b.data.preprocess.size).toBe(224);
+  });
+});
+
+describe('hasColour', () => {
+  const img = (channels: 1 | 3, f: (p: number) => [number, number, number]) => {
+    const n = 32 * 32;
+    const data = new Uint8Array(n * channels);
+    for (let p = 0; p < n; p++) { const v = f(p); for (let c = 0; c < channels; c++) data[p * channels + c] = v[c]!; }
+    return { width: 32, height: 32, channels, data };
+  };
+  it('grey saved as RGB (with JPEG-like ±5 noise) is not colour; a tinted photo is; one channel never is', () => {
+    expect(hasColour(img(3, (p) => [p % 200, (p % 200) + 5, (p % 200) - 3 + 3]))).toBe(false);
+    expect(hasColour(img(3, (p) => [150, 90 + (p % 7), 60]))).toBe(true);
+    expect(hasColour(img(1, () => [10, 200, 30]))).toBe(false);
   });
 });
