@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
-import { runFusionCompare, runLateFusion } from '../../pipeline/index.js';
+import { FusionCompareOptions, runFusionCompare, runLateFusion } from '../../pipeline/index.js';
 import { checkJsonTarget, out } from '../output.js';
 import { runRenderer } from '../progress.js';
 import { loadRunConfig } from './train.js';
@@ -15,7 +15,8 @@ const num = (v: string | undefined, name: string, int = true): number | undefine
 
 /** `medclass fusion compare|late`: image + tabular model comparison on one split, and prediction-level late fusion. */
 export function registerFusion(program: Command): void {
-  const fusion = program.command('fusion').description('image + tabular models: compare ZeroR, tabular-only, image-only, early and late fusion on one split; late-fuse two runs. Research software, not a diagnostic device');
+  const d = FusionCompareOptions.parse({});
+  const fusion = program.command('fusion').summary('image + tabular: ZeroR vs tabular vs image vs early vs late fusion').description('image + tabular models: compare ZeroR, tabular-only, image-only, early and late fusion on one split; late-fuse two runs. Research software, not a diagnostic device');
   fusion
     .command('compare')
     .description('train tabular-only (tabular-mlp), image-only and early-fusion runs from one config (its data, split and seed), late-fuse the image and tabular runs (weighted average and stacking, fitted on val), and write comparison.csv / comparison.md / auc-differences.csv: test balanced accuracy and macro AUC with bootstrap CIs beside ZeroR, paired bootstrap of the AUC differences; exact SHAP values and report.html per run')
@@ -25,9 +26,9 @@ export function registerFusion(program: Command): void {
     .option('--size <px>', 'image side (overrides data.preprocess.size)')
     .option('--seed <n>', 'seed of the split, the training and the bootstrap (overrides seed)')
     .option('--threads <n>', 'onnxruntime threads (0 = all cores)')
-    .option('--bootstrap <n>', 'paired bootstrap resamples (default 1000)')
-    .option('--tabular-epochs <n>', 'epochs of the tabular-only MLP (default 30)')
-    .option('--shap-rows <n>', 'test rows explained by exact SHAP in runs that read the image (default 300)')
+    .option('--bootstrap <n>', `paired bootstrap resamples (default ${d.bootstrap})`)
+    .option('--tabular-epochs <n>', `epochs of the tabular-only MLP (default ${d.tabularEpochs})`)
+    .option('--shap-rows <n>', `test rows explained by exact SHAP in runs that read the image (default ${d.shapRows})`)
     .option('--force', 'replace runs already in the folder')
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'also write the comparison as JSON to this file')
