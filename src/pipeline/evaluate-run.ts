@@ -69,14 +69,14 @@ async function scoresFromData(model: RunModel, run: RunDir, spec: string, o: z.o
   return { val: await load('val'), test: await load('test'), skipped, splits: { recorded, unknown } };
 }
 
-/** predictions.csv rows of re-run splits: split, id, label, logits, every metadata column. */
-function rerunPredictions(splits: [string, SplitScores][], k: number): string {
+/** predictions.csv rows of re-run splits: split, id, label, logits, class names and calibrated probabilities, every metadata column. */
+function rerunPredictions(splits: [string, SplitScores][], k: number, named: { classes: readonly string[]; temperature: number | null }): string {
   const metaCols = [...new Set(splits.flatMap(([, s]) => Object.keys(s.meta ?? {})))].filter((c) => c !== 'id');
   const rows = splits.flatMap(([split, s]) => Array.from(s.labels, (label, i) => ({
     split, id: s.meta?.id?.[i] ?? String(i), label, logits: s.scores.subarray(i * k, (i + 1) * k),
     meta: Object.fromEntries(metaCols.map((c) => [c, s.meta?.[c]?.[i] ?? ''])),
   })));
-  return predictionsCsv(rows, k, metaCols);
+  return predictionsCsv(rows, k, metaCols, named);
 }
 
 /**
@@ -120,6 +120,6 @@ export async function evaluateRunDir(runDir: string, options: EvaluateRunOptions
   // the data evaluated: the run's own source (its predictions.csv), or the --data source
   run.writeFile('metrics.json', metricsJson(metrics, { classes, evaluatedOn: sourceName(o.data ?? cfg.data.source), seed, params }));
   run.writeFile('calibration.json', calibrationJson(metrics));
-  if (o.data) run.writeFile('predictions.csv', rerunPredictions([...(val ? [['val', val] as [string, SplitScores]] : []), ['test', test]], k));
+  if (o.data) run.writeFile('predictions.csv', rerunPredictions([...(val ? [['val', val] as [string, SplitScores]] : []), ['test', test]], k, { classes, temperature: metrics.temperature }));
   return { metrics, evaluatedOn, counts: { val: val?.labels.length ?? 0, test: test.labels.length }, skipped, params, ...(splits ? { splits } : {}) };
 }

@@ -284,7 +284,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     split, id: source.items[idx]!.id, label: set.labels[i]!, logits: logits.subarray(i * k, (i + 1) * k),
     meta: Object.fromEntries(groups.map((c) => [c, groupMeta[split][c]![i]!])),
   }));
-  run.writeFile('predictions.csv', predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k, groups));
+  run.writeFile('predictions.csv', predictionsCsv([...rowsOf(val, valLogits, 'val'), ...rowsOf(test, testLogits, 'test')], k, groups, { classes, temperature: metrics.temperature }));
   summary.metrics = metrics;
   summary.wallSeconds = (performance.now() - t0) / 1000;
   finish('done', { history: result.history });

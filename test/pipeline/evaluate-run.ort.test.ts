@@ -82,7 +82,7 @@ describe('evaluateRunDir', () => {
     const res = await evaluateRunDir(dir, { data: TINY_SOURCE, subgroups: ['lesion'], bootstrap: 50, threads: 1 });
     expect(res.counts).toEqual({ val: old.filter((r) => r.split === 'val').length, test: old.filter((r) => r.split === 'test').length });
     const header = readFileSync(join(dir, 'predictions.csv'), 'utf8').split('\n')[0];
-    expect(header).toBe('split,id,label,logit_0,logit_1,lesion,cx,cy,radius');
+    expect(header).toBe('split,id,label,logit_0,logit_1,label_name,pred_name,cal_prob_0,cal_prob_1,lesion,cx,cy,radius');
     const now = readRunPredictions(dir);
     expect(now.map((r) => r.id)).toEqual(old.map((r) => r.id));
     expectAllClose(Float64Array.from(now.flatMap((r) => r.logits)), Float64Array.from(old.flatMap((r) => r.logits)), { rtol: 1e-5, atol: 1e-6, label: 'logits' });
