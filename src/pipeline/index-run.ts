@@ -3,7 +3,8 @@ import { Rng } from '../engine/index.js';
 import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type SplitName, encodeTabular } from '../data/index.js';
 import { DISCLAIMER, argmaxRows, evaluatePredictions, formatPredictionsCsv, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
-  EmbeddingIndex, Embedder, INDEX_FILES, KnnHeadOptions, UmapOptions, exactKnnOrt, knnVote, mapNeighborAccuracy, takeRows, umap2d,
+  EmbeddingIndex, Embedder, INDEX_FILES, KnnCvOptions, KnnHeadOptions, UmapOptions, exactKnnOrt, knnCrossValidate, knnVote, mapNeighborAccuracy, takeRows, umap2d,
+  type KnnCvResult,
 } from '../retrieval/index.js';
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
@@ -14,7 +15,10 @@ export const IndexRunOptions = z.strictObject({
   data: z.string().optional().describe("data source (default: the run's, as run.json names it); split as run.json records"),
   csv: CsvOptions.optional().describe('CSV column mapping when --data is a manifest'),
   embedding: z.string().default('embedding').describe('graph value [N,D] read as the embedding'),
-  knn: KnnHeadOptions.default(KnnHeadOptions.parse({})).describe('the k-NN classifier head evaluated on val/test'),
+  knn: KnnHeadOptions.extend({
+    k: z.union([z.number().int().min(1), z.literal('auto')]).default('auto').describe("training cases that vote for each image, or 'auto': chosen by cross-validation on the training embeddings (knnCv)"),
+  }).default({ k: 'auto', weights: 'distance' }).describe('the k-NN classifier head evaluated on val/test'),
+  knnCv: KnnCvOptions.default(KnnCvOptions.parse({})).describe("grid, folds and score of the cross-validated choice of k (knn.k = 'auto')"),
   umap: UmapOptions.default(UmapOptions.parse({})).describe('the 2-D map of the training embeddings'),
   mapK: z.number().int().min(1).default(5).describe('k of the leave-one-out neighbour accuracy that scores the map'),
   bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the k-NN head CIs (default: as the run)'),
@@ -37,6 +41,8 @@ export interface RunIndexSummary {
   classes: string[];
   /** k-NN head vs the model's own head (metrics.json), val and test */
   heads: { knn: { val: HeadFigures | null; test: HeadFigures }; model: { val: HeadFigures | null; test: HeadFigures | null } };
+  /** the k-NN head used: its k (given, or chosen by `cv`) and vote weights */
+  knn: { k: number; weights: 'distance' | 'uniform'; cv?: KnnCvResult };
   /** leave-one-out `mapK`-NN accuracy of the mapped training cases: in 2-D and in the embedding space (cosine) */
   map: { n: number; neighborAccuracy2d: number; neighborAccuracyEmbedding: number; majorityShare: number };
   /** false when the data (ids, labels, splits) differ from what the run was trained on */
@@ -108,7 +114,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     // Fusion runs: the model also takes each item's encoded metadata (the embedding itself is the image's).
     const tab = tabular ? encodeTabular(tabular, b.indices.map((i) => source.items[i]!.meta), { requireColumns: true, rowName: (i) => source.items[b.indices[i]!]!.id }) : undefined;
     const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
-    return { ...r, labels: b.labels, ids: b.indices.map((i) => source.items[i]!.id) };
+    return { ...r, labels: b.labels, ids: b.indices.map((i) => source.items[i]!.id), groups: b.indices.map((i) => source.items[i]!.group) };
   };
   let train, val, test;
   try {
@@ -126,8 +132,14 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
 
   onEvent?.({ type: 'stage', stage: 'knn' });
   const threads = o.threads || undefined;
+  // k = 'auto': stratified (patient-grouped when the data have groups) k-fold grid search on the training embeddings
+  const grouped = train.groups.some((g) => g !== undefined);
+  const cv = o.knn.k === 'auto'
+    ? await knnCrossValidate(index.vectors, index.size, index.dim, index.labels, k, o.knnCv, new Rng(seed).fork('knn-cv'), { weights: o.knn.weights, threads, ...(grouped ? { groups: train.groups } : {}) })
+    : undefined;
+  const knn = { k: cv ? cv.bestK : (o.knn.k as number), weights: o.knn.weights };
   const headScores = async (s: typeof val): Promise<SplitScores> => ({
-    labels: s.labels, scores: knnVote(await index.searchMany(s.embeddings, s.labels.length, o.knn.k, { threads }), index.labels, k, o.knn), meta: { id: s.ids },
+    labels: s.labels, scores: knnVote(await index.searchMany(s.embeddings, s.labels.length, knn.k, { threads }), index.labels, k, knn), meta: { id: s.ids },
   });
   const knnVal = val.labels.length ? await headScores(val) : undefined;
   if (test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', 'the data have no readable test cases to evaluate the k-NN head on', { hint: 'the source needs a test split' });
@@ -135,7 +147,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const eo = { ...runEvalOptions(cfg.eval, classes, o.bootstrap !== undefined ? { bootstrap: o.bootstrap } : {}), subgroups: [] };
   const metrics: MetricsReport = evaluatePredictions({ classes: k, scoreKind: 'prob', ...(knnVal ? { val: knnVal } : {}), test: knnTest }, eo, new Rng(seed).fork('eval'), onEvent);
   const { val: valMetrics, ...testMetrics } = metrics;
-  run.writeFile('index/knn-metrics.json', toJson({ disclaimer: DISCLAIMER, classes, head: { kind: 'knn', metric: 'cosine', ...o.knn, index: INDEX_FILES.items }, seed, test: testMetrics, val: valMetrics }));
+  run.writeFile('index/knn-metrics.json', toJson({ disclaimer: DISCLAIMER, classes, head: { kind: 'knn', metric: 'cosine', ...knn, index: INDEX_FILES.items, ...(cv ? { kSelection: { ...cv, grouped } } : {}) }, seed, test: testMetrics, val: valMetrics }));
   const rows = [...(knnVal ? [['val', knnVal] as const] : []), ['test', knnTest] as const];
   run.writeFile('index/knn-predictions.csv', formatPredictionsCsv(rows.flatMap(([split, sc]) => Array.from(sc.labels, (label, i) => ({
     split, id: sc.meta!.id![i]!, label, scores: sc.scores.subarray(i * k, (i + 1) * k),
@@ -184,7 +196,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
       knn: { val: figures(valMetrics ? { ...valMetrics, n: knnVal?.labels.length } : null), test: figures({ ...testMetrics, n: knnTest.labels.length })! },
       model: { val: figures(model?.val ? { ...model.val, n: model.val.n ?? val.labels.length } : null), test: figures(model?.test ? { ...model.test, n: model.test.n_test } : null) },
     },
-    map, fingerprintMatches, skipped,
+    knn: { ...knn, ...(cv ? { cv } : {}) }, map, fingerprintMatches, skipped,
     files: [INDEX_FILES.vectors, INDEX_FILES.items, 'index/knn-metrics.json', 'index/knn-predictions.csv', 'index/umap.json'],
   };
 }

@@ -3,6 +3,8 @@ export { KnnHeadOptions, UmapOptions } from './options.js';
 export type { KnnHeadOptionsInput, UmapOptionsInput } from './options.js';
 export { l2Normalize, takeRows } from './vectors.js';
 export { exactKnn, exactKnnOrt, knnVote } from './knn.js';
+export { KnnCvOptions, knnCrossValidate } from './knn-cv.js';
+export type { KnnCvOptionsInput, KnnCvResult, KnnCvScore } from './knn-cv.js';
 export type { Neighbors } from './knn.js';
 export { EmbeddingIndex, INDEX_FILES } from './embedding-index.js';
 export type { IndexItem, IndexManifest, SimilarCase } from './embedding-index.js';

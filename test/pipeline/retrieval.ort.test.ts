@@ -128,7 +128,7 @@ describe('similar-case retrieval on a trained phantom run', () => {
     expect(table.scoreKind).toBe('prob');
     for (const which of ['val', 'test'] as const) {
       const q = await embedSplit(which);
-      const ref = referenceKnnProbs(train.rows, train.labels, q.rows, 10, 2);
+      const ref = referenceKnnProbs(train.rows, train.labels, q.rows, summary.knn.k, 2); // k chosen by the default --k auto
       const got = selectSplit(table, which)!;
       expect(Array.from(got.labels)).toEqual(Array.from(q.labels));
       // weights are 1/(1 − cos): the index's float32 cosines (≈1e-7 off the float64 reference) move a weight by
