@@ -58,7 +58,7 @@ describe('size, width and epochs from the budget', () => {
   it('epoch cost scales with pixels and width; the training time shrinks with overheads', () => {
     expect(scaleEpochSeconds(1, { size: 64, width: 1 }, { size: 32, width: 1 })).toBeCloseTo(0.25);
     expect(scaleEpochSeconds(1, { size: 28, width: 1 }, { size: 28, width: 2 })).toBeCloseTo(2 ** 1.5);
-    expect(trainingSeconds(900, { load: 30, evaluate: 20, probe: 10 })).toBeCloseTo(0.8 * 840);
+    expect(trainingSeconds(900, { load: 30, evaluate: 20, probe: 10 })).toBeCloseTo(0.9 * 840);
     expect(trainingSeconds(10, { load: 30, evaluate: 20, probe: 10 })).toBe(0);
     expect(epochsWithin(100, 7)).toBe(14);
     expect(epochsWithin(1, 7)).toBe(1);

@@ -84,7 +84,8 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
     emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${ref.size} px` });
     const p1 = await probeScratch({ arch: 'compact-resnet', ...ref, channels, classes: stats.classes.length, batch, augment, threads: o.threads });
     const perEpoch = (spi: number) => spi * (nTrain + 0.35 * nVal);
-    const evaluate = (nVal + nTest) * p1.secondsPerImage * 0.4 * 2 + 3;
+    // inference ≈ a third of a training step per image, twice with flip TTA; then calibration and the bootstrap
+    const evaluate = (nVal + nTest) * p1.secondsPerImage * 0.35 * (augment.hflip ? 2 : 1) + 5;
     const seconds = () => trainingSeconds(o.budgetSeconds, { load, evaluate, probe: elapsed() + 3 });
     const shape = chooseScratchShape(stats.medianSide, nTrain, seconds(), (c) => perEpoch(scaleEpochSeconds(p1.secondsPerImage, ref, c)), maxSize);
     let spi = scaleEpochSeconds(p1.secondsPerImage, ref, shape);

@@ -95,11 +95,11 @@ export function scaleEpochSeconds(measured: number, from: { size: number; width:
 }
 
 /**
- * Seconds planned for training: the budget less data loading, evaluation (TTA, bootstrap) and the probes, times 0.8
- * (the machine is shared: a cut by the deadline stops a one-cycle schedule before its low-rate end).
+ * Seconds planned for training: the budget less data loading, evaluation (TTA, bootstrap) and the probes, times 0.9
+ * (the machine may be shared: a cut by the deadline stops a one-cycle schedule before its low-rate end).
  */
 export function trainingSeconds(budget: number, overhead: { load: number; evaluate: number; probe: number }): number {
-  return Math.max(0, 0.8 * (budget - overhead.load - overhead.evaluate - overhead.probe));
+  return Math.max(0, 0.9 * (budget - overhead.load - overhead.evaluate - overhead.probe));
 }
 
 /** Whole epochs that fit `seconds` at `epochSeconds` each (at least 1). */
