@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   MC_RUN_OLD_FORMAT: 'the run directory was written by an older medclass (no run.json)',
   MC_RUN_BAD_MANIFEST: 'run.json is malformed or of another schema version',
   MC_RUN_RESUME_MISMATCH: 'the resumed run differs from the one recorded in run.json',
+  MC_RUN_ENSEMBLE_MISMATCH: 'ensemble members differ in data, split, classes or preprocessing',
+  MC_RUN_NO_DROPOUT: 'the run has no dropout to keep on for MC-dropout',
   MC_RUN_BAD_FIGURE: 'a report figure has a bad or duplicate file name',
   MC_RUN_DIFFERENT_DATA: 'runs to compare were evaluated on different data',
   // explain

@@ -33,3 +33,5 @@ export { compareReports, comparisonToCsv, comparisonToMarkdown, DEFAULT_COMPARIS
 export type { ComparisonEntry, ComparisonColumn, ComparisonCell, ComparisonTable } from './compare.js';
 export { predictionsToCsv, calibrationArtifact } from './run-artifacts.js';
 export type { CalibrationArtifact } from './run-artifacts.js';
+export { predictiveUncertainty, entropyRows, oneMinusMaxProbability, certaintyOrder, errorDetectionAuroc, selectiveAccuracy, aurc, selectiveMetrics } from './selective.js';
+export type { PredictiveUncertainty, SelectiveFigures, SelectiveReport, SelectiveOptions } from './selective.js';

@@ -51,3 +51,14 @@ export type { GradCamGallery, GradCamGalleryOptions } from './grad-cam-gallery.j
 export { loadComparison } from './report-compare.js';
 export { writeRunReport } from './report-run.js';
 export type { RunReport, RunReportOptions } from './report-run.js';
+export { EnsembleOptions, buildEnsemble, openMembers } from './ensemble.js';
+export type { EnsembleOptionsInput } from './ensemble.js';
+export { McDropoutOptions, buildMcDropout } from './mc-dropout.js';
+export type { McDropoutOptionsInput } from './mc-dropout.js';
+export { UNCERTAINTY_OUTPUT_NAMES, appendUncertaintyTail, buildEnsembleGraph } from './ensemble-graph.js';
+export { buildMcDropoutGraph } from './mc-dropout-graph.js';
+export type { McDropoutGraphInput } from './mc-dropout-graph.js';
+export { UNCERTAINTY_COLUMNS, writeDerivedRun } from './ensemble-derived-run.js';
+export type { DerivedRunOptions, DerivedRunSummary } from './ensemble-derived-run.js';
+export { splitSelective } from './ensemble-uncertainty.js';
+export type { SplitUncertainty } from './ensemble-uncertainty.js';

@@ -50,6 +50,8 @@ export type ImagePrediction =
     tabularAttribution?: TabularAttribution;
     /** the decision at the operating point (`operatingPoint`, else the run's eval.operatingPoint), besides the arg-max `label` */
     decision?: OperatingDecision;
+    /** ensembles and MC-dropout runs: predictive entropy and mutual information (nats) over the members or passes */
+    uncertainty?: { method: 'ensemble' | 'mc-dropout'; samples: number; entropy: number; mutualInformation: number };
     error?: undefined;
   }
   | { file: string; error: { code: ErrorCode; message: string } };
@@ -176,6 +178,45 @@ export class RunModel {
     return out;
   }
 
+  /** The uncertainty model.onnx gives (preprocess.json `uncertainty`: ensembles, MC-dropout runs), else undefined. */
+  get uncertainty(): RunPreprocess['uncertainty'] { return this.preprocess.uncertainty; }
+
+  /**
+   * Ensembles and MC-dropout runs: logits `[N, K]` (log of the mean member/pass probabilities), predictive entropy
+   * `[N]` and mutual information `[N]` (nats) from the same session runs; with `tta` each is averaged with the flip's.
+   */
+  async withUncertainty(x: Float32Array, n: number, opts: { batchSize?: number; tta?: boolean; tab?: Float32Array } = {}): Promise<{ logits: Float32Array; entropy: Float32Array; mutualInformation: Float32Array }> {
+    const u = this.preprocess.uncertainty;
+    if (!u) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', "this run's model.onnx gives no uncertainty (not an ensemble or MC-dropout run)", { hint: 'build one with medclass ensemble RUN… or medclass mc-dropout RUN' });
+    const { channels: c, size } = this.preprocess;
+    const per = c * size * size;
+    const f = this.tabular?.features.length ?? 0;
+    if (x.length !== n * per || (this.tabular && opts.tab?.length !== n * f)) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `x/tab: expected [${n},${c},${size},${size}]${this.tabular ? ` and [${n},${f}]` : ''}`);
+    const k = this.classes.length;
+    const names = [this.preprocess.output, u.entropy, u.mutualInformation] as const;
+    const outs = [new Float32Array(n * k), new Float32Array(n), new Float32Array(n)];
+    const bs = opts.batchSize ?? 32;
+    for (let s = 0; s < n; s += bs) {
+      const m = Math.min(bs, n - s);
+      const dims = [m, c, size, size];
+      const batch = x.slice(s * per, (s + m) * per);
+      const tab = opts.tab && this.preprocess.tabularInput
+        ? { [this.preprocess.tabularInput]: { dtype: 'float32' as const, dims: [m, f], data: opts.tab.slice(s * f, (s + m) * f) } } : {};
+      const run = async (data: Float32Array) => {
+        const r = await this.session.run({ ...tab, [this.preprocess.input]: { dtype: 'float32', dims, data } }, names);
+        return names.map((name) => Float32Array.from(r[name]!.data as Float32Array));
+      };
+      const a = await run(batch);
+      if (opts.tta ?? this.tta) {
+        hflipBatch(batch, dims);
+        const b = await run(batch);
+        a.forEach((v, j) => { for (let i = 0; i < v.length; i++) v[i] = (v[i]! + b[j]![i]!) / 2; });
+      }
+      a.forEach((v, j) => outs[j]!.set(v, s * (j === 0 ? k : 1)));
+    }
+    return { logits: outs[0]!, entropy: outs[1]!, mutualInformation: outs[2]! };
+  }
+
   async dispose(): Promise<void> {
     await this.session.dispose();
   }
@@ -211,7 +252,10 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const { entries, ok, x } = await decodeInputs(files, pre, o.concurrency);
   const k = model.classes.length;
   const tab = tabRow ? new Float32Array(ok.length * tabRow.length).map((_, i) => tabRow[i % tabRow.length]!) : undefined;
-  const logits = ok.length ? await model.logits(x, ok.length, { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}), ...(tab ? { tab } : {}) }) : new Float32Array(0);
+  const lo = { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}), ...(tab ? { tab } : {}) };
+  // ensembles and MC-dropout runs: logits and uncertainty from the same runs (not through a server's batcher)
+  const scored = model.uncertainty && ok.length ? await model.withUncertainty(x, ok.length, lo) : undefined;
+  const logits = scored?.logits ?? (ok.length ? await model.logits(x, ok.length, lo) : new Float32Array(0));
   const T = o.calibrate ? model.temperature : null;
   const l64 = Float64Array.from(logits);
   const probs = softmax(l64, k, T ?? 1);
@@ -235,6 +279,7 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
       calibrated: T !== null,
       ...(sets && cal ? { conformalSet: model.classes.filter((_, m) => sets[j * k + m] === 1), conformalLevel: 1 - cal.alpha } : {}),
       ...(attribution ? { tabularAttribution: attribution[j]! } : {}),
+      ...(scored && model.uncertainty ? { uncertainty: { method: model.uncertainty.method, samples: model.uncertainty.samples, entropy: scored.entropy[j]!, mutualInformation: scored.mutualInformation[j]! } } : {}),
       // thresholds were chosen on temperature-scaled probabilities, so decisions always use them
       ...(op ? { decision: decideAt(op, calibrated.subarray(j * k, (j + 1) * k)) } : {}),
     };

@@ -92,7 +92,8 @@ function backboneOptions(cfg: RunConfig, classes: number, tabularFeatures: numbe
   };
 }
 
-function buildNet(cfg: RunConfig, classes: number, rng: Rng, tabularFeatures: number): Network {
+/** The network of a run config (fresh weights from `rng.fork('init')`); MC-dropout rebuilds a trained run's with it. */
+export function buildNet(cfg: RunConfig, classes: number, rng: Rng, tabularFeatures: number): Network {
   const p = cfg.data.preprocess;
   if (cfg.model.arch === 'backbone') {
     if (!cfg.model.backbone) throw new Error("model.arch 'backbone' needs model.backbone (an ONNX file)");

@@ -3,6 +3,7 @@ import { PreprocessOptions } from '../data/index.js';
 import { DISCLAIMER, EvalOptions, parseOperatingPoint, type ConformalCalibration, type ConformalMethod, type MetricsReport, type SplitMetrics } from '../eval/index.js';
 import type { RunConfig } from './config.js';
 import { toJson } from './files.js';
+import { UncertaintyOutputs } from './uncertainty.js';
 
 /** `preprocess.json`: how images become the model's input, the class names, and the graph's input/output names. */
 export const PreprocessFile = PreprocessOptions.extend({
@@ -15,6 +16,8 @@ export const PreprocessFile = PreprocessOptions.extend({
   tabularInput: z.string().optional(),
   tabularFeatures: z.number().int().optional(),
   tabularColumns: z.array(z.string()).optional(),
+  /** Ensembles and MC-dropout runs: model.onnx's entropy, mutual-information and per-sample outputs. */
+  uncertainty: UncertaintyOutputs.optional(),
 });
 export type RunPreprocess = z.output<typeof PreprocessFile>;
 

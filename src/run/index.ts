@@ -15,3 +15,4 @@ export { RUN_DIR_ENTRIES, RunDir, createRunDir, filesBelow, openRunDir } from '.
 export type { CreateRunDirOptions } from './run-dir.js';
 export { FIGURES_DIR, listFigures, runFileBytes, svgToPng, writeFigures } from './figures.js';
 export type { FigureFile, WrittenFigure } from './figures.js';
+export { DerivedRunRecord, UNCERTAINTY_FILE, UncertaintyFile, UncertaintyOutputs, readUncertainty, uncertaintyJson } from './uncertainty.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunConfig } from './config.js';
+import { DerivedRunRecord } from './uncertainty.js';
 
 /** File name of the manifest inside a run directory. */
 export const RUN_MANIFEST = 'run.json';
@@ -54,6 +55,8 @@ export const RunManifest = z.strictObject({
   splits: RunSplits.optional(),
   versions: z.record(z.string(), z.string()),
   outcome: RunOutcome.optional(),
+  /** ensembles and MC-dropout runs: the runs they were built from */
+  derived: DerivedRunRecord.optional(),
   files: z.array(RunFileRecord),
 });
 export type RunManifest = z.output<typeof RunManifest>;

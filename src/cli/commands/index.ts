@@ -21,6 +21,7 @@ import { registerWorker } from './worker.js';
 import { registerBatch } from './batch.js';
 import { registerSweep } from './sweep.js';
 import { registerFusion } from './fusion.js';
+import { registerEnsemble } from './ensemble.js';
 
 /** One line per command in `medclass --help`; each command's own `--help` has the long description. */
 const SUMMARIES: Record<string, string> = {
@@ -45,6 +46,8 @@ const SUMMARIES: Record<string, string> = {
   batch: 'predict many inputs into one CSV, in-process or on queue workers',
   worker: 'take batch jobs from a Redis queue (BullMQ) until stopped',
   sweep: 'k-fold × seeds × grid of a config, as jobs on queue workers',
+  ensemble: 'deep ensemble of runs as one run directory (entropy, mutual information)',
+  'mc-dropout': 'MC-dropout of a run as one run directory (T seeded passes)',
 };
 
 /** Adds every sub-command to the program; each command module exports one `register*` function. */
@@ -66,6 +69,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerExport(program);
   registerFusion(program);
+  registerEnsemble(program);
   registerDicom(program);
   registerDicomWeb(program);
   registerBatch(program);

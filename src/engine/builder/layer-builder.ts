@@ -36,7 +36,8 @@ export class GraphRecorder {
   private readonly prefix: string[] = [];
   private readonly counters = new Map<string, number>();
 
-  constructor(readonly mode: BuildMode, graphName: string) {
+  /** `keepDropout`: an inference graph that keeps dropout as `Mul` by a mask input (MC-dropout). */
+  constructor(readonly mode: BuildMode, graphName: string, readonly keepDropout = false) {
     this.graph = { name: graphName, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17 };
     this.e = new Emitter(this.graph, 'net');
   }

@@ -152,7 +152,7 @@ export class LayerBuilder extends GraphRecorder {
   /** Dropout with drop probability `p`: in training, `x · mask` where the mask (0 or 1/(1−p)) is a graph input. */
   dropout(x: Sym, p: number, name = this.autoName('dropout')): Sym {
     if (!(p >= 0 && p < 1)) throw new MedclassError('MC_ENGINE_BAD_MODEL', `${this.path(name)}: dropout p must be in [0, 1), got ${p}`);
-    if (this.mode !== 'train' || p === 0) return x;
+    if ((this.mode !== 'train' && !this.keepDropout) || p === 0) return x;
     const mask = this.input(this.path(`${name}.mask`), x.dims);
     this.dropouts.push({ input: mask.name, dims: x.dims, p });
     return this.op('Mul', [x, mask], x.dims);

@@ -32,8 +32,8 @@ export interface DefineNetworkOptions {
  * const forward = net.trainGraph();   // input x, output logits, parameters as initializers
  */
 export function defineNetwork(define: NetworkDefinition, opts: DefineNetworkOptions): Network {
-  const record = (mode: BuildMode): LayerBuilder => {
-    const b = new LayerBuilder(mode, `${opts.name}-${mode}`);
+  const record = (mode: BuildMode, keepDropout = false): LayerBuilder => {
+    const b = new LayerBuilder(mode, `${opts.name}-${mode}`, keepDropout);
     const x = b.input('x', ['N', ...opts.inputDims]);
     const logits = define(b, x);
     const found = logits.dims.slice(1);
@@ -107,7 +107,7 @@ export function defineNetwork(define: NetworkDefinition, opts: DefineNetworkOpti
     evalGraph: (o: InferenceGraphOptions = {}) =>
       attach(withTaps(record('eval'), o.extraOutputs), merged(o.params ?? params, o.buffers ?? buffers), o.weightsAsInputs ?? false),
     inferenceGraph: (o: InferenceGraphOptions = {}) =>
-      attach(withTaps(record('inference'), o.extraOutputs), merged(o.params ?? params, o.buffers ?? buffers), o.weightsAsInputs ?? false),
+      attach(withTaps(record('inference', o.keepDropout ?? false), o.extraOutputs), merged(o.params ?? params, o.buffers ?? buffers), o.weightsAsInputs ?? false),
   };
   return net;
 }

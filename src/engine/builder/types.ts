@@ -63,6 +63,8 @@ export interface InferenceGraphOptions {
   weightsAsInputs?: boolean;
   /** Named values to add as outputs besides `logits` (e.g. `features`, `embedding`). */
   extraOutputs?: readonly string[];
+  /** Inference graph only: keep each dropout as `Mul` by a mask input named as in `dropouts` (MC-dropout). */
+  keepDropout?: boolean;
 }
 
 /**
