@@ -1,6 +1,8 @@
 // The CLI entry: the only place (with src/cli/*) that touches process.argv, process.exit and stdout.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { registerCompare } from './commands/compare.js';
+import { registerBackbone } from './commands/backbone.js';
 import { printError } from './output.js';
 
 const program = new Command('medclass')
@@ -10,6 +12,8 @@ const program = new Command('medclass')
   .exitOverride();
 
 registerCommands(program);
+registerCompare(program);
+registerBackbone(program);
 
 try {
   await program.parseAsync(process.argv);

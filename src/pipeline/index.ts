@@ -51,6 +51,8 @@ export type { GradCamGallery, GradCamGalleryOptions } from './grad-cam-gallery.j
 export { loadComparison } from './report-compare.js';
 export { writeRunReport } from './report-run.js';
 export type { RunReport, RunReportOptions } from './report-run.js';
+export { HEAD_COMPARISON_COLUMNS, compareRuns } from './compare-runs.js';
+export type { ComparedHead, RunComparison } from './compare-runs.js';
 export { EnsembleOptions, buildEnsemble, openMembers } from './ensemble.js';
 export type { EnsembleOptionsInput } from './ensemble.js';
 export { McDropoutOptions, buildMcDropout } from './mc-dropout.js';
