@@ -129,7 +129,7 @@ export async function runFusionCompare(input: RunConfigInput, options: FusionCom
       shap[name] = { players: s.players, global: s.global, maxEfficiencyError: s.maxEfficiencyError, n: s.n };
     }
     // the section's input goes under `extras.shap` (the report's hook for sections of other modules)
-    writeReport(runDir, { generatedAt, ...({ extras: s ? { shap: s } : {} } as object) });
+    writeReport(runDir, { generatedAt, ...(s ? { extras: { shap: s } } : {}) });
   }
   const imageWeight = weighted.combiner.method === 'weighted' ? weighted.combiner.imageWeight : NaN;
   return { dir, runs, comparison, files, shap, imageWeight, wallSeconds: (performance.now() - t0) / 1000 };

@@ -1,7 +1,9 @@
 import { MedclassError } from '../errors.js';
 import { writeReport, type GradCamReportInput, type ReportFiles, type SplitClassCounts } from '../report/index.js';
+import { openRunDir } from '../run/index.js';
 import { gradCamGallery } from './grad-cam-gallery.js';
 import { loadComparison } from './report-compare.js';
+import { shapTabularRun } from './tabular-attribution.js';
 
 /** Options of `writeRunReport` (`medclass report`, and `train` / `demo` at the end of a run). */
 export interface RunReportOptions {
@@ -44,8 +46,17 @@ export async function writeRunReport(runDir: string, opts: RunReportOptions = {}
       gradCam = { unavailable: e instanceof MedclassError ? `${e.code}: ${e.message}` : (e as Error).message };
     }
   }
+  // Runs with tabular input (tabular-mlp, early or late fusion): exact SHAP values of the tabular columns (shap.json).
+  let extras = opts.extras;
+  if (!extras?.shap && openRunDir(runDir).preprocess().tabularInput) {
+    try {
+      extras = { ...extras, shap: await shapTabularRun(runDir, { threads: opts.threads ?? 1 }) };
+    } catch (e) {
+      if (!(e instanceof MedclassError)) throw e; // data unreadable here: the section is left out
+    }
+  }
   const r = writeReport(runDir, {
-    gradCam, ...(classCounts ? { classCounts } : {}), ...(compare ? { compare } : {}), ...(opts.extras ? { extras: opts.extras } : {}),
+    gradCam, ...(classCounts ? { classCounts } : {}), ...(compare ? { compare } : {}), ...(extras ? { extras } : {}),
     generatedAt: opts.generatedAt ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   });
   return { ...r, gradCamExamples: 'examples' in gradCam ? gradCam.examples.length : 0, ...('unavailable' in gradCam ? { gradCamUnavailable: gradCam.unavailable } : {}) };

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateRunDir, runFusionCompare, type FusionCompareSummary } from '../../src/pipeline/index.js';
+import { evaluateRunDir, runFusionCompare, writeRunReport, type FusionCompareSummary } from '../../src/pipeline/index.js';
 import { openRunDir } from '../../src/run/index.js';
 import { HAM_CSV_OPTIONS, HAM_SEED, HAM_SPLIT, writeHam300 } from './ham-fusion-helpers.js';
 
@@ -94,5 +94,12 @@ describe('medclass fusion compare (HAM10000 subset)', () => {
     expect(html).toContain('mean absolute SHAP value per tabular column');
     expect(existsSync(join(s.runs.image, 'report.html'))).toBe(true);
     expect(readFileSync(join(s.runs.image, 'report.html'), 'utf8')).not.toContain('Tabular SHAP values');
+    expect(readFileSync(join(s.runs.early, 'report.html'), 'utf8')).toContain('Subgroup classification reports (test)');
+  });
+
+  it('medclass report (writeRunReport) adds the SHAP section to a run with tabular input by itself', async () => {
+    const r = await writeRunReport(s.runs.lateStacking, { gradCam: false, threads: 1 });
+    expect(r.sections).toContain('shap');
+    expect(existsSync(join(s.runs.lateStacking, 'figures', 'shap-importance.svg'))).toBe(true);
   });
 });
