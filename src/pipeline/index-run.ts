@@ -9,6 +9,7 @@ import {
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
 import { openRunSource } from './run-source.js';
+import { writeIndexExtras } from './index-extras.js';
 
 /** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's run.json. */
 export const IndexRunOptions = z.strictObject({
@@ -188,6 +189,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     y: Array.from(xy.filter((_, j) => j % 2 === 1), (v) => Number(v.toPrecision(6))),
   }));
 
+  await writeIndexExtras({ run, source, ds, preprocess, index, classes, test, picked, xy, ...(threads ? { threads } : {}) }); // thumbnails, test cases in the map, similar-case examples for the report
   const model = run.metrics() as { val?: any; test?: any } | undefined;
   onEvent?.({ type: 'stage', stage: 'done' });
   return {

@@ -16,7 +16,7 @@ export interface EmbeddingMapInput {
   neighborAccuracy?: { k: number; map_2d: number; embedding: number; majority_share: number };
   /** test (and val) headline metrics of the k-NN head (index/knn-metrics.json), with its settings */
   knn?: { k: number; weights: string; test: Record<string, any>; val: Record<string, any> | null };
-  /** test cases placed in the map (index/umap.json `test`), with whether the model misclassified each (predictions.csv) */
+  /** test cases placed in the map (index/umap-test.json), with whether the model misclassified each (predictions.csv) */
   test?: { x: number[]; y: number[]; labels: number[]; wrong?: boolean[] };
 }
 
@@ -29,10 +29,11 @@ export function readEmbeddingMap(run: RunDir, predictions?: TestPredictions): Em
   if (!u) return undefined;
   const k = run.indexJson('knn-metrics.json');
   let test: EmbeddingMapInput['test'];
-  if (u.test && Array.isArray(u.test.x)) {
+  const ut = run.indexJson('umap-test.json');
+  if (ut && Array.isArray(ut.x)) {
     const byId = new Map((predictions?.ids ?? []).map((id, i) => [id, predictions!.predicted[i] !== predictions!.labels[i]]));
-    const wrong = (u.test.ids as string[] | undefined)?.map((id) => byId.get(id) ?? false);
-    test = { x: u.test.x, y: u.test.y, labels: u.test.labels, ...(wrong && byId.size ? { wrong } : {}) };
+    const wrong = (ut.ids as string[] | undefined)?.map((id) => byId.get(id) ?? false);
+    test = { x: ut.x, y: ut.y, labels: ut.labels, ...(wrong && byId.size ? { wrong } : {}) };
   }
   return {
     classes: u.classes, x: u.x, y: u.y, labels: u.labels, count: u.count, sampled: u.sampled, neighborAccuracy: u.neighbor_accuracy,

@@ -90,7 +90,7 @@ export class RunDir {
   }
 
   /** A JSON file that `medclass index` wrote under `index/` (the UMAP map, the k-NN head's metrics), or undefined. */
-  indexJson(name: 'umap.json' | 'knn-metrics.json' | 'thumbnails.json' | 'similar-examples.json'): any {
+  indexJson(name: 'umap.json' | 'umap-test.json' | 'knn-metrics.json' | 'thumbnails.json' | 'similar-examples.json'): any {
     return this.has(`index/${name}`) ? parseJson(this.dir, `index/${name}`) : undefined;
   }
 
