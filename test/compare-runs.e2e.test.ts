@@ -50,6 +50,14 @@ describe('medclass compare: k-NN vs model heads from run directories', () => {
     expect(r.stdout).toMatch(/research software, not a diagnostic device/i);
   }, 60_000);
 
+  it('is listed in medclass --help on one line', async () => {
+    const r = await runCli(['--help']);
+    const lines = r.stdout.split('\n');
+    const i = lines.findIndex((l) => /^  compare\b/.test(l));
+    expect(i).toBeGreaterThan(0);
+    expect(lines[i + 1] ?? '').toMatch(/^ {2}\S|^$/);
+  }, 60_000);
+
   it('--no-knn leaves the k-NN rows out; a folder that is no run directory fails with a code', async () => {
     const r = await runCli(['compare', runDir, '--no-knn']);
     expect(r.code, r.stderr).toBe(0);

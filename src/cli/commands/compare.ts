@@ -9,6 +9,7 @@ import { checkJsonTarget, out } from '../output.js';
 export function registerCompare(program: Command): void {
   program
     .command('compare')
+    .summary("runs' heads and k-NN heads side by side: test metrics with CIs")
     .description(`compare run directories on their test split: each run's own head (metrics.json) and, where medclass index was run, its k-NN head (index/knn-metrics.json) — e.g. k-NN on embeddings vs an MLP head vs a fine-tuned network; bootstrap CIs as the runs computed them. ${DISCLAIMER}`)
     .argument('<runs...>', 'run directories, in the order of the table rows')
     .option('--out <dir>', 'write compare.csv and compare.md into this folder (default: print the Markdown only)')
