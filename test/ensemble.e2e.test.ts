@@ -1,5 +1,6 @@
 // Deep ensembles: 3 compact CNNs (2 epochs, seeds 1–3) on a small PneumoniaMNIST subset, combined by `medclass
-// ensemble` into one run directory whose model.onnx must give the mean of the members' own probabilities.
+// ensemble` into one run directory whose model.onnx must give the mean of the members' own probabilities; served
+// on 127.0.0.1 (port 0), /api/predict shows the same uncertainty as predict.
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,9 @@ import { Session, f32 } from '../src/engine/index.js';
 import { predictiveUncertainty, softmax } from '../src/eval/index.js';
 import { buildEnsemble, evaluateRunDir, predictImages, type DerivedRunSummary } from '../src/pipeline/index.js';
 import { openRunDir, readUncertainty } from '../src/run/index.js';
+import { writeReport } from '../src/report/index.js';
+import { buildServer } from '../src/serve/index.js';
+import { listenLocal } from './serve/serve-helpers.js';
 import { pneumoniaSubset, trainSubsetRun } from './ensemble-helpers.js';
 import { removeTempDir } from './pipeline/predict-helpers.js';
 
@@ -17,11 +21,11 @@ let members: string[];
 let ens: DerivedRunSummary;
 const TEST_IMAGES = 16;
 
-/** The first test images of the subset as a [n,1,28,28] batch, normalised as the runs do ('half': (x/255 − 0.5)/0.5). */
-function testBatch(run: string, n: number): { x: Float32Array; files: string[] } {
+/** The files of the first `n` test rows of a run's predictions.csv. */
+function testBatch(run: string, n: number): { files: string[] } {
   const t = openRunDir(run).predictions();
   const ids = t.meta.id!.filter((_, i) => t.split[i] === 'test').slice(0, n);
-  return { x: new Float32Array(0), files: ids.map((id) => join(data, id)) };
+  return { files: ids.map((id) => join(data, id)) };
 }
 
 beforeAll(async () => {
@@ -79,6 +83,24 @@ describe('deep ensemble run directory', () => {
     }
   });
 
+  it('serves like any run: /api/model names the method, /api/predict adds entropy and mutual information', async () => {
+    const { files } = testBatch(members[0]!, 2);
+    const [p] = await predictImages(join(out, 'ens'), files.slice(0, 1), { threads: 1 });
+    const app = buildServer(join(out, 'ens'), { threads: 1 });
+    try {
+      const url = await listenLocal(app);
+      const model = await (await fetch(`${url}/api/model`)).json() as { uncertainty: unknown };
+      expect(model.uncertainty).toEqual({ method: 'ensemble', samples: 3 });
+      const res = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: readFileSync(files[0]!) });
+      expect(res.status).toBe(200);
+      const body = await res.json() as { results: { uncertainty?: { entropy: number; mutualInformation: number; samples: number } }[] };
+      if (!p || p.error) throw new Error('predict failed');
+      expect(body.results[0]!.uncertainty).toEqual(p.uncertainty);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('is a run directory: run.json names the members, eval --run reproduces metrics.json, uncertainty.json has the selective figures', async () => {
     const run = openRunDir(join(out, 'ens'));
     expect(run.manifest.status).toBe('done');
@@ -98,6 +120,12 @@ describe('deep ensemble run directory', () => {
     expect(test.scores.entropy!.accuracy_at_coverage['0.9']).toBeGreaterThan(0);
     expect((u.baseline as { name: string }).name).toBe('m1');
     expect(ens.evaluation.counts).toEqual({ val: 60, test: 80 });
+    const rep = writeReport(run.dir, { figures: false });
+    expect(rep.sections).toContain('uncertainty');
+    const html = readFileSync(run.path('report.html'), 'utf8');
+    expect(html).toContain('Uncertainty (deep ensemble of 3 runs)');
+    expect(html).toContain('mutual information (BALD)');
+    expect(html).toContain('single model (m1)');
   });
 
   it('refuses members of other data, the same run twice, and an ensemble as a member (MC_RUN_ENSEMBLE_MISMATCH)', async () => {

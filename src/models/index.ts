@@ -13,3 +13,6 @@ export type { VitConfig } from './vit.js';
 export { attachHead, createBackbone, cutBeforeLastConvs, sumInputChannels, trunkPrefix } from './backbone.js';
 export { selectTrainable } from './trainable.js';
 export { TABULAR_INPUT, fuseTabular } from './fusion.js';
+export { inspectBackbone } from './backbone-inspect.js';
+export type { BackboneInspection, BlockCut, CutCandidate, WeightLayer } from './backbone-inspect.js';
+export { BackboneSidecar, readBackboneSidecar, sidecarPath } from './backbone-sidecar.js';

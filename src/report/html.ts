@@ -13,6 +13,7 @@ import { similarCasesSection } from './similar-section.js';
 import { shapReportSection } from './shap-section.js';
 import { subgroupReportSection } from './subgroup-report-section.js';
 import { esc } from './svg.js';
+import { uncertaintySection } from './uncertainty-section.js';
 
 /**
  * The sections of report.html, in page order. A new section is one line here: a builder taking the
@@ -29,6 +30,7 @@ export const REPORT_SECTIONS: readonly SectionBuilder[] = [
   similarCasesSection,
   embeddingSection,
   calibrationSection,
+  uncertaintySection,
   conformalSection,
   subgroupSection,
   subgroupReportSection,

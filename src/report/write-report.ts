@@ -1,4 +1,4 @@
-import { openRunDir, writeFigures, type WrittenFigure } from '../run/index.js';
+import { openRunDir, readUncertainty, writeFigures, type WrittenFigure } from '../run/index.js';
 import type { CompareInput } from './compare-section.js';
 import { readEmbeddingMap } from './embedding-map-section.js';
 import type { GradCamReportInput } from './grad-cam-section.js';
@@ -47,7 +47,8 @@ export function writeReport(runDir: string, opts: WriteReportOptions = {}): Repo
   const embeddingMap = readEmbeddingMap(run, predictions);
   const similar = readSimilarCases(run);
   const { figures: _f, classCounts: _c, ...ctxOpts } = opts;
-  const r = renderReport({ ...ctxOpts, data, ...(predictions ? { predictions } : {}), ...(embeddingMap ? { embeddingMap } : {}), ...(similar ? { similar } : {}) });
+  const uncertainty = readUncertainty(run); // ensembles and MC-dropout runs: uncertainty-section.ts
+  const r = renderReport({ ...ctxOpts, ...(uncertainty ? { extras: { uncertainty, ...ctxOpts.extras } } : {}), data, ...(predictions ? { predictions } : {}), ...(embeddingMap ? { embeddingMap } : {}), ...(similar ? { similar } : {}) });
   const card = modelCardMarkdown(data);
   run.writeFile('report.html', r.html);
   run.writeFile('model-card.md', card);

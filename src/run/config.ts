@@ -4,6 +4,7 @@ import { BinnedColumn, TabularOptions } from '../data/index.js';
 import { FitOptions } from '../train/index.js';
 import { HeadSpec } from '../models/index.js';
 import { OPERATING_POINT_PATTERN } from '../eval/index.js';
+import { BUILTIN_MODELS } from '../models/index.js';
 
 /** Where the images come from and how they become tensors. */
 export const DataConfig = z.strictObject({
@@ -20,7 +21,11 @@ export const DataConfig = z.strictObject({
 
 /** Which network: a built-in architecture or an imported ONNX backbone with a head. */
 export const ModelConfig = z.strictObject({
-  arch: z.string().default('compact-cnn').describe("built-in: compact-cnn, resnet18-28, resnet18, vit-small; or 'backbone'"),
+  arch: z.string().superRefine((v, ctx) => {
+    if (v !== 'backbone' && !(BUILTIN_MODELS as readonly string[]).includes(v)) {
+      ctx.addIssue({ code: 'custom', message: `unknown arch '${v}'; built-in: ${BUILTIN_MODELS.join(', ')}; for any other architecture export it to ONNX (tools/export-backbone.py) and set arch: backbone with backbone: <file.onnx> (docs/backbones.md)` });
+    }
+  }).default('compact-cnn').describe("built-in: compact-cnn, resnet18-28, resnet18, vit-small; or 'backbone'"),
   width: z.number().positive().default(1).describe('channel-width multiplier of built-in nets'),
   dropout: z.number().min(0).lt(1).default(0).describe('dropout before the classifier'),
   backbone: z.string().optional().describe("ONNX file when arch is 'backbone'"),

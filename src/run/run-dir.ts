@@ -13,7 +13,7 @@ import { versions } from './versions.js';
 /** Files and folders a run directory may hold (what `--force` removes; nothing else is touched). */
 export const RUN_DIR_ENTRIES = [
   RUN_MANIFEST, 'summary.json', 'model.onnx', 'preprocess.json', 'calibration.json', 'metrics.json', 'predictions.csv', 'history.csv',
-  'tabular.json', 'report.html', 'model-card.md', 'checkpoints', 'explain', 'index', 'plots', 'figures',
+  'tabular.json', 'report.html', 'model-card.md', 'checkpoints', 'explain', 'index', 'plots', 'uncertainty.json', 'figures',
 ] as const;
 
 const bad = (message: string, file?: string, hint?: string) => new MedclassError('MC_TRAIN_BAD_RUN_DIR', message, { ...(file ? { file } : {}), ...(hint ? { hint } : {}) });

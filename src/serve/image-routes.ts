@@ -59,6 +59,7 @@ export function registerImageRoutes(app: FastifyInstance, res: ServeResources, o
         ...(p.conformalSet ? { conformalSet: p.conformalSet, conformalLevel: p.conformalLevel! } : {}),
         ...(p.tabularAttribution ? { tabularAttribution: p.tabularAttribution } : {}),
         ...(p.decision ? { decision: { ...p.decision, threshold: Number.isFinite(p.decision.threshold) ? p.decision.threshold : null } } : {}),
+        ...(p.uncertainty ? { uncertainty: p.uncertainty } : {}),
       })),
     };
   });

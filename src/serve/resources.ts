@@ -106,6 +106,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
     input: { size: pre.size, channels: pre.channels, fit: pre.fit, normalize: pre.normalize, dims: [...pre.inputDims] },
     calibration: { temperature: m.temperature },
     tta: m.tta,
+    uncertainty: pre.uncertainty ? { method: pre.uncertainty.method, samples: pre.uncertainty.samples } : null,
     conformal: conformal ? { method: 'lac', level: 1 - conformal.alpha } : null,
     metrics: data ? {
       split: 'test', n: data.test.n_test, ciLevel,

@@ -41,6 +41,11 @@ export const PredictQuery = z.strictObject({
 });
 
 /** The decision at an operating point: the positive class when its calibrated probability reaches the val-chosen threshold. */
+/** Uncertainty of one prediction of an ensemble or MC-dropout run (nats). */
+export const UncertaintyReply = z.strictObject({
+  method: z.enum(['ensemble', 'mc-dropout']), samples: z.number().int(), entropy: z.number(), mutualInformation: z.number(),
+});
+
 export const DecisionReply = z.strictObject({
   operatingPoint: z.string(), label: z.string(), positive: z.boolean(), positiveClass: z.string(), probability: z.number(),
   threshold: z.number().nullable().describe('null: +∞ (no val threshold reached the target; never positive)'),
@@ -97,6 +102,7 @@ export const PredictReply = z.strictObject({
     conformalLevel: z.number().optional(),
     tabularAttribution: TabularAttributionReply.optional().describe('image + tabular runs: how much each tabular value moved the predicted class'),
     decision: DecisionReply.optional().describe('two-class runs with an operating point: the decision there, besides the arg-max label'),
+    uncertainty: UncertaintyReply.optional().describe('ensembles and MC-dropout runs: predictive entropy and mutual information over the members or passes'),
   })),
 });
 export type PredictReply = z.output<typeof PredictReply>;
@@ -135,6 +141,7 @@ export const ModelReply = z.strictObject({
   input: z.strictObject({ size: z.number().int(), channels: z.number().int(), fit: z.string(), normalize: z.string(), dims: z.array(z.number().int()) }),
   calibration: z.strictObject({ temperature: z.number().nullable() }),
   tta: z.boolean(),
+  uncertainty: z.strictObject({ method: z.enum(['ensemble', 'mc-dropout']), samples: z.number().int() }).nullable().optional().describe('ensembles and MC-dropout runs: /api/predict adds entropy and mutual information'),
   conformal: z.strictObject({ method: z.string(), level: z.number() }).nullable(),
   metrics: z.strictObject({ split: z.string(), n: z.number(), ciLevel: z.number().nullable(), rows: z.array(MetricRow) }).nullable(),
   similar: z.strictObject({ available: z.boolean(), size: z.number().int().optional(), reason: z.string().optional() }),
