@@ -100,7 +100,8 @@ class VitBackbone(nn.Module):
         for blk in layers[:-1]:
             x = blk(x)
         cls, patches = x[:, :1], x[:, 1:]
-        f = patches.transpose(1, 2).reshape(n, d, side, side)
+        # -1, not n: a batch size taken from the input's shape would tie every later block to the input (no clean cut)
+        f = patches.transpose(1, 2).reshape(-1, d, side, side)
         x = torch.cat([cls, f.flatten(2).transpose(1, 2)], dim=1)
         x = m.encoder.ln(layers[-1](x))
         emb = x[:, 0]
@@ -158,7 +159,7 @@ class TimmBackbone(nn.Module):
             n, t, d = f.shape[0], int(f.shape[1]), int(f.shape[2])
             prefix = getattr(self.m, 'num_prefix_tokens', 1)
             side = int(round((t - prefix) ** 0.5))
-            f = f[:, prefix:].transpose(1, 2).reshape(n, d, side, side)
+            f = f[:, prefix:].transpose(1, 2).reshape(-1, d, side, side)
         return f, emb, self.m.get_classifier()(emb)
 
 
@@ -259,8 +260,11 @@ def main(argv=None):
     p.add_argument('--input-size', type=int, default=224, help='square input side (ViT: a multiple of 16)')
     p.add_argument('--random-weights', action='store_true', help='no download: random init (BN statistics from noise)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--depth', type=int, help='tests only, with --random-weights: blocks per stage (ResNet/DenseNet) or encoder layers (ViT)')
     a = p.parse_args(argv)
-    wrapper, pre = build(a.model, a.input_size, 1000, a.random_weights, a.seed)
+    if a.depth is not None and not a.random_weights:
+        raise SystemExit('--depth builds a shallow random-weight variant; add --random-weights')
+    wrapper, pre = build(a.model, a.input_size, 1000, a.random_weights, a.seed, a.depth)
     export(wrapper, a.out, a.input_size, ['features', 'embedding'])
     with torch.no_grad():
         f, emb, _ = wrapper(torch.zeros(1, 3, a.input_size, a.input_size))
