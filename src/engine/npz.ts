@@ -50,7 +50,7 @@ export function readNpy(buf: Uint8Array, source = 'array.npy'): Tensor {
   const dims = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const n = dims.reduce((a, b) => a * b, 1);
   const body = buf.slice(start + headerLen); // copy: aligned, and detached from the zip buffer
-  const need = n * ({ float32: 4, int64: 8, int32: 4, uint8: 1, bool: 1 } as const)[dtype];
+  const need = n * ({ float32: 4, int64: 8, int32: 4, uint8: 1, int8: 1, bool: 1 } as const)[dtype];
   if (body.byteLength < need) throw bad(`truncated: ${body.byteLength} bytes for ${need}`);
   const ab = body.buffer;
   switch (dtype) {

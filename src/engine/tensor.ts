@@ -1,5 +1,5 @@
 /** Element types the engine moves between JavaScript and onnxruntime. */
-export type DType = 'float32' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'int64' | 'int32' | 'uint8' | 'int8' | 'bool';
 
 /** Typed-array storage per dtype (bool is stored as Uint8Array, as onnxruntime does). */
 export interface DataFor {
@@ -7,6 +7,7 @@ export interface DataFor {
   int64: BigInt64Array;
   int32: Int32Array;
   uint8: Uint8Array;
+  int8: Int8Array;
   bool: Uint8Array;
 }
 

@@ -99,11 +99,11 @@ export class RunModel {
     return spec && spec !== 'none' ? this.operatingPoint(spec) : undefined;
   }
 
-  /** Opens `runDir` through the run layer; throws `MC_TRAIN_BAD_RUN_DIR` when model.onnx or preprocess.json is missing. */
-  static async open(runDir: string, opts: { threads?: number } = {}): Promise<RunModel> {
+  /** Opens `runDir` through the run layer (with `int8`: its model.int8.onnx); throws `MC_TRAIN_BAD_RUN_DIR` when the model or preprocess.json is missing. */
+  static async open(runDir: string, opts: { threads?: number; int8?: boolean } = {}): Promise<RunModel> {
     const run = openRunDir(runDir);
     const pre = run.preprocess();
-    run.modelPath(); // MC_TRAIN_BAD_RUN_DIR before any other file is read when the run was interrupted
+    run.modelPath(opts.int8 ? 'int8' : 'float'); // MC_TRAIN_BAD_RUN_DIR before any other file is read when the run was interrupted
     const cal = run.calibration();
     const metrics = run.metrics();
     const t = typeof cal?.temperature === 'number' && cal.temperature > 0 ? cal.temperature : null;
@@ -111,7 +111,7 @@ export class RunModel {
     if (tabular && tabular.features.length !== pre.tabularFeatures) {
       throw new MedclassError('MC_DATA_BAD_TABULAR', `tabular.json: ${tabular.features.length} features, preprocess.json says ${pre.tabularFeatures}`, { file: 'tabular.json' });
     }
-    const session = await Session.create(run.modelBytes(), opts.threads ? { threads: opts.threads } : {});
+    const session = await Session.create(run.modelBytes(opts.int8 ? 'int8' : 'float'), opts.threads ? { threads: opts.threads } : {});
     const point = run.hasManifest ? run.config.eval.operatingPoint : undefined;
     return new RunModel(runDir, session, pre, t, run.hasManifest && run.config.fit.tta === true, metrics, tabular, point);
   }

@@ -11,7 +11,7 @@ export {
   CalibrationFile, MetricParams, MetricsFile, PreprocessFile, calibrationJson, conformalEntries, conformalKey, eceKey, metricParams, metricsJson, runEvalOptions, storedConformal,
 } from './artifacts.js';
 export type { EvalOverrides, RunPreprocess } from './artifacts.js';
-export { RUN_DIR_ENTRIES, RunDir, createRunDir, filesBelow, openRunDir } from './run-dir.js';
+export { INT8_METRICS, INT8_MODEL, RUN_DIR_ENTRIES, RunDir, createRunDir, filesBelow, openRunDir } from './run-dir.js';
 export type { CreateRunDirOptions } from './run-dir.js';
 export { FIGURES_DIR, listFigures, runFileBytes, svgToPng, writeFigures } from './figures.js';
 export type { FigureFile, WrittenFigure } from './figures.js';

@@ -10,10 +10,14 @@ import { sha256File, toJson, writeAtomic } from './files.js';
 import { RUN_MANIFEST, RunManifest, splitById } from './manifest.js';
 import { versions } from './versions.js';
 
+/** The statically quantized (QDQ int8) model `medclass export --int8` writes, and its test metrics. */
+export const INT8_MODEL = 'model.int8.onnx';
+export const INT8_METRICS = 'metrics.int8.json';
+
 /** Files and folders a run directory may hold (what `--force` removes; nothing else is touched). */
 export const RUN_DIR_ENTRIES = [
   RUN_MANIFEST, 'summary.json', 'model.onnx', 'preprocess.json', 'calibration.json', 'metrics.json', 'predictions.csv', 'history.csv',
-  'tabular.json', 'report.html', 'model-card.md', 'checkpoints', 'explain', 'index', 'plots', 'uncertainty.json', 'figures',
+  'tabular.json', 'report.html', 'model-card.md', 'checkpoints', 'explain', 'index', 'plots', INT8_MODEL, INT8_METRICS, 'uncertainty.json', 'figures',
 ] as const;
 
 const bad = (message: string, file?: string, hint?: string) => new MedclassError('MC_TRAIN_BAD_RUN_DIR', message, { ...(file ? { file } : {}), ...(hint ? { hint } : {}) });
@@ -135,14 +139,18 @@ export class RunDir {
     return checkTabularEncoder(parseJson(this.dir, 'tabular.json'));
   }
 
-  /** Path of model.onnx (`MC_TRAIN_BAD_RUN_DIR` when missing: an interrupted run). */
-  modelPath(): string {
+  /** Path of model.onnx, or of model.int8.onnx (`MC_TRAIN_BAD_RUN_DIR` when missing: an interrupted run, no int8 export). */
+  modelPath(variant: 'float' | 'int8' = 'float'): string {
+    if (variant === 'int8') {
+      if (!this.has(INT8_MODEL)) throw bad(`${INT8_MODEL} is missing from the run directory`, INT8_MODEL, `write it with medclass export --int8 --run ${this.dir}`);
+      return this.path(INT8_MODEL);
+    }
     if (!this.has('model.onnx')) throw bad('model.onnx is missing from the run directory', 'model.onnx', `the run may have been interrupted; resume it with medclass train --resume ${this.dir}`);
     return this.path('model.onnx');
   }
 
-  /** The bytes of model.onnx. */
-  modelBytes(): Uint8Array { return new Uint8Array(readFileSync(this.modelPath())); }
+  /** The bytes of model.onnx (or of model.int8.onnx). */
+  modelBytes(variant: 'float' | 'int8' = 'float'): Uint8Array { return new Uint8Array(readFileSync(this.modelPath(variant))); }
 
   /** SHA-256 of model.onnx. */
   modelSha256(): string { return sha256File(this.modelPath()); }

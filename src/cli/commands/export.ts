@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
-import { TritonExportOptions, exportTriton, type TritonExport } from '../../pipeline/index.js';
+import { Int8ExportOptions, TritonExportOptions, exportInt8, exportTriton, type Int8Export, type TritonExport } from '../../pipeline/index.js';
+import { INT8_MODEL } from '../../run/index.js';
 import { out } from '../output.js';
 
 /** A flag's help line: the schema's description and its default, when it has one. */
@@ -22,19 +23,46 @@ export function formatTritonExport(r: TritonExport): string {
   ].join('\n');
 }
 
+/** What the int8 export wrote and how the int8 model compares with the float one. */
+export function formatInt8Export(r: Int8Export): string {
+  const c = r.comparison;
+  const f = (v: number | null, d = 4) => (v === null ? 'n/a' : v.toFixed(d));
+  return [
+    `wrote ${r.model} (${(r.bytes / 1024).toFixed(0)} KiB)`,
+    ...(c ? [
+      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}); ${c.quantized_weights} weights int8 per-channel, ${c.quantized_tensors} activations uint8`,
+      `test (${c.n_test}): top-1 agreement ${(100 * c.top1_agreement).toFixed(2)} %, max |Δp| ${f(c.max_abs_prob_diff)}, AUC ${f(c.float_auc)} → ${f(c.int8_auc)} (drop ${f(c.auc_drop)}); metrics in metrics.int8.json`,
+    ] : []),
+    DISCLAIMER,
+  ].join('\n');
+}
+
 /** `medclass export --triton DIR --run RUN [--raw-input]`: a Triton model repository entry for a run. */
 export function registerExport(program: Command): void {
   program
     .command('export')
     .description(`Export a run for a serving platform. --triton DIR writes DIR/<name>/config.pbtxt (platform onnxruntime_onnx, dynamic batching), DIR/<name>/1/model.onnx (logits and calibrated probabilities), labels.txt and preprocess.json. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train')
-    .requiredOption('--triton <dir>', 'Triton model repository folder (created if missing; the model folder inside is overwritten)')
+    .option('--triton <dir>', 'Triton model repository folder (created if missing; the model folder inside is overwritten)')
+    .option('--int8', `write ${INT8_MODEL} into the run: static QDQ quantization (int8 per-channel weights, uint8 activations calibrated on run images; the stem Conv stays float) and its test metrics in metrics.int8.json`)
+    .option('--calibration <split>', 'with --int8: split whose images calibrate the activation ranges, val or train (default val)')
+    .option('--images <n>', 'with --int8: calibration images (default 256)', Number)
+    .option('--threads <n>', 'with --int8: onnxruntime threads (0 = all cores)', Number)
+    .option('--ranges <method>', 'with --int8: activation ranges, minmax or percentile (99.999th of |v|) (default minmax)')
     .option('--name <name>', desc('name'))
     .option('--raw-input', desc('rawInput'))
     .option('--raw-channels <n>', desc('rawChannels'), Number)
     .option('--max-batch-size <n>', desc('maxBatchSize'), Number)
     .option('--json', 'print the result as JSON')
-    .action(async (f: { run: string; triton: string; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+    .action(async (f: { run: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+      if (f.int8) {
+        const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges }).filter(([, v]) => v !== undefined)));
+        if (!q.success) throw new MedclassError('MC_CLI_BAD_OPTION', `export --int8: ${q.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`, { hint: 'medclass export --help' });
+        const r = await exportInt8(f.run, q.data);
+        out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, model: r.model, bytes: r.bytes, quantization: r.comparison }, null, 2) : formatInt8Export(r));
+        if (!f.triton) return;
+      }
+      if (!f.triton) throw new MedclassError('MC_CLI_BAD_OPTION', 'export: pass --triton DIR or --int8', { hint: 'medclass export --help' });
       const pick = Object.fromEntries(Object.entries({ name: f.name, rawInput: f.rawInput, rawChannels: f.rawChannels, maxBatchSize: f.maxBatchSize }).filter(([, v]) => v !== undefined));
       const parsed = TritonExportOptions.safeParse(pick);
       const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -8,7 +8,7 @@ import type { Attr, Dim, Graph, Node, ValueInfo } from './types.js';
 const { onnx } = pkg;
 
 /** ONNX TensorProto.DataType codes for the dtypes medclass moves (plus DOUBLE for float64 test graphs). */
-const DTYPE_CODE: Record<DType | 'float64', number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
+const DTYPE_CODE: Record<DType | 'float64', number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
 const CODE_DTYPE = new Map<number, DType | 'float64'>(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
 
 /** ONNX AttributeProto.AttributeType codes. */
@@ -54,6 +54,7 @@ function decodeTensor(t: pkg.onnx.ITensorProto, file?: string): Tensor {
     case 'int64': data = raw ? fromRaw(raw, BigInt64Array) : BigInt64Array.from((t.int64Data ?? []).map(toBig)); break;
     case 'int32': data = raw ? fromRaw(raw, Int32Array) : Int32Array.from(t.int32Data ?? []); break;
     case 'uint8': case 'bool': data = raw ? Uint8Array.from(raw) : Uint8Array.from(t.int32Data ?? []); break;
+    case 'int8': data = raw ? fromRaw(raw, Int8Array) : Int8Array.from(t.int32Data ?? []); break;
   }
   if (data.length !== n) throw bad(`tensor '${name}': expected ${n} values for dims [${dims.join(',')}], found ${data.length}`, file);
   return { dtype, dims, data } as Tensor;

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { Rng, calibrateMinMax, calibratePercentile, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
+import { Dataset, SplitOptions, assignSplits, type SplitName } from '../data/index.js';
+import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
+import { MedclassError } from '../errors.js';
+import { INT8_METRICS, INT8_MODEL, metricParams, metricsJson, openRunDir, runEvalOptions, sourceName, toJson, type RunDir } from '../run/index.js';
+import { RunModel } from './predict.js';
+import { openRunSource } from './run-source.js';
+
+/** Options of `exportInt8` (and `medclass export --int8`). */
+export const Int8ExportOptions = z.strictObject({
+  calibration: z.enum(['val', 'train']).default('val').describe('split whose images calibrate the activation ranges (MinMax over them)'),
+  images: z.number().int().min(1).default(256).describe('calibration images (evenly spaced over the split)'),
+  ranges: z.enum(['minmax', 'percentile']).default('minmax').describe('activation ranges: MinMax over the calibration images, or the 99.999th percentile of |v|'),
+  floatStem: z.boolean().default(true).describe('keep the first Conv (stem) in float: its quantization error dominated on MobileNetV2'),
+  evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
+  threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
+});
+export type Int8ExportOptionsInput = z.input<typeof Int8ExportOptions>;
+
+/** How the int8 model compares with the float one on the test split (the `quantization` section of metrics.int8.json). */
+export interface Int8Comparison {
+  method: 'qdq-static';
+  calibration: { split: SplitName; images: number; ranges: 'minmax' | 'percentile' };
+  float_stem: boolean;
+  weights: 'int8 symmetric per-channel';
+  activations: 'uint8 asymmetric per-tensor';
+  quantized_weights: number;
+  quantized_tensors: number;
+  n_test: number;
+  /** fraction of test images whose top-1 class is the float model's */
+  top1_agreement: number;
+  /** largest |p_int8 − p_float| over test images and classes (uncalibrated softmax) */
+  max_abs_prob_diff: number;
+  float_auc: number | null;
+  int8_auc: number | null;
+  auc_drop: number | null;
+}
+
+/** What `exportInt8` wrote. */
+export interface Int8Export {
+  model: string;
+  bytes: number;
+  comparison?: Int8Comparison;
+  metrics?: MetricsReport;
+}
+
+/** The run's own source, split as run.json records. */
+function runDataset(run: RunDir): Dataset {
+  const cfg = run.config;
+  const source = openRunSource(cfg.data.source, cfg.data);
+  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  return new Dataset(source, { splits, cacheTensors: false });
+}
+
+/** Float32 input batches of `per` values per image. */
+function* batchesOf(name: string, x: Float32Array, n: number, dims: number[], size = 16): Generator<CalibrationFeeds> {
+  const per = dims.reduce((a, b) => a * b, 1);
+  for (let s = 0; s < n; s += size) {
+    const m = Math.min(size, n - s);
+    yield { [name]: { dtype: 'float32', dims: [m, ...dims], data: x.slice(s * per, (s + m) * per) } };
+  }
+}
+
+const top1 = (p: Float32Array | Float64Array, k: number, i: number) => {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (p[i * k + c]! > p[i * k + best]!) best = c;
+  return best;
+};
+
+/** Top-1 agreement and the largest probability difference of two models' logits `[N, K]`. */
+export function compareLogits(a: Float32Array, b: Float32Array, k: number): { agreement: number; maxAbsProbDiff: number } {
+  const n = a.length / k;
+  const pa = softmax(Float64Array.from(a), k);
+  const pb = softmax(Float64Array.from(b), k);
+  let same = 0;
+  let diff = 0;
+  for (let i = 0; i < n; i++) if (top1(pa, k, i) === top1(pb, k, i)) same++;
+  for (let i = 0; i < pa.length; i++) diff = Math.max(diff, Math.abs(pa[i]! - pb[i]!));
+  return { agreement: n ? same / n : 1, maxAbsProbDiff: diff };
+}
+
+/**
+ * Static int8 quantization of a run (`medclass export --int8`): folds batch norm into the Convs, calibrates activation
+ * ranges (MinMax) by running the float model over `images` images of the calibration split, rewrites the graph into
+ * QDQ form (`rewriteQdq`: int8 per-channel weights, uint8 activations, int32 biases) and writes model.int8.onnx
+ * through the run layer. Unless `evaluate` is false, both models then run on the run's val and test splits and
+ * metrics.int8.json holds the int8 model's metrics (the float model's metrics.json layout) with a `quantization`
+ * section: top-1 agreement, probability difference and AUC drop against the float model.
+ *
+ * @example
+ * const r = await exportInt8('runs/pneumoniamnist', { images: 256 });
+ */
+export async function exportInt8(runDir: string, options: Int8ExportOptionsInput = {}): Promise<Int8Export> {
+  const o = Int8ExportOptions.parse(options);
+  const run = openRunDir(runDir);
+  const pre = run.preprocess();
+  if (pre.tabularInput) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'int8 export handles image-only runs; this is an image + tabular (fusion) run', { hint: 'serve the float model.onnx' });
+  const ds = runDataset(run);
+  const float = await RunModel.open(runDir, { threads: o.threads });
+  try {
+    const all = ds.indicesOf(o.calibration);
+    if (all.length === 0) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `the run has no ${o.calibration} images to calibrate on`, { hint: `pass --calibration ${o.calibration === 'val' ? 'train' : 'val'}` });
+    const take = Math.min(o.images, all.length);
+    const idx = Array.from({ length: take }, (_, i) => all[Math.floor((i * all.length) / take)]!);
+    const cal = await ds.loadBatch(idx, float.preprocessOptions);
+    const graph = prepareForQdq(loadModel(run.modelBytes()));
+    const plan = planQdq(graph, { floatStem: o.floatStem });
+    const dims = [pre.channels, pre.size, pre.size];
+    const batches = () => batchesOf(pre.input, cal.x.data, cal.labels.length, dims);
+    const ranges = o.ranges === 'percentile' ? await calibratePercentile(graph, plan.tensors, batches, 99.999, o.threads) : await calibrateMinMax(graph, plan.tensors, batches(), o.threads);
+    const weights = rewriteQdq(graph, plan, ranges);
+    const bytes = saveModel(graph);
+    run.writeFile(INT8_MODEL, bytes);
+    const written: Int8Export = { model: run.path(INT8_MODEL), bytes: bytes.byteLength };
+    if (!o.evaluate) return written;
+    const int8 = await RunModel.open(runDir, { threads: o.threads, int8: true });
+    try {
+      const k = pre.classes.length;
+      const scores = async (which: SplitName) => {
+        const b = await ds.loadBatch(ds.indicesOf(which), float.preprocessOptions);
+        const fl = await float.logits(b.x.data, b.labels.length);
+        const q = await int8.logits(b.x.data, b.labels.length);
+        return { labels: b.labels, fl, q };
+      };
+      const val = await scores('val');
+      const test = await scores('test');
+      if (test.labels.length === 0) throw new MedclassError('MC_EVAL_BAD_PREDICTIONS', 'the run has no test images to evaluate the int8 model on');
+      const cfg = run.config;
+      const eo = runEvalOptions(cfg.eval, pre.classes, { subgroups: [] });
+      const split = (s: typeof val, which: 'fl' | 'q'): SplitScores => ({ labels: s.labels, scores: Float64Array.from(s[which]) });
+      const evalOf = (which: 'fl' | 'q') => evaluatePredictions({ classes: k, scoreKind: 'logit', ...(val.labels.length ? { val: split(val, which) } : {}), test: split(test, which) }, eo, new Rng(cfg.seed).fork('eval'));
+      const mq = evalOf('q');
+      const floatAuc = evalOf('fl').roc_auc ?? null; // recomputed on the same decoded images, not read from metrics.json
+      const { agreement, maxAbsProbDiff } = compareLogits(test.fl, test.q, k);
+      const comparison: Int8Comparison = {
+        method: 'qdq-static', calibration: { split: o.calibration, images: cal.labels.length, ranges: o.ranges }, float_stem: o.floatStem,
+        weights: 'int8 symmetric per-channel', activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
+        n_test: test.labels.length, top1_agreement: agreement, max_abs_prob_diff: maxAbsProbDiff,
+        float_auc: floatAuc, int8_auc: mq.roc_auc ?? null, auc_drop: floatAuc !== null && mq.roc_auc !== undefined ? floatAuc - mq.roc_auc : null,
+      };
+      const body = JSON.parse(metricsJson(mq, { classes: pre.classes, evaluatedOn: sourceName(cfg.data.source), seed: cfg.seed, params: metricParams(eo) })) as Record<string, unknown>;
+      run.writeFile(INT8_METRICS, toJson({ ...body, model: INT8_MODEL, quantization: comparison }));
+      return { ...written, comparison, metrics: mq };
+    } finally {
+      await int8.dispose();
+    }
+  } finally {
+    await float.dispose();
+  }
+}
