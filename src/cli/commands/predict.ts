@@ -22,6 +22,7 @@ export function formatPredictions(res: readonly ImagePrediction[]): string {
   }
   const lines = [table(rows)];
   if (op) lines.push(`decision: ${op.positiveClass} when its calibrated probability is ≥ ${op.threshold} (threshold chosen on val for ${op.operatingPoint}); label: the arg-max`);
+  for (const r of res) if (!r.error && r.uncertainty) lines.push(`${r.file}: entropy ${r.uncertainty.entropy.toFixed(4)}, mutual information ${r.uncertainty.mutualInformation.toFixed(4)} nats (${r.uncertainty.method === 'ensemble' ? `ensemble of ${r.uncertainty.samples}` : `MC-dropout, ${r.uncertainty.samples} passes`})`);
   for (const r of res) if (r.error) lines.push(`${r.file}: ${r.error.code}: ${r.error.message}`);
   for (const r of res) if (!r.error && r.tabularAttribution) lines.push('', formatAttribution(r.file, r.tabularAttribution));
   lines.push('Research software, not a diagnostic device: not for clinical decisions.');
