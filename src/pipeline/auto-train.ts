@@ -93,7 +93,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
       emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${shape.size} px, width ${shape.width}` });
       spi = (await probeScratch({ arch: 'compact-resnet', size: shape.size, width: shape.width, channels, classes: stats.classes.length, batch, augment, threads: o.threads })).secondsPerImage;
     }
-    shape.epochs = Math.min(shape.epochs, epochsWithin(seconds(), perEpoch(spi)));
+    shape.epochs = Math.min(Math.round(targetEpochs(nTrain) * 1.5), epochsWithin(seconds(), perEpoch(spi))); // the measured step decides
     Object.assign(measured, { probeSecondsPerImage: { [`${ref.size}px/w${ref.width}`]: p1.secondsPerImage, [`${shape.size}px/w${shape.width}`]: spi }, evaluateSeconds: evaluate, trainingSeconds: seconds(), targetEpochs: targetEpochs(nTrain), epochSeconds: perEpoch(spi) });
     input = scratchConfig(target, stats, o, shape, 3e-3, nTrain);
   }
