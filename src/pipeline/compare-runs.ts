@@ -34,6 +34,14 @@ export interface RunComparison {
 }
 
 function describeModel(cfg: ReturnType<typeof openRunDir>['config']): string {
+  const f = cfg.fit;
+  const extras = [
+    ...(f.loss.kind === 'focal' ? [`focal loss γ = ${f.loss.gamma}`] : []), ...(f.cutmix > 0 ? [`CutMix α = ${f.cutmix}`] : []), ...(f.mixup > 0 ? [`MixUp α = ${f.mixup}`] : []),
+  ];
+  return extras.length ? `${describeNet(cfg)} (${extras.join(', ')})` : describeNet(cfg);
+}
+
+function describeNet(cfg: ReturnType<typeof openRunDir>['config']): string {
   const m = cfg.model;
   const head = typeof m.head === 'object' ? `MLP head [${([] as number[]).concat(m.head.hidden).join(',')}]` : m.head === 'mlp' ? 'MLP head [256]' : 'linear head';
   if (m.arch !== 'backbone') return `${m.arch} trained end to end`;
