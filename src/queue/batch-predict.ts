@@ -19,6 +19,7 @@ export const BatchPredictOptions = z.strictObject({
   conformal: z.enum(['lac', 'aps', 'none']).default('lac').describe('conformal sets (as predict)'),
   tta: z.boolean().optional().describe('flip TTA; default: as the run was evaluated'),
   batchSize: z.number().int().min(1).default(32).describe('images per onnxruntime call'),
+  int8: z.boolean().default(false).describe("predict with the run's model.int8.onnx (medclass export --int8)"),
   attempts: z.number().int().min(1).default(3).describe('tries per chunk before the batch stops'),
   pollMs: z.number().int().min(10).default(500).describe('how often the coordinator looks for finished chunks'),
 });
@@ -55,7 +56,7 @@ export async function batchPredict(options: BatchPredictOptionsInput, onEvent: (
   const o = BatchPredictOptions.parse(options);
   if (o.queue) parseQueueUrl(o.queue);
   const t0 = Date.now();
-  const plan = planBatch(o.run, o.sources, o.out, { calibrate: o.calibrate, conformal: o.conformal, batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}) }, o.chunkSize);
+  const plan = planBatch(o.run, o.sources, o.out, { calibrate: o.calibrate, conformal: o.conformal, batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}), ...(o.int8 ? { int8: true } : {}) }, o.chunkSize);
   claimPartsDir(plan);
   const parts: (PartFile | undefined)[] = plan.chunks.map((_, i) => readPart(plan, i));
   const reused = parts.filter(Boolean).length;

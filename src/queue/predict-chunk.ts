@@ -5,7 +5,7 @@ import { openRunDir, sha256File, sha256Of, versions, writeAtomic } from '../run/
 import { BatchInputs, type BatchEntry, type BatchSourceRef } from './batch-inputs.js';
 
 /** The prediction options a chunk job carries (the same for every chunk of a batch). */
-export interface ChunkPredictOptions { calibrate: boolean; conformal: 'lac' | 'aps' | 'none'; tta?: boolean; batchSize: number }
+export interface ChunkPredictOptions { calibrate: boolean; conformal: 'lac' | 'aps' | 'none'; tta?: boolean; batchSize: number; /** predict with model.int8.onnx */ int8?: boolean }
 
 /** A batch-predict chunk job: inputs by source and id, the run it needs (path + hash) and where its result goes. */
 export interface PredictChunkJob {
@@ -37,7 +37,7 @@ export interface PartRow {
 /** A chunk's result file: written once, atomically, by whoever ran the chunk. */
 export interface PartFile { jobId: string; index: number; worker: string; attempt: number; classes: string[]; rows: PartRow[] }
 
-const HASHED = ['run.json', 'model.onnx', 'preprocess.json', 'calibration.json', 'metrics.json', 'tabular.json'] as const;
+const HASHED = ['run.json', 'model.onnx', 'model.int8.onnx', 'preprocess.json', 'calibration.json', 'metrics.json', 'tabular.json'] as const;
 
 /** SHA-256 over the run files inference reads (name + sha256 of each present one); `MC_TRAIN_BAD_RUN_DIR` without model.onnx. */
 export function runHash(runDir: string): string {
@@ -80,19 +80,21 @@ export class ChunkRunner {
     }
   }
 
-  private model(runDir: string): Promise<RunModel> {
-    let m = this.models.get(runDir);
-    if (!m) { m = RunModel.open(runDir, { threads: this.opts.threads }); this.models.set(runDir, m); }
+  private model(runDir: string, int8 = false): Promise<RunModel> {
+    const key = `${runDir}${int8 ? '#int8' : ''}`;
+    let m = this.models.get(key);
+    if (!m) { m = RunModel.open(runDir, { threads: this.opts.threads, int8 }); this.models.set(key, m); }
     return m;
   }
 
   /** Predicts one chunk and writes its result file; returns the number of rows. */
   async run(job: PredictChunkJob, jobId: string, attempt: number): Promise<number> {
     this.check(job);
-    const model = await this.model(job.runDir);
+    const { int8, ...predictOptions } = job.options;
+    const model = await this.model(job.runDir, int8 === true);
     const read = await mapLimit(job.entries, this.opts.concurrency ?? 4, ([s, id]) => this.inputs.input(job.sources[s]!.spec, id));
     const ok = read.flatMap((r, i) => ('error' in r ? [] : [i]));
-    const res = await predictWith(model, ok.map((i) => read[i] as { name: string; bytes: Uint8Array }), { ...job.options, concurrency: this.opts.concurrency ?? 4 });
+    const res = await predictWith(model, ok.map((i) => read[i] as { name: string; bytes: Uint8Array }), { ...predictOptions, concurrency: this.opts.concurrency ?? 4 });
     const rows: PartRow[] = job.entries.map(([source, id], i) => {
       const r = read[i]!;
       return 'error' in r ? { source, id, error: r.error } : { source, id };

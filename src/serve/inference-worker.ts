@@ -6,10 +6,10 @@ import { isMedclassError } from '../errors.js';
 
 interface Job { id: number; x: Float32Array; n: number; tta: boolean; tab?: Float32Array }
 
-const { runDir, threads } = workerData as { runDir: string; threads: number };
+const { runDir, threads, int8 } = workerData as { runDir: string; threads: number; int8?: boolean };
 const port = parentPort!;
 try {
-  const model = await RunModel.open(runDir, { threads });
+  const model = await RunModel.open(runDir, { threads, int8: int8 === true });
   port.on('message', (job: Job | 'close') => {
     if (job === 'close') { void model.dispose().finally(() => port.close()); return; }
     model.logits(job.x, job.n, { batchSize: Math.max(job.n, 1), tta: job.tta, ...(job.tab ? { tab: job.tab } : {}) }).then(

@@ -14,6 +14,8 @@ export const ServeOptions = z.strictObject({
   maxBatch: z.number().int().min(1).max(1024).default(8).describe('dynamic batching: most images gathered from concurrent predict requests into one model run'),
   maxDelayMs: z.number().min(0).max(1000).default(2)
     .describe('dynamic batching: longest a prediction waits for others to fill its batch, in ms (0 = run at once when the model is idle)'),
+  int8: z.boolean().default(false)
+    .describe('predict with model.int8.onnx (medclass export --int8) in the inference worker; Grad-CAM and similar cases stay on the float model'),
   inferenceWorker: z.boolean().default(true)
     .describe('run predictions in a worker thread with its own model session (onnxruntime runs block their thread, so /api/health and refusals would wait for each batch)'),
   k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),

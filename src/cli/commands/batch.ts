@@ -45,10 +45,11 @@ export function registerBatch(program: Command): void {
     .option('--no-calibrate', 'plain softmax of the logits')
     .option('--conformal <method>', 'lac, aps or none (default lac)')
     .option('--tta', 'average with the horizontal flip')
-    .action(async (sources: string[], o: { run: string; out: string; queue?: string; chunkSize?: number; threads?: number; calibrate: boolean; conformal?: string; tta?: boolean }) => {
+    .option('--int8', "predict with the run's model.int8.onnx (medclass export --int8)")
+    .action(async (sources: string[], o: { run: string; out: string; queue?: string; chunkSize?: number; threads?: number; calibrate: boolean; conformal?: string; tta?: boolean; int8?: boolean }) => {
       const parsed = BatchPredictOptions.safeParse({
         run: o.run, out: o.out, sources, calibrate: o.calibrate, ...(o.queue ? { queue: o.queue } : {}), ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
-        ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.int8 ? { int8: true } : {}),
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `batch predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass batch predict --help' });
       const s = await batchPredict(parsed.data, batchRenderer());
