@@ -73,28 +73,34 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
     const evaluate = (nVal + nTest) * probe.secondsPerImage * 0.6 + 10;
     const seconds = trainingSeconds(o.budgetSeconds, { load: load * 1.2, evaluate, probe: elapsed() });
     const plan = chooseBackbonePlan(nTrain, nVal, seconds, probe.secondsPerImage);
-    Object.assign(measured, { probe, evaluateSeconds: evaluate, trainingSeconds: seconds, plan });
+    Object.assign(measured, { probe, evaluateSeconds: evaluate, trainingSeconds: seconds, plan, firstEpochSeconds: (nTrain + nVal) * probe.secondsPerImage * 0.5 });
     input = backboneConfig(target, stats, o, plan);
   } else {
     const maxSize = maxSizeForMemory(nAll, channels);
     const cands = sizeCandidates(stats.medianSide, maxSize);
-    const ref = { size: Math.min(64, cands[0]!.size), width: 1 };
+    // A cheap reference shape is measured, the candidates are scaled from it, and the chosen one is measured again.
+    const ref = { size: Math.min(32, cands[0]!.size), width: 0.5 };
     const batch = nTrain < 1500 ? 32 : 64;
     const augment = chooseAugment(stats, o.flip, false);
+    const probe = (c: { size: number; width: number }) => probeScratch({ arch: 'compact-resnet', ...c, channels, classes: stats.classes.length, batch, augment, threads: o.threads, batches: 5 });
     emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${ref.size} px` });
-    const p1 = await probeScratch({ arch: 'compact-resnet', ...ref, channels, classes: stats.classes.length, batch, augment, threads: o.threads });
+    const p1 = await probe(ref);
     const perEpoch = (spi: number) => spi * (nTrain + 0.35 * nVal);
     // inference ≈ a third of a training step per image, twice with flip TTA; then calibration and the bootstrap
-    const evaluate = (nVal + nTest) * p1.secondsPerImage * 0.35 * (augment.hflip ? 2 : 1) + 5;
-    const seconds = () => trainingSeconds(o.budgetSeconds, { load, evaluate, probe: elapsed() + 3 });
-    const shape = chooseScratchShape(stats.medianSide, nTrain, seconds(), (c) => perEpoch(scaleEpochSeconds(p1.secondsPerImage, ref, c)), maxSize);
-    let spi = scaleEpochSeconds(p1.secondsPerImage, ref, shape);
+    const evalCost = (spi: number) => (nVal + nTest) * spi * 0.35 * (augment.hflip ? 2 : 1) + 5;
+    const spiOf = (c: { size: number; width: number }) => scaleEpochSeconds(p1.secondsPerImage, ref, c);
+    const secondsFor = (spi: number, probeLeft: number) => trainingSeconds(o.budgetSeconds, { load, evaluate: evalCost(spi), probe: elapsed() + probeLeft });
+    const shape = chooseScratchShape(stats.medianSide, nTrain, (c) => secondsFor(spiOf(c), 2 + 5 * batch * spiOf(c)), (c) => perEpoch(spiOf(c)), maxSize);
+    let spi = spiOf(shape);
     if (shape.size !== ref.size || shape.width !== ref.width) {
       emit?.({ type: 'stage', stage: 'recipe', detail: `measuring a training step at ${shape.size} px, width ${shape.width}` });
-      spi = (await probeScratch({ arch: 'compact-resnet', size: shape.size, width: shape.width, channels, classes: stats.classes.length, batch, augment, threads: o.threads })).secondsPerImage;
+      spi = (await probe(shape)).secondsPerImage;
     }
-    shape.epochs = Math.min(Math.round(targetEpochs(nTrain) * 1.5), epochsWithin(seconds(), perEpoch(spi))); // the measured step decides
-    Object.assign(measured, { probeSecondsPerImage: { [`${ref.size}px/w${ref.width}`]: p1.secondsPerImage, [`${shape.size}px/w${shape.width}`]: spi }, evaluateSeconds: evaluate, trainingSeconds: seconds(), targetEpochs: targetEpochs(nTrain), epochSeconds: perEpoch(spi) });
+    shape.epochs = Math.min(Math.round(targetEpochs(nTrain) * 1.5), epochsWithin(secondsFor(spi, 0), perEpoch(spi))); // the measured step decides
+    Object.assign(measured, {
+      probeSecondsPerImage: { [`${ref.size}px/w${ref.width}`]: p1.secondsPerImage, [`${shape.size}px/w${shape.width}`]: spi },
+      evaluateSeconds: evalCost(spi), trainingSeconds: secondsFor(spi, 0), targetEpochs: targetEpochs(nTrain), epochSeconds: perEpoch(spi), firstEpochSeconds: perEpoch(spi),
+    });
     input = scratchConfig(target, stats, o, shape, 3e-3, nTrain);
   }
   const cfg = RunConfig.parse(input);
@@ -102,9 +108,10 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   const recipe = { budgetSeconds: o.budgetSeconds, backbone: o.backbone ?? null, flip: o.flip, stats, expected: { train: nTrain, val: nVal, test: nTest, loadSeconds: load }, measured, chooseSeconds: elapsed() };
   const comments = describe(stats, cfg, o.budgetSeconds, `measured: ${JSON.stringify(measured)}`);
   emit?.({ type: 'stage', stage: 'recipe', detail: comments.slice(1, 4).join('; ') });
-  const reserve = Number(measured.evaluateSeconds) + 5;
+  // The deadline leaves time to evaluate, but never falls before the first epoch can end (untrained weights are no result).
+  const stopAt = Math.max(o.budgetSeconds - Number(measured.evaluateSeconds) - 5, elapsed() + load + 1.5 * Number(measured.firstEpochSeconds));
   const summary = await runTraining(cfg, {
-    runDir, force: o.force === true, deadline: t0 + (o.budgetSeconds - reserve) * 1000,
+    runDir, force: o.force === true, deadline: t0 + stopAt * 1000,
     ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
   });
   const run = openRunDir(runDir);

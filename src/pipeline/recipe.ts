@@ -109,18 +109,20 @@ export function epochsWithin(seconds: number, epochSeconds: number): number {
 
 /**
  * Picks the from-scratch size and width: the first candidate (most capacity) reaching `targetEpochs` in the
- * training time, else the cheapest one; `epochSeconds` estimates one epoch (train + val) of a candidate.
+ * training time (a number, or per candidate when its evaluation costs differ), else the cheapest one; `epochSeconds`
+ * estimates one epoch (train + val) of a candidate.
  */
-export function chooseScratchShape(side: number, nTrain: number, seconds: number, epochSeconds: (c: { size: number; width: number }) => number, maxSize = Infinity):
-  { size: number; width: number; epochs: number } {
+export function chooseScratchShape(side: number, nTrain: number, seconds: number | ((c: { size: number; width: number }) => number),
+  epochSeconds: (c: { size: number; width: number }) => number, maxSize = Infinity): { size: number; width: number; epochs: number } {
   const want = targetEpochs(nTrain);
   const cands = sizeCandidates(side, maxSize);
+  const time = typeof seconds === 'number' ? () => seconds : seconds; // training time left once this candidate's evaluation is paid
   for (const c of cands) {
-    const e = epochsWithin(seconds, epochSeconds(c));
+    const e = epochsWithin(time(c), epochSeconds(c));
     if (e >= want) return { ...c, epochs: Math.min(e, Math.round(want * 1.5)) };
   }
   const c = cands.at(-1)!;
-  return { ...c, epochs: Math.min(epochsWithin(seconds, epochSeconds(c)), want) };
+  return { ...c, epochs: Math.min(epochsWithin(time(c), epochSeconds(c)), want) };
 }
 
 /** Train-only augmentation for the modality: colour photos (dermoscopy, fundus) rotate and flip; grey scans shift and zoom, no flips unless asked. */
