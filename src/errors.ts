@@ -83,6 +83,7 @@ export const ERROR_CODES = {
   MC_SERVE_BAD_HOST: "the request's Host header is not an allowed host name",
   MC_SERVE_UNKNOWN_MODEL: 'the KServe v2 URL names a model or version this server does not serve',
   MC_SERVE_BAD_TENSOR: 'a KServe v2 inference request does not fit the model\'s inputs or outputs',
+  MC_SERVE_PRIVATE_UNSUPPORTED: 'private mode cannot serve this run',
   // pacs
   MC_PACS_STORE_FAILED: 'the PACS did not store a result (STOW-RS refused it)',
   MC_PACS_BAD_STATE: 'the DICOMweb state file is malformed',

@@ -1,5 +1,7 @@
 // Public surface of the explain layer (CAM / Grad-CAM from the engine's gradients): named re-exports only.
 export { buildGradCamGraph, convLayers, defaultCamLayer } from './grad-cam-graph.js';
+export { exportCamGraph } from './cam-export.js';
+export type { CamExport, CamExportOptions } from './cam-export.js';
 export type { GradCamGraph, GradCamGraphOptions } from './grad-cam-graph.js';
 export { GradCam } from './grad-cam.js';
 export type { CamResult, GradCamBatch, GradCamOptions } from './grad-cam.js';

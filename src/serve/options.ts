@@ -25,6 +25,8 @@ export const ServeOptions = z.strictObject({
   minSide: ImageGuardOptions.shape.minSide.describe('smallest width and height of an uploaded image in pixels (422 MC_DATA_IMAGE_TOO_SMALL below)'),
   operatingPoint: z.union([z.literal('none'), z.string().regex(OPERATING_POINT_PATTERN, 'expected sensitivity:<target>, specificity:<target>, youden or none')]).optional()
     .describe("two-class runs: the operating point predictions decide at (sensitivity:0.95, specificity:0.9, youden, none); default: the run's eval.operatingPoint"),
+  private: z.boolean().default(false)
+    .describe('private mode: the page runs model.onnx and the Grad-CAM graph in the browser (onnxruntime-web, WASM); the server only ships static files and has no image routes'),
   allowedHosts: z.array(z.string().min(1).max(253)).default([])
     .describe("Host header names accepted besides localhost, 127.0.0.1, [::1] and the server's own address (any port); '*' accepts every name (no DNS-rebinding guard); others get 403 MC_SERVE_BAD_HOST"),
 });

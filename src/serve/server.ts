@@ -6,6 +6,7 @@ import { registerKserveRoutes } from './kserve-routes.js';
 import { ServeOptions, type ServeOptionsInput } from './options.js';
 import { registerPageRoutes } from './page-routes.js';
 import { openResources } from './resources.js';
+import { registerPrivateRoutes } from './private-mode.js';
 
 /** Where the request log goes when `logger` is on (the CLI passes stderr). */
 export interface ServeLogStream {
@@ -28,7 +29,8 @@ const LOG_SERIALIZERS = {
  *
  * Routes: `GET /` (web app), `GET /report`, `GET /api/health`, `GET /api/model`, `POST /api/predict?attribute=`
  * (fusion runs: per-column tabular attribution, on by default), `POST /api/explain?class=`, `POST /api/similar?k=`;
- * the POST routes take raw image bytes or JSON `{images: [{name?, data: base64}], meta?}`.
+ * the POST routes take raw image bytes or JSON `{images: [{name?, data: base64}], meta?}`. With `private`, only the
+ * static files of the in-browser web app (`registerPrivateRoutes`): no route accepts an image.
  *
  * @example
  * const app = buildServer('runs/pneumonia', { threads: 2 });
@@ -50,6 +52,10 @@ export function buildServer(runDir: string, options: ServeOptionsInput = {}, log
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
   });
+  if (o.private) {
+    app.register(async (scope) => { await registerPrivateRoutes(scope, runDir, o); });
+    return app;
+  }
   app.register(async (scope) => {
     const res = await openResources(runDir, o);
     scope.addHook('onClose', async () => { await res.close(); });

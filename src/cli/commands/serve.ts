@@ -6,7 +6,7 @@ import { out } from '../output.js';
 
 interface ServeFlags {
   run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; maxBatch?: number; maxDelayMs?: number; busyDelayMs?: number; inferenceWorker?: boolean; int8?: boolean; k?: number; caseIds?: boolean; log?: boolean;
-  maxPixels?: number; minSide?: number; allowedHosts?: string; operatingPoint?: string;
+  maxPixels?: number; minSide?: number; allowedHosts?: string; operatingPoint?: string; private?: boolean;
 }
 
 const SERVE_DEFAULTS = ServeOptions.parse({});
@@ -42,6 +42,7 @@ export function registerServe(program: Command): void {
     .option('--max-pixels <n>', s('maxPixels'), Number)
     .option('--min-side <px>', s('minSide'), Number)
     .option('--operating-point <point>', s('operatingPoint'))
+    .option('--private', s('private'))
     .option('--allowed-hosts <names>', `${ServeOptions.shape.allowedHosts.description!}; comma list (the --host name is added)`)
     .action(async (f: ServeFlags) => {
       const pick = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -50,7 +51,7 @@ export function registerServe(program: Command): void {
       const allowedHosts = [...(f.allowedHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean), ...(listen.success ? [listen.data.host] : [])];
       const serve = ServeOptions.safeParse(pick({
         threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, maxBatch: f.maxBatch, maxDelayMs: f.maxDelayMs, busyDelayMs: f.busyDelayMs, inferenceWorker: f.inferenceWorker, int8: f.int8 === true, k: f.k, caseIds: f.caseIds, logger: f.log,
-        maxPixels: f.maxPixels, minSide: f.minSide, allowedHosts, operatingPoint: f.operatingPoint,
+        maxPixels: f.maxPixels, minSide: f.minSide, allowedHosts, operatingPoint: f.operatingPoint, private: f.private,
       }));
       for (const p of [serve, listen]) {
         if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
