@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phantomSource } from '../src/data/index.js';
 import { predictImages, resolveOperatingPoint, runTraining, type ImagePrediction } from '../src/pipeline/index.js';
 import { openRunDir } from '../src/run/index.js';
+import { buildServer } from '../src/serve/index.js';
 import { runCli } from './helpers/cli.js';
 import { readRunPredictions, removeTempDir } from './pipeline/predict-helpers.js';
 
@@ -92,6 +93,26 @@ describe('operating points in predict', () => {
     expect(recomputed.source).toBe('predictions.csv');
     expect(recomputed.threshold).toBe(tablePoint('sensitivity_0.95').threshold);
     expect(recomputed.test).toEqual({ sensitivity: tablePoint('sensitivity_0.95').test.sensitivity, specificity: tablePoint('sensitivity_0.95').test.specificity });
+  });
+
+  it('the API decides at the server\'s point (serve --operating-point), a request may ask for another, /api/model states it', async () => {
+    const app = buildServer(runDir, { threads: 1, inferenceWorker: false, operatingPoint: 'youden' });
+    try {
+      const body = readFileSync(files[0]!.file);
+      const ask = async (q = '') => (await app.inject({ method: 'POST', url: `/api/predict${q}`, headers: { 'content-type': 'image/png' }, payload: body })).json();
+      const [expected] = await predictImages(runDir, [files[0]!.file], { threads: 1, operatingPoint: 'youden' });
+      if (!expected || expected.error) throw new Error('predict failed');
+      const r = await ask();
+      expect(r.results[0].decision).toEqual({ ...expected.decision, threshold: expected.decision!.threshold });
+      const other = await ask('?operatingPoint=sensitivity:0.95');
+      expect(other.results[0].decision.threshold).toBe(tablePoint('sensitivity_0.95').threshold);
+      expect((await ask('?operatingPoint=none')).results[0].decision).toBeUndefined();
+      expect((await app.inject({ method: 'POST', url: '/api/predict?operatingPoint=sens', headers: { 'content-type': 'image/png' }, payload: body })).statusCode).toBe(400);
+      const model = (await app.inject({ method: 'GET', url: '/api/model' })).json();
+      expect(model.operatingPoint).toMatchObject({ spec: 'youden', criterion: 'youden_j', threshold: tablePoint('youden_j').threshold, source: 'metrics.json' });
+    } finally {
+      await app.close();
+    }
   });
 
   it('a bad point is refused before any image is read', async () => {

@@ -88,6 +88,11 @@ function renderPrediction(p) {
   $('conformal').textContent = (p.calibrated ? 'Calibrated probabilities (temperature scaling).' : 'Uncalibrated probabilities.') +
     (p.conformalSet ? ' ' + Math.round(100 * p.conformalLevel) + ' % conformal set: ' +
       (p.conformalSet.length ? '{' + p.conformalSet.join(', ') + '}' : 'empty (even the top class is below the calibrated threshold)') : '');
+  // the decision at the operating point (threshold chosen on val), besides the arg-max label
+  var d = p.decision;
+  $('decision').hidden = !d;
+  if (d) $('decision').textContent = 'At ' + d.operatingPoint + ': ' + d.label + ' (calibrated ' + d.positiveClass + ' probability ' +
+    d.probability.toFixed(4) + (d.positive ? ' ≥ ' : ' < ') + 'threshold ' + (d.threshold === null ? '∞' : d.threshold.toFixed(4)) + ', chosen on validation).';
   var bars = $('bars');
   bars.textContent = '';
   Object.keys(p.probabilities).forEach(function (c) {

@@ -64,6 +64,7 @@ const BODY = `
     <h2>Prediction</h2>
     <p id="prediction"></p>
     <p id="conformal"></p>
+    <p class="note" id="decision" hidden></p>
     <div id="bars"></div>
     <div id="attribution" hidden>
       <h3>What the tabular values did</h3>
