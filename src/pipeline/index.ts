@@ -66,3 +66,5 @@ export { UNCERTAINTY_COLUMNS, writeDerivedRun } from './ensemble-derived-run.js'
 export type { DerivedRunOptions, DerivedRunSummary } from './ensemble-derived-run.js';
 export { splitSelective } from './ensemble-uncertainty.js';
 export type { SplitUncertainty } from './ensemble-uncertainty.js';
+export { EXPORT_FILES, exportZip } from './export-zip.js';
+export type { ExportManifest, ZipExport } from './export-zip.js';

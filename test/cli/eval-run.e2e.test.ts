@@ -16,7 +16,7 @@ data:
 fit: { epochs: 2, batchSize: 16 }
 eval: { bootstrap: 50, targetSensitivity: 0.5, alpha: 0.2 }
 `);
-const train = (...extra: string[]) => runCli(['train', '--config', config, '--out', dir, '--name', 'ts', '-q', ...extra]);
+const train = (...extra: string[]) => runCli(['train', '--config', config, '--out', dir, '--name', 'ts', '-q', '--no-report', ...extra]);
 const bytes = (f: string) => readFileSync(join(dir, 'ts', f));
 
 describe('medclass eval --run reproduces the run (spawned CLI)', () => {

@@ -21,7 +21,7 @@ eval: { bootstrap: 50 }
 `);
 
 const medclass = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 240_000 });
-const train = (name: string, extra: string[] = []) => medclass(['train', '--config', config, '--epochs', '2', '--out', dir, '--name', name, '-q', ...extra]);
+const train = (name: string, extra: string[] = []) => medclass(['train', '--config', config, '--epochs', '2', '--out', dir, '--name', name, '-q', '--no-report', ...extra]);
 const file = (name: string, f: string) => readFileSync(join(dir, name, f), 'utf8');
 const manifest = (name: string) => JSON.parse(file(name, 'run.json'));
 /** The command printed after an interruption, as argv (it must work as printed). */

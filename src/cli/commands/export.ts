@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
-import { Int8ExportOptions, TritonExportOptions, exportInt8, exportTriton, type Int8Export, type TritonExport } from '../../pipeline/index.js';
+import { Int8ExportOptions, TritonExportOptions, exportInt8, exportTriton, exportZip, type Int8Export, type TritonExport } from '../../pipeline/index.js';
 import { INT8_MODEL } from '../../run/index.js';
 import { out } from '../output.js';
 
@@ -43,6 +43,7 @@ export function registerExport(program: Command): void {
     .command('export')
     .description(`Export a run for a serving platform. --triton DIR writes DIR/<name>/config.pbtxt (platform onnxruntime_onnx, dynamic batching), DIR/<name>/1/model.onnx (logits and calibrated probabilities), labels.txt and preprocess.json. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train')
+    .option('--zip <file>', 'write FILE: a zip of model.onnx, preprocess, calibration, metrics, predictions, history, run.json, report.html, model-card.md and figures/ with manifest.json (sha256 of every file)')
     .option('--triton <dir>', 'Triton model repository folder (created if missing; the model folder inside is overwritten)')
     .option('--int8', `write ${INT8_MODEL} into the run: static QDQ quantization (int8 per-channel weights, uint8 activations calibrated on run images; the stem Conv stays float) and its test metrics in metrics.int8.json`)
     .option('--calibration <split>', 'with --int8: split whose images calibrate the activation ranges, val or train (default val)')
@@ -54,7 +55,13 @@ export function registerExport(program: Command): void {
     .option('--raw-channels <n>', desc('rawChannels'), Number)
     .option('--max-batch-size <n>', desc('maxBatchSize'), Number)
     .option('--json', 'print the result as JSON')
-    .action(async (f: { run: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+    .action(async (f: { run: string; zip?: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+      if (f.zip) {
+        const z = exportZip(f.run, f.zip);
+        out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, file: z.file, bytes: z.bytes, missing: z.missing, manifest: z.manifest }, null, 2)
+          : `wrote ${z.file} (${(z.bytes / 1024).toFixed(0)} KiB): ${z.manifest.files.length} files of the run and manifest.json (size and sha256 of each)${z.missing.length ? `; not in the run: ${z.missing.join(', ')} (medclass report writes the report and figures)` : ''}\n${DISCLAIMER}`);
+        if (!f.triton && !f.int8) return;
+      }
       if (f.int8) {
         const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges }).filter(([, v]) => v !== undefined)));
         if (!q.success) throw new MedclassError('MC_CLI_BAD_OPTION', `export --int8: ${q.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`, { hint: 'medclass export --help' });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { MedclassError } from '../../errors.js';
 import { writeRunReport } from '../../pipeline/index.js';
 import { out } from '../output.js';
@@ -25,4 +26,11 @@ export function registerReport(program: Command): void {
       out(`wrote ${r.html} (${(r.htmlBytes / 1024).toFixed(0)} KiB${note}), ${r.modelCard} and ${r.figures.length} figures (figures/*.svg, *.png) in ${o.run}\nsections: ${r.sections.join(', ')}\nResearch software, not a diagnostic device.`);
       process.exitCode = 0;
     });
+}
+
+/** Writes the complete report of a just-trained run (what `train` and `demo` do unless --no-report) and returns the lines to print. */
+export async function reportAfterTraining(runDir: string): Promise<string> {
+  const r = await writeRunReport(runDir, {});
+  const cam = r.gradCamUnavailable ? `no Grad-CAM gallery (${r.gradCamUnavailable})` : `${r.gradCamExamples} Grad-CAM images`;
+  return `report: ${join(runDir, r.html)} (${(r.htmlBytes / 1024).toFixed(0)} KiB, ${r.sections.length} sections, ${cam}), ${join(runDir, r.modelCard)}, ${r.figures.length} figures in ${join(runDir, 'figures')}/ (SVG + PNG)`;
 }

@@ -9,10 +9,11 @@ import { out, table } from '../output.js';
 import { addCsvFlags, csvOptionsFrom, dicomMetaTagsFrom } from './data.js';
 import { runRenderer } from '../progress.js';
 import { withGracefulInterrupt } from '../interrupt.js';
+import { reportAfterTraining } from './report.js';
 
 interface TrainFlags {
   config?: string; data?: string; arch?: string; epochs?: string; lr?: string; batchSize?: string; seed?: string;
-  out?: string; name?: string; threads?: string; resume?: boolean | string; force?: boolean; stopAfterBatches?: string; quiet?: boolean; json?: string;
+  out?: string; name?: string; threads?: string; resume?: boolean | string; force?: boolean; stopAfterBatches?: string; quiet?: boolean; json?: string; report?: boolean;
   size?: string; channels?: string; groupPattern?: string; dicomMeta?: string | boolean;
   budget?: string; backbone?: string; flip?: string;
 }
@@ -133,6 +134,7 @@ async function trainFromSource(source: string, flags: TrainFlags): Promise<void>
   }));
   if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...r.summary, metrics: undefined, config: r.config, recipe: r.recipe }, null, 2));
   out(formatRunSummary(r.summary, metricParams(runEvalOptions(r.config.eval, r.summary.classes)).bins));
+  if (flags.report !== false && r.summary.status !== 'interrupted') out(await reportAfterTraining(r.summary.runDir));
   out(`recipe: ${join(r.summary.runDir, 'config.yaml')} (re-run: medclass train --config ${shellQuote(join(r.summary.runDir, 'config.yaml'))} --name <new name>)`);
   if (r.summary.status === 'interrupted') process.exitCode = 130;
 }
@@ -160,6 +162,7 @@ export function registerTrain(program: Command): void {
     .option('--stop-after-batches <n>', 'testing: stop cleanly after N batches, exactly as Ctrl-C does (a deterministic interruption for resume tests)')
     .option('--json <file>', 'also write the summary as JSON')
     .option('-q, --quiet', 'no progress output')
+    .option('--no-report', 'skip report.html, model-card.md and figures/ at the end (written by default; medclass report --run DIR writes them later)')
     .option('--budget <time>', 'with SOURCE: wall-time budget for the whole run, data to metrics (15m, 90s, 1h; default 15m)')
     .option('--backbone <onnx>', 'with SOURCE: fine-tune this ImageNet backbone (cached trunk, head then last:40) instead of training from scratch')
     .option('--flip <mode>', "with SOURCE: flips in augmentation: auto (colour: h+v, grey: none, as laterality may matter), none, h, hv", 'auto');
@@ -177,6 +180,7 @@ export function registerTrain(program: Command): void {
       }));
       if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
       out(formatRunSummary(s, metricParams(runEvalOptions(cfg.eval, s.classes)).bins));
+      if (flags.report !== false && s.status !== 'interrupted') out(await reportAfterTraining(runDir));
       if (s.status === 'interrupted') {
         out(`interrupted: resume with  medclass train --resume ${shellQuote(runDir)}`);
         process.exitCode = 130;
