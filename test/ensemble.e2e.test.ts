@@ -125,7 +125,7 @@ describe('deep ensemble run directory', () => {
     const html = readFileSync(run.path('report.html'), 'utf8');
     expect(html).toContain('Uncertainty (deep ensemble of 3 runs)');
     expect(html).toContain('mutual information (BALD)');
-    expect(html).toContain('single model (m1)');
+    expect(html).toContain('single: m1');
   });
 
   it('refuses members of other data, the same run twice, and an ensemble as a member (MC_RUN_ENSEMBLE_MISMATCH)', async () => {

@@ -39,7 +39,7 @@ export function uncertaintySection(ctx: ReportContext): ReportSection | undefine
     + `Accuracy at coverage: accuracy on the most certain fraction of the ${esc(test.n)} test images (the rest would be referred to a reader). `
     + `AURC: area under the risk–coverage curve (lower is better).${level}</p>`
     + `<table><thead><tr><th>model</th><th>uncertainty score</th><th>error-detection AUROC</th>${covHead}<th>AURC</th></tr></thead><tbody>`
-    + [...rows(what, test), ...(base ? rows(`single model (${base.name ?? 'baseline'})`, base) : [])].join('')
+    + [...rows(u.method === 'ensemble' ? `ensemble of ${u.samples}` : `MC-dropout (T=${u.samples})`, test), ...(base ? rows(`single: ${base.name ?? 'baseline'}`, base) : [])].join('')
     + `</tbody></table>`
     + `<p class="sub">Test accuracy at full coverage: ${f(test.accuracy)}${base ? ` (single model ${f(base.accuracy)})` : ''}. Research software, not a diagnostic device.</p>`;
   return { id: 'uncertainty', html };

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
-import { buildEnsemble, buildMcDropout, type DerivedRunSummary } from '../../pipeline/index.js';
+import { McDropoutOptions, buildEnsemble, buildMcDropout, type DerivedRunSummary } from '../../pipeline/index.js';
 import { checkJsonTarget, out, table } from '../output.js';
 
 const int = (v: string | undefined, name: string): number | undefined => {
@@ -78,7 +78,7 @@ export function registerEnsemble(program: Command): void {
     .description("MC-dropout of a run trained with model.dropout > 0: a run directory whose model.onnx keeps the dropout on for T seeded passes (fixed masks, so predictions are reproducible) and outputs their mean probabilities, predictive entropy and mutual information; evaluated, calibrated, reported, predicted and served like any run, with uncertainty.json beside the run's own deterministic model. Research software, not a diagnostic device")
     .argument('<run>', 'trained run directory')
     .requiredOption('--out <dir>', 'run directory to write')
-    .option('--passes <n>', 'stochastic passes T (default 20)')
+    .option('--passes <n>', `stochastic passes T (default ${McDropoutOptions.parse({}).passes})`)
     .option('--seed <n>', "seed of the dropout masks (default: the run's seed)")
     .option('--threads <n>', 'onnxruntime threads (0 = all cores)')
     .option('--bootstrap <n>', "bootstrap resamples of the selective-prediction CIs (default: the run's eval.bootstrap)")
@@ -91,6 +91,6 @@ export function registerEnsemble(program: Command): void {
         force: o.force === true, ...(passes !== undefined ? { passes } : {}), ...(seed !== undefined ? { seed } : {}),
         ...(threads !== undefined ? { threads } : {}), ...(bootstrap !== undefined ? { bootstrap } : {}),
       });
-      finish(s, `MC-dropout, ${passes ?? 20} passes`, o.json);
+      finish(s, `MC-dropout, ${passes ?? McDropoutOptions.parse({}).passes} passes`, o.json);
     });
 }
