@@ -69,20 +69,24 @@ export interface LinePlotSpec {
 const MARGIN = { l: 52, r: 14, t: 30, b: 44 };
 
 /**
- * A title as one line, or two when it would be wider than `width` px (about 0.6 em per character): the second
- * line starts at its last " (" or, failing that, at the last space that fits.
+ * A title wrapped to lines no wider than `width` px (about 0.6 em per character), breaking before a " (" first and
+ * then at spaces, so a long title is never clipped at the plot's edge.
  */
 export function titleLines(title: string, width: number, fontSize = 12.5): string[] {
-  const fits = (t: string) => t.length * fontSize * 0.6 <= width;
-  if (fits(title)) return [title];
+  const max = Math.max(8, Math.floor(width / (fontSize * 0.6)));
+  if (title.length <= max) return [title];
   const paren = title.lastIndexOf(' (');
-  if (paren > 0 && fits(title.slice(0, paren))) return [title.slice(0, paren), title.slice(paren + 1)];
-  let cut = title.lastIndexOf(' ', Math.floor(width / (fontSize * 0.6)));
-  if (cut <= 0) cut = Math.floor(width / (fontSize * 0.6));
-  return [title.slice(0, cut), title.slice(cut).trim()];
+  if (paren > 0 && paren <= max && title.length - paren - 1 <= max) return [title.slice(0, paren), title.slice(paren + 1)];
+  const lines: string[] = [];
+  let line = '';
+  for (const word of title.split(' ')) {
+    if (line && (line + ' ' + word).length > max) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
-/** The title's `<text>` elements from y = 18 (a second line 15 px below), starting at x = 6. */
+/** The title's `<text>` elements from y = 18 (each further line 15 px below), starting at x = 6. */
 function titleSvg(lines: readonly string[]): string {
   return lines.map((l, i) => `<text x="6" y="${18 + i * 15}" font-weight="600" font-size="12.5">${esc(l)}</text>`).join('');
 }
