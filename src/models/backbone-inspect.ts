@@ -1,5 +1,5 @@
 import type { Graph, Node } from '../engine/index.js';
-import { cutGraph, inferShapes } from '../engine/index.js';
+import { cutGraph, inferShapes, type ShapeMap } from '../engine/index.js';
 
 /**
  * Inputs (by op type) whose float initializers become trainable weights when a backbone is imported; the same
@@ -62,7 +62,25 @@ function isCut(g: Graph, target: string, t: string): boolean {
   return suffix.some((n) => n.inputs.includes(t)) && !suffix.some((n) => n.inputs.some((i) => inputs.has(i)));
 }
 
-function weightLayers(g: Graph, nodes: readonly Node[]): WeightLayer[] {
+/**
+ * The clean cut closest before weight layer `j`: its input when that is a cut, else the latest float tensor produced
+ * between layer j−1's node and layer j's that every path to `target` crosses; the graph input for j = 0; undefined
+ * when no cut separates layer j from layer j−1 (a skip connection or attention crosses).
+ */
+export function cutBeforeLayer(g: Graph, target: string, nodes: readonly Node[], layers: readonly WeightLayer[], j: number, shapes?: ShapeMap): string | undefined {
+  const input = g.inputs.find((v) => v.dtype === 'float32') ?? g.inputs[0]!;
+  if (j === 0) return input.name;
+  const index = new Map(nodes.map((n, i) => [n.name, i] as const));
+  const producerIndex = new Map(nodes.flatMap((n, i) => n.outputs.map((o) => [o, i] as const)));
+  const lo = index.get(layers[j - 1]!.node)!, hi = index.get(layers[j]!.node)!;
+  if ((producerIndex.get(layers[j]!.input) ?? -1) >= lo && isCut(g, target, layers[j]!.input)) return layers[j]!.input;
+  const float = (o: string) => (shapes ? shapes.get(o)?.dtype === 'float32' : !g.initializers.has(o));
+  for (let i = hi - 1; i >= lo; i--) for (const o of nodes[i]!.outputs) if (float(o) && isCut(g, target, o)) return o;
+  return undefined;
+}
+
+/** The weight layers of `nodes` (topological order) as `selectTrainable`'s `last:N` counts them after an import. */
+export function weightLayers(g: Graph, nodes: readonly Node[]): WeightLayer[] {
   const layers: WeightLayer[] = [];
   const owned = new Set<string>();
   for (const n of nodes) {
@@ -100,16 +118,7 @@ export function inspectBackbone(g: Graph): BackboneInspection {
   for (let k = spatial.length - 1; k >= 0 && maps.length < 3; k--) maps.push(cand(spatial[k]!));
   const layers = weightLayers(g, nodes);
   const blocks: BlockCut[] = [];
-  // Layer j starts a block when a clean cut lies between the previous layer's node and its own: the latest float
-  // tensor produced there (or the graph input, for the first layer). last:N for N down to the next block shares it.
-  const index = new Map(nodes.map((n, i) => [n.name, i] as const));
-  const cutBefore = (j: number): string | undefined => {
-    if (j === 0) return input!.name;
-    const lo = index.get(layers[j - 1]!.node)!, hi = index.get(layers[j]!.node)!;
-    if (isCut(g, target, layers[j]!.input) && (index.get(producer.get(layers[j]!.input)?.name ?? '') ?? -1) >= lo) return layers[j]!.input;
-    for (let i = hi - 1; i >= lo; i--) for (const o of nodes[i]!.outputs) if (shapes.get(o)?.dtype === 'float32' && isCut(g, target, o)) return o;
-    return undefined;
-  };
+  const cutBefore = (j: number) => cutBeforeLayer(g, target, nodes, layers, j, shapes);
   let to = layers.length;
   for (let j = layers.length - 1; j >= 0; j--) {
     const tensor = cutBefore(j);

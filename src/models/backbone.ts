@@ -5,6 +5,7 @@ import { MedclassError } from '../errors.js';
 import type { BackboneOptions, BackboneOptionsInput, HeadOptions } from './options.js';
 import { BackboneOptions as BackboneSchema } from './options.js';
 import { fuseTabular } from './fusion.js';
+import { cutBeforeLayer, weightLayers } from './backbone-inspect.js';
 
 const bad = (message: string, hint?: string) => new MedclassError('MC_MODELS_BAD_BACKBONE', message, hint ? { hint } : {});
 
@@ -137,15 +138,17 @@ export function trunkPrefix(source: string | Graph, options: BackboneOptionsInpu
 }
 
 /**
- * A single-tensor cut that leaves at least the last `n` Conv nodes computing `target` (topological order) after it: the input of the
- * n-th last conv, moved earlier while a skip connection would cross it on the way to `target`. Use as `startTensor` for cached-trunk
- * training of the `last:n` phase.
+ * A single-tensor cut that leaves at least the last `n` weight layers computing `target` (topological order; Conv, and the
+ * Gemm/MatMul of a ViT, as `selectTrainable` counts them) after it: the input of the n-th last layer, moved earlier while a skip
+ * connection would cross it on the way to `target`. Use as `startTensor` for cached-trunk training of the `last:n` phase.
  */
 export function cutBeforeLastConvs(source: string | Graph, n: number, target = 'embedding'): string {
   const g = typeof source === 'string' ? loadModel(source) : source;
-  const convs = cutGraph(g, [target]).filter((node) => node.opType === 'Conv');
+  const nodes = cutGraph(g, [target]);
+  const convs = weightLayers(g, nodes);
   for (let k = Math.max(0, convs.length - n); k >= 0; k--) {
-    const t = convs[k]!.inputs[0]!;
+    const t = convs.length === 0 ? undefined : cutBeforeLayer(g, target, nodes, convs, k);
+    if (t === undefined) continue;
     if (g.inputs.some((v) => v.name === t)) return t;
     const suffix = cutGraph(g, [target], [t]);
     if (!suffix.some((node) => node.inputs.some((i) => g.inputs.some((v) => v.name === i)))) return t;
