@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 import { writeReport } from '../report/index.js';
-import { RunConfig, openRunDir, toJson, writeAtomic, type RunConfigInput } from '../run/index.js';
+import { RunConfig, configDifferences, openRunDir, toJson, writeAtomic, type RunConfigInput } from '../run/index.js';
 import { compareFusionModels, fusionComparisonCsv, fusionComparisonMarkdown, type CompareModel, type FusionComparison } from './fusion-compare-stats.js';
 import { runLateFusion } from './late-fusion.js';
 import { runTraining, type RunEvent } from './run.js';
@@ -20,6 +20,7 @@ export const FusionCompareOptions = z.strictObject({
   stackingL2: z.number().min(0).default(0.01).describe('L2 penalty of the stacking combiner'),
   shapRows: z.number().int().min(1).default(300).describe('test rows explained by exact SHAP in runs that read the image (tabular-only: all)'),
   force: z.boolean().default(false).describe('replace runs already in the folder'),
+  reuse: z.boolean().default(false).describe('keep a finished run already in the folder whose config is the one it would get (the late-fusion runs are always refitted)'),
 });
 export type FusionCompareOptionsInput = z.input<typeof FusionCompareOptions>;
 
@@ -80,17 +81,24 @@ export async function runFusionCompare(input: RunConfigInput, options: FusionCom
   };
   const { tabular: _t, ...imageData } = cfg.data;
   const base = { ...cfg, out: dir };
-  const train = (c: RunConfigInput, runDir: string, label: string) => {
+  const train = async (c: RunConfigInput, runDir: string, label: string): Promise<void> => {
+    if (o.reuse && existsSync(join(runDir, 'run.json'))) {
+      const prev = openRunDir(runDir).manifest;
+      if (prev.status === 'done' && configDifferences(prev.config, RunConfig.parse(c)).length === 0) {
+        onEvent?.({ type: 'stage', stage: 'fusion compare', detail: `${label}: reusing the finished run in ${runDir}` });
+        return;
+      }
+    }
     onEvent?.({ type: 'stage', stage: 'fusion compare', detail: label });
-    return runTraining(c, { runDir, force: o.force, ...(onEvent ? { onEvent } : {}) });
+    await runTraining(c, { runDir, force: o.force || o.reuse, ...(onEvent ? { onEvent } : {}) });
   };
   await train({ ...base, name: 'tabular', model: { ...cfg.model, arch: 'tabular-mlp', width: 1, dropout: 0.1 },
     fit: { ...cfg.fit, epochs: o.tabularEpochs, lr: o.tabularLr, augment: {}, tta: false, mixup: 0, phases: undefined } }, runs.tabular, 'tabular-only (tabular-mlp)');
   await train({ ...base, name: 'image', data: imageData }, runs.image, 'image only');
   await train({ ...base, name: 'early-fusion' }, runs.early, 'early fusion (concatenation before the head)');
   onEvent?.({ type: 'stage', stage: 'fusion compare', detail: 'late fusion (weighted, stacking; fitted on val)' });
-  const weighted = await runLateFusion(runs.image, runs.tabular, runs.lateWeighted, { method: 'weighted', force: o.force });
-  await runLateFusion(runs.image, runs.tabular, runs.lateStacking, { method: 'stacking', l2: o.stackingL2, force: o.force });
+  const weighted = await runLateFusion(runs.image, runs.tabular, runs.lateWeighted, { method: 'weighted', force: o.force || o.reuse });
+  await runLateFusion(runs.image, runs.tabular, runs.lateStacking, { method: 'stacking', l2: o.stackingL2, force: o.force || o.reuse });
 
   const img = testLogits(runs.image);
   const k = img.logits.length / img.labels.length;

@@ -5,15 +5,18 @@ export type LateCombiner =
   | { method: 'weighted'; /** weight of the image logits; the tabular ones get 1 − w */ imageWeight: number; valNll: number; grid: number[]; gridNll: number[] }
   | { method: 'stacking'; /** `[K, 2K]` row-major: class k's weights on [a_0..a_{K-1}, b_0..b_{K-1}] */ weight: number[]; bias: number[]; l2: number; valNll: number; iterations: number };
 
-/** Mean negative log-likelihood of softmax(z) at the true labels (natural log), `z` `[N, K]`. */
-export function meanNll(z: ArrayLike<number>, labels: Int32Array, k: number): number {
+/**
+ * Mean negative log-likelihood of softmax(z) at the true labels (natural log), `z` `[N, K]`; with `classWeights`
+ * each row counts w[y] (the sum is still divided by N, as `sample_weight` in scikit-learn's LogisticRegression).
+ */
+export function meanNll(z: ArrayLike<number>, labels: Int32Array, k: number, classWeights?: readonly number[]): number {
   let s = 0;
   for (let i = 0; i < labels.length; i++) {
     let m = -Infinity;
     for (let c = 0; c < k; c++) m = Math.max(m, z[i * k + c]!);
     let e = 0;
     for (let c = 0; c < k; c++) e += Math.exp(z[i * k + c]! - m);
-    s += m + Math.log(e) - z[i * k + labels[i]!]!;
+    s += (classWeights?.[labels[i]!] ?? 1) * (m + Math.log(e) - z[i * k + labels[i]!]!);
   }
   return s / labels.length;
 }
@@ -41,9 +44,9 @@ export function combineLogits(c: LateCombiner, a: ArrayLike<number>, b: ArrayLik
  * Weighted logit average fitted on validation: the image weight w on a grid of `steps` + 1 values in [0, 1]
  * minimising the val NLL of softmax(w·a + (1 − w)·b) (the first of equal minima). w = 1 is image only, 0 tabular only.
  */
-export function fitWeightedAverage(a: ArrayLike<number>, b: ArrayLike<number>, labels: Int32Array, k: number, steps = 50): LateCombiner {
+export function fitWeightedAverage(a: ArrayLike<number>, b: ArrayLike<number>, labels: Int32Array, k: number, steps = 50, classWeights?: readonly number[]): LateCombiner {
   const grid = Array.from({ length: steps + 1 }, (_, i) => i / steps);
-  const gridNll = grid.map((w) => meanNll(combineLogits({ method: 'weighted', imageWeight: w, valNll: 0, grid: [], gridNll: [] }, a, b, k), labels, k));
+  const gridNll = grid.map((w) => meanNll(combineLogits({ method: 'weighted', imageWeight: w, valNll: 0, grid: [], gridNll: [] }, a, b, k), labels, k, classWeights));
   let best = 0;
   gridNll.forEach((v, i) => { if (v < gridNll[best]!) best = i; });
   return { method: 'weighted', imageWeight: grid[best]!, valNll: gridNll[best]!, grid, gridNll };
@@ -51,10 +54,11 @@ export function fitWeightedAverage(a: ArrayLike<number>, b: ArrayLike<number>, l
 
 /**
  * Stacking: multinomial logistic regression on the 2K logits [a, b] fitted on validation, minimising
- * mean NLL + (l2 / 2)·‖W‖² (bias unpenalised) by gradient descent with Armijo backtracking from W = [½I, ½I], b = 0.
- * Matches `sklearn.linear_model.LogisticRegression(C = 1 / (l2·N))` (multinomial, lbfgs) up to the solver's tolerance.
+ * mean NLL + (l2 / 2)·‖W‖² (bias unpenalised) by gradient descent with Armijo backtracking from W = [½I, ½I], b = 0;
+ * `classWeights` weight each row's NLL by its class (as the members' training did, so the arg-max keeps their balance).
+ * Matches `sklearn.linear_model.LogisticRegression(C = 1 / (l2·N), class_weight)` (multinomial, lbfgs) up to the solver's tolerance.
  */
-export function fitStacking(a: ArrayLike<number>, b: ArrayLike<number>, labels: Int32Array, k: number, l2 = 0.01, maxIter = 3000): LateCombiner {
+export function fitStacking(a: ArrayLike<number>, b: ArrayLike<number>, labels: Int32Array, k: number, l2 = 0.01, maxIter = 3000, classWeights?: readonly number[]): LateCombiner {
   const n = labels.length;
   const d = 2 * k;
   const x = new Float64Array(n * d);
@@ -75,10 +79,11 @@ export function fitStacking(a: ArrayLike<number>, b: ArrayLike<number>, labels: 
       }
       let e = 0;
       for (let r = 0; r < k; r++) e += Math.exp(z[r]! - m);
-      loss += m + Math.log(e) - z[labels[i]!]!;
+      const cw = classWeights?.[labels[i]!] ?? 1;
+      loss += cw * (m + Math.log(e) - z[labels[i]!]!);
       if (grad) {
         for (let r = 0; r < k; r++) {
-          const g = (Math.exp(z[r]! - m) / e - (r === labels[i] ? 1 : 0)) / n;
+          const g = (cw * (Math.exp(z[r]! - m) / e - (r === labels[i] ? 1 : 0))) / n;
           for (let j = 0; j < d; j++) grad[r * d + j]! += g * x[i * d + j]!;
           grad[k * d + r]! += g;
         }
@@ -111,6 +116,6 @@ export function fitStacking(a: ArrayLike<number>, b: ArrayLike<number>, labels: 
   const weight = Array.from(theta.subarray(0, k * d));
   const bias = Array.from(theta.subarray(k * d));
   const c: LateCombiner = { method: 'stacking', weight, bias, l2, valNll: 0, iterations: it };
-  c.valNll = meanNll(combineLogits(c, a, b, k), labels, k);
+  c.valNll = meanNll(combineLogits(c, a, b, k), labels, k, classWeights);
   return c;
 }

@@ -15,6 +15,8 @@ export const LateFusionOptions = z.strictObject({
     .describe("'weighted': w·image + (1 − w)·tabular logits, w on a grid in [0, 1] by val NLL; 'stacking': multinomial logistic regression on both logit vectors, fitted on val"),
   steps: z.number().int().min(1).default(50).describe('weighted: grid steps of the image weight in [0, 1]'),
   l2: z.number().min(0).default(0.01).describe('stacking: L2 penalty (l2/2)·‖W‖² on the mean val NLL'),
+  classWeights: z.enum(['image-run', 'auto', 'none']).default('image-run')
+    .describe("class weights of the val NLL the combiner minimises: 'auto' = N/(K·n_c) on val, 'none', or 'image-run' = as the image run's fit.classWeights (so the arg-max keeps the members' class balance)"),
   force: z.boolean().default(false).describe('replace an existing run in the output directory'),
 });
 export type LateFusionOptionsInput = z.input<typeof LateFusionOptions>;
@@ -51,6 +53,18 @@ function aligned(img: ReturnType<typeof rowsOf>, tab: ReturnType<typeof rowsOf>,
     out.set(tab.logits.subarray(i * k, (i + 1) * k), j * k);
   });
   return out;
+}
+
+/** Per-class weights of the combiner's val NLL: 'auto' → N/(K·n_c) over the val labels, a list as given, 'none' → none. */
+function combinerWeights(spec: 'auto' | 'none' | readonly number[], labels: Int32Array, k: number): number[] | undefined {
+  if (spec === 'none') return undefined;
+  if (spec !== 'auto') {
+    if (spec.length !== k) throw new MedclassError('MC_TRAIN_BAD_CONFIG', `late fusion: ${spec.length} class weights for ${k} classes`);
+    return [...spec];
+  }
+  const n = new Array<number>(k).fill(0);
+  labels.forEach((y) => { n[y]!++; });
+  return n.map((c) => (c > 0 ? labels.length / (k * c) : 0));
 }
 
 function member(dir: string): { run: RunDir; table: PredictionTable } {
@@ -95,7 +109,8 @@ export async function runLateFusion(imageDir: string, tabularDir: string, outDir
   const val = split('val');
   const test = split('test');
   const yVal = Int32Array.from(val.labels);
-  const combiner = o.method === 'weighted' ? fitWeightedAverage(val.logits, val.b, yVal, k, o.steps) : fitStacking(val.logits, val.b, yVal, k, o.l2);
+  const cw = combinerWeights(o.classWeights === 'image-run' ? im.config.fit.classWeights : o.classWeights, yVal, k);
+  const combiner = o.method === 'weighted' ? fitWeightedAverage(val.logits, val.b, yVal, k, o.steps, cw) : fitStacking(val.logits, val.b, yVal, k, o.l2, 3000, cw);
   // float32, as model.onnx computes them (predictions.csv holds what the shipped model gives)
   const fused = (s: typeof val) => Float32Array.from(combineLogits(combiner, s.logits, s.b, k));
   const zVal = fused(val);
@@ -124,7 +139,7 @@ export async function runLateFusion(imageDir: string, tabularDir: string, outDir
   run.writeFile('predictions.csv', predictionsCsv([...rows(val, zVal, 'val'), ...rows(test, zTest, 'test')], k, groups));
   const members = { image: basename(imageDir), tabular: basename(tabularDir) };
   run.writeFile('late-fusion.json', toJson({
-    disclaimer: DISCLAIMER, format: 'medclass-late-fusion-1', fitted_on: 'val', combiner,
+    disclaimer: DISCLAIMER, format: 'medclass-late-fusion-1', fitted_on: 'val', combiner, class_weights: cw ?? null,
     members: { image: { run: members.image, model_sha256: img.run.modelSha256() }, tabular: { run: members.tabular, model_sha256: tab.run.modelSha256() } },
   }));
   run.update({ status: 'done', outcome: { stopped: 'done', wallSeconds: (performance.now() - t0) / 1000 } });

@@ -28,7 +28,7 @@ export function shapBarPlot(s: ShapReportInput): string {
   const width = 460;
   const barH = 22;
   const top = 30;
-  const h = top + order.length * (barH + 8) + 36;
+  const h = top + order.length * (barH + 8) + 24;
   const max = Math.max(...s.global.filter(Number.isFinite), 1e-12);
   const plotW = width - left - 60;
   const bars = order.map((i, r) => {
@@ -40,7 +40,7 @@ export function shapBarPlot(s: ShapReportInput): string {
   });
   const axisY = top + order.length * (barH + 8);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" font-family="system-ui,sans-serif" role="img" aria-label="mean absolute SHAP value per tabular column">`
-    + `<rect width="${width}" height="${h}" fill="#fff"/><text x="${left}" y="18" font-size="13" font-weight="600">Global importance: mean |SHAP| (logit of the predicted class)</text>`
+    + `<rect width="${width}" height="${h}" fill="#fff"/><text x="8" y="18" font-size="12.5" font-weight="600">Mean |SHAP| per column (logit of the predicted class)</text>`
     + bars.join('')
     + `<line x1="${left}" y1="${axisY}" x2="${left + plotW}" y2="${axisY}" stroke="#9ca3af"/>`
     + `<text x="${left}" y="${axisY + 16}" font-size="11" fill="#4b5563">0</text><text x="${left + plotW}" y="${axisY + 16}" font-size="11" text-anchor="end" fill="#4b5563">${esc(f(max))} logit</text>`

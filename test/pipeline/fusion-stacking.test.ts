@@ -39,6 +39,26 @@ print(json.dumps(m.predict_proba(np.array(d['X'])).tolist()))`;
     expect(worst).toBeLessThan(1e-4);
   });
 
+  it('class-weighted stacking matches LogisticRegression(class_weight=…) too', () => {
+    const l2 = 0.02;
+    const cw = [0.5, 1.5, 2];
+    const c = fitStacking(a, b, labels, k, l2, 20000, cw);
+    const ours = softmaxRows(combineLogits(c, a, b, k));
+    const X = Array.from({ length: n }, (_, i) => [...Array.from(a.subarray(i * k, i * k + k)), ...Array.from(b.subarray(i * k, i * k + k))]);
+    const py = `
+import json, sys
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+d = json.load(sys.stdin)
+m = LogisticRegression(C=1.0 / (d['l2'] * len(d['y'])), class_weight={i: w for i, w in enumerate(d['cw'])}, multi_class='multinomial', solver='lbfgs', tol=1e-12, max_iter=100000)
+m.fit(np.array(d['X']), np.array(d['y']))
+print(json.dumps(m.predict_proba(np.array(d['X'])).tolist()))`;
+    const ref = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify({ X, y: Array.from(labels), l2, cw }), encoding: 'utf8' })) as number[][];
+    let worst = 0;
+    ours.forEach((r, i) => r.forEach((p, j) => { worst = Math.max(worst, Math.abs(p - ref[i]![j]!)); }));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
   it('the weighted average picks the grid weight of least val NLL, and w = 1 / 0 reproduce the image / tabular logits', () => {
     const c = fitWeightedAverage(a, b, labels, k, 20);
     if (c.method !== 'weighted') throw new Error('weighted expected');

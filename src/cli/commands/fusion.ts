@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
-import { FusionCompareOptions, runFusionCompare, runLateFusion } from '../../pipeline/index.js';
+import { FusionCompareOptions, LateFusionOptions, runFusionCompare, runLateFusion } from '../../pipeline/index.js';
 import { checkJsonTarget, out } from '../output.js';
 import { runRenderer } from '../progress.js';
 import { loadRunConfig } from './train.js';
@@ -16,6 +16,7 @@ const num = (v: string | undefined, name: string, int = true): number | undefine
 /** `medclass fusion compare|late`: image + tabular model comparison on one split, and prediction-level late fusion. */
 export function registerFusion(program: Command): void {
   const d = FusionCompareOptions.parse({});
+  const dl = LateFusionOptions.parse({});
   const fusion = program.command('fusion').summary('image + tabular: ZeroR vs tabular vs image vs early vs late fusion').description('image + tabular models: compare ZeroR, tabular-only, image-only, early and late fusion on one split; late-fuse two runs. Research software, not a diagnostic device');
   fusion
     .command('compare')
@@ -30,9 +31,10 @@ export function registerFusion(program: Command): void {
     .option('--tabular-epochs <n>', `epochs of the tabular-only MLP (default ${d.tabularEpochs})`)
     .option('--shap-rows <n>', `test rows explained by exact SHAP in runs that read the image (default ${d.shapRows})`)
     .option('--force', 'replace runs already in the folder')
+    .option('--reuse', 'keep finished runs already in the folder whose config matches (late fusion is refitted)')
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'also write the comparison as JSON to this file')
-    .action(async (o: { config: string; out?: string; epochs?: string; size?: string; seed?: string; threads?: string; bootstrap?: string; tabularEpochs?: string; shapRows?: string; force?: boolean; quiet?: boolean; json?: string }) => {
+    .action(async (o: { config: string; out?: string; epochs?: string; size?: string; seed?: string; threads?: string; bootstrap?: string; tabularEpochs?: string; shapRows?: string; force?: boolean; reuse?: boolean; quiet?: boolean; json?: string }) => {
       checkJsonTarget(o.json);
       const cfg = loadRunConfig({ config: o.config, ...(o.epochs ? { epochs: o.epochs } : {}), ...(o.size ? { size: o.size } : {}), ...(o.seed ? { seed: o.seed } : {}), ...(o.threads ? { threads: o.threads } : {}) });
       const bootstrap = num(o.bootstrap, 'bootstrap');
@@ -40,7 +42,7 @@ export function registerFusion(program: Command): void {
       const shapRows = num(o.shapRows, 'shap-rows');
       const s = await runFusionCompare(cfg, {
         ...(o.out ? { out: o.out } : {}), ...(bootstrap !== undefined ? { bootstrap } : {}), ...(tabularEpochs !== undefined ? { tabularEpochs } : {}),
-        ...(shapRows !== undefined ? { shapRows } : {}), force: o.force === true,
+        ...(shapRows !== undefined ? { shapRows } : {}), force: o.force === true, reuse: o.reuse === true,
       }, runRenderer({ quiet: o.quiet === true }));
       if (o.json) writeFileSync(o.json, JSON.stringify({ ...s.comparison, runs: s.runs, shap: s.shap, imageWeight: s.imageWeight, wallSeconds: s.wallSeconds }, null, 2));
       const md = readFileSync(`${s.dir}/comparison.md`, 'utf8');
@@ -54,11 +56,13 @@ export function registerFusion(program: Command): void {
     .requiredOption('--image <dir>', 'image-only run directory')
     .requiredOption('--tabular <dir>', 'tabular run directory (arch tabular-mlp; same data, split and preprocess as the image run)')
     .requiredOption('--out <dir>', 'run directory to write')
-    .option('--method <m>', "'weighted' (logit average, image weight on a grid by val NLL) or 'stacking' (logistic regression on both logit vectors)", 'weighted')
+    .option('--method <m>', "'weighted' (logit average, image weight on a grid by val NLL) or 'stacking' (logistic regression on both logit vectors)", dl.method)
+    .option('--class-weights <w>', "class weights of the val NLL: 'image-run' (the image run's fit.classWeights), 'auto' (N/(K·n_c) on val) or 'none'", dl.classWeights)
     .option('--force', 'replace a run already in --out')
-    .action(async (o: { image: string; tabular: string; out: string; method: string; force?: boolean }) => {
+    .action(async (o: { image: string; tabular: string; out: string; method: string; classWeights: string; force?: boolean }) => {
       if (o.method !== 'weighted' && o.method !== 'stacking') throw new MedclassError('MC_CLI_BAD_OPTION', `--method: expected weighted or stacking, got '${o.method}'`);
-      const s = await runLateFusion(o.image, o.tabular, o.out, { method: o.method, force: o.force === true });
+      if (!['image-run', 'auto', 'none'].includes(o.classWeights)) throw new MedclassError('MC_CLI_BAD_OPTION', `--class-weights: expected image-run, auto or none, got '${o.classWeights}'`);
+      const s = await runLateFusion(o.image, o.tabular, o.out, { method: o.method, classWeights: o.classWeights as 'auto', force: o.force === true });
       const m = s.metrics as unknown as Record<string, number>;
       const c = s.combiner;
       const auc = m.roc_auc ?? m.roc_auc_ovr_macro;
