@@ -58,7 +58,7 @@ print(json.dumps(out))`;
     expect(s.id).toBe('subgroup-reports');
     expect(s.html.match(/<h3>/g)).toHaveLength(1);
     const f = rows[0]!.classification_report;
-    expect(s.html).toContain(`${f.precision[0]!.toFixed(2)} / ${f.recall[0]!.toFixed(2)} / ${f.f1[0]!.toFixed(2)}`);
+    expect(s.html).toContain(`${f.precision[0]!.toFixed(2)}/${f.recall[0]!.toFixed(2)}/${f.f1[0]!.toFixed(2)}`);
     expect(s.html).toContain('<span class="ci">n=0</span>'); // class df in the unknown group
     expect(subgroupReportSection({ data: { test: { subgroups: [], class_names: [] } } })).toBeUndefined();
   });
