@@ -65,8 +65,8 @@ export function registerDemo(program: Command): void {
         ['predictions', 'predictions.csv'], ['training history', 'history.csv'], ['run manifest', 'run.json'], ['similar-case index, k-NN head, UMAP', 'index'],
       ];
       out(`\nartifacts (${((performance.now() - t0) / 1000).toFixed(0)} s):`);
-      for (const [what, f] of artifacts) if (existsSync(join(runDir, f))) out(`  ${join(runDir, f).padEnd(38)} ${what}${f === 'figures' ? '' : `, ${size(join(runDir, f))}`}`);
-      out(`  ${zipFile.padEnd(38)} export bundle`);
+      for (const [what, f] of artifacts) if (existsSync(join(runDir, f))) out(`  ${join(runDir, f)}  ${what}${f === 'figures' ? '' : `, ${size(join(runDir, f))}`}`);
+      out(`  ${zipFile}  export bundle, ${size(zipFile)}`);
       out(`\nnext: npx medclass serve --run ${relative(process.cwd(), runDir) || runDir}   (web app)   ·   npx medclass train --config examples/pneumoniamnist.yaml   (real data; see README)`);
     });
 }
