@@ -71,3 +71,58 @@ export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   walk(a, b, []);
   return out;
 }
+
+/** Levenshtein distance (insertions, deletions, substitutions), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** The keys a strict object of the run config accepts at `path` (unwrapping defaults, optionals and arrays), or []. */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let s: any = RunConfig;
+  const unwrap = () => { while (s && typeof s.unwrap === 'function' && !s.shape) s = s.unwrap(); };
+  unwrap();
+  for (const p of path) {
+    if (typeof p === 'number') continue; // arrays were unwrapped to their element
+    s = s?.shape?.[p];
+    unwrap();
+  }
+  return s?.shape ? Object.keys(s.shape) : [];
+}
+
+/** The closest valid key to a mistyped one (distance ≤ max(2, ⌊length/3⌋)), or undefined. */
+export function closestKey(key: string, valid: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const v of valid) {
+    const dist = editDistance(key, v);
+    if (dist < bestD) { best = v; bestD = dist; }
+  }
+  return best;
+}
+
+/**
+ * One line per issue of a run config that failed `RunConfig` (`path: message`); an unrecognised key names its
+ * closest valid key at that level (`fit.lerningRate: unknown key — did you mean lr?`), as mistyped CLI flags do.
+ */
+export function describeConfigIssues(error: z.ZodError): string[] {
+  return error.issues.flatMap((i) => {
+    const at = i.path.map(String).join('.');
+    if (i.code !== 'unrecognized_keys') return [`${at || '(root)'}: ${i.message}`];
+    const valid = keysAt(i.path);
+    return i.keys.map((k) => {
+      const near = closestKey(k, valid);
+      return `${at ? `${at}.` : ''}${k}: unknown key${near ? ` — did you mean ${near}?` : valid.length ? ` (valid here: ${valid.join(', ')})` : ''}`;
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkTabularEncoder, type DatasetSource, type SplitName, type TabularEncoder } from '../data/index.js';
 import { DISCLAIMER, readPredictionsCsv, type PredictionTable } from '../eval/index.js';
@@ -204,9 +204,9 @@ export class RunDir {
   }
 }
 
-/** Opens an existing run directory: `MC_TRAIN_BAD_RUN_DIR` when missing, `MC_RUN_OLD_FORMAT` for an older layout. */
+/** Opens an existing run directory: `MC_TRAIN_BAD_RUN_DIR` (naming its absolute path) when missing, `MC_RUN_OLD_FORMAT` for an older layout. */
 export function openRunDir(dir: string): RunDir {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw bad(`${dir}: no such run directory`, undefined, 'pass a run directory written by medclass train');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw bad(`${resolve(dir)}: no such run directory`, undefined, 'pass a run directory written by medclass train (medclass train --config FILE writes <out>/<name>)');
   return new RunDir(dir, readManifest(dir));
 }
 

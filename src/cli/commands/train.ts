@@ -4,10 +4,10 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { MedclassError } from '../../errors.js';
 import { RunConfig, autoTrain, parseBudget, runTraining, type RunSummary } from '../../pipeline/index.js';
-import { eceKey, metricParams, openRunDir, runEvalOptions } from '../../run/index.js';
+import { describeConfigIssues, eceKey, metricParams, openRunDir, runEvalOptions } from '../../run/index.js';
 import { out, table } from '../output.js';
 import { addCsvFlags, csvOptionsFrom, dicomMetaTagsFrom } from './data.js';
-import { runRenderer } from '../progress.js';
+import { nextCommands, runRenderer } from '../progress.js';
 import { withGracefulInterrupt } from '../interrupt.js';
 import { reportAfterTraining } from './report.js';
 
@@ -78,7 +78,7 @@ export function loadRunConfig(flags: TrainFlags, start?: RunConfig): RunConfig {
   set(['name'], flags.name);
   const parsed = RunConfig.safeParse(base);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    const lines = describeConfigIssues(parsed.error).map((l) => `  ${l}`).join('\n');
     throw new MedclassError('MC_TRAIN_BAD_CONFIG', `${flags.config ?? 'configuration'} is invalid:\n${lines}`, { hint: 'see examples/*.yaml; every field is listed in docs/config.md' });
   }
   return parsed.data;
@@ -175,7 +175,7 @@ export function registerTrain(program: Command): void {
       const stopAfter = flags.stopAfterBatches === undefined ? undefined : Number(flags.stopAfterBatches);
       if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) throw new MedclassError('MC_CLI_BAD_OPTION', `--stop-after-batches: expected a positive integer, got '${flags.stopAfterBatches}'`);
       const s = await withGracefulInterrupt((shouldStop) => runTraining(cfg, {
-        runDir, resume, force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true }), shouldStop,
+        runDir, resume, force: flags.force === true, onEvent: runRenderer({ quiet: flags.quiet === true, monitor: cfg.fit.monitor }), shouldStop,
         ...(stopAfter !== undefined ? { stopAfterBatches: stopAfter } : {}),
       }));
       if (flags.json) (await import('node:fs')).writeFileSync(flags.json, JSON.stringify({ ...s, metrics: undefined }, null, 2));
@@ -184,6 +184,6 @@ export function registerTrain(program: Command): void {
       if (s.status === 'interrupted') {
         out(`interrupted: resume with  medclass train --resume ${shellQuote(runDir)}`);
         process.exitCode = 130;
-      }
+      } else out(nextCommands(runDir));
     });
 }
