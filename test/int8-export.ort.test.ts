@@ -91,7 +91,7 @@ describe('export --int8', () => {
     }
     const m = JSON.parse(readFileSync(join(runDir, 'metrics.int8.json'), 'utf8'));
     expect(m.test.roc_auc).toBeGreaterThan(0.9);
-    expect(m.quantization).toMatchObject({ method: 'qdq-static', calibration: { split: 'val', ranges: 'minmax' } });
+    expect(m.quantization).toMatchObject({ method: 'qdq-static', calibration: { split: 'val', ranges: 'percentile' } });
     expect(Math.abs(m.quantization.auc_drop)).toBeLessThan(0.02);
     expect(m.quantization.top1_agreement).toBeGreaterThanOrEqual(0.95);
     expect(exported.comparison!.quantized_weights).toBe(m.quantization.quantized_weights);

@@ -11,7 +11,8 @@ import { openRunSource } from './run-source.js';
 export const Int8ExportOptions = z.strictObject({
   calibration: z.enum(['val', 'train']).default('val').describe('split whose images calibrate the activation ranges (MinMax over them)'),
   images: z.number().int().min(1).default(256).describe('calibration images (evenly spaced over the split)'),
-  ranges: z.enum(['minmax', 'percentile']).default('minmax').describe('activation ranges: MinMax over the calibration images, or the 99.999th percentile of |v|'),
+  ranges: z.enum(['minmax', 'percentile']).default('percentile')
+    .describe('activation ranges: the 99.999th percentile of |v| over the calibration images (Kermany MobileNetV2: AUC drop 0.0029, agreement 98.1 %), or MinMax (0.0047, 97.3 %)'),
   floatStem: z.boolean().default(true).describe('keep the first Conv (stem) in float: its quantization error dominated on MobileNetV2'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),

@@ -49,7 +49,7 @@ export function registerExport(program: Command): void {
     .option('--calibration <split>', 'with --int8: split whose images calibrate the activation ranges, val or train (default val)')
     .option('--images <n>', 'with --int8: calibration images (default 256)', Number)
     .option('--threads <n>', 'with --int8: onnxruntime threads (0 = all cores)', Number)
-    .option('--ranges <method>', 'with --int8: activation ranges, minmax or percentile (99.999th of |v|) (default minmax)')
+    .option('--ranges <method>', 'with --int8: activation ranges, percentile (99.999th of |v|) or minmax (default percentile)')
     .option('--name <name>', desc('name'))
     .option('--raw-input', desc('rawInput'))
     .option('--raw-channels <n>', desc('rawChannels'), Number)
