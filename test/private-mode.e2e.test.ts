@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessImage } from '../src/data/index.js';
@@ -17,7 +18,7 @@ import { listenLocal, trainServeRun, writePhantomPngs } from './serve/serve-help
 interface Sent { method: string; url: string; bodyBytes: number }
 interface PrivateState {
   timing: { start: number; modelReady?: number; firstPrediction?: number };
-  last?: { done?: boolean; error?: string; x: number[]; probabilities: number[]; cam: number[]; explained: number; predictMs: number;
+  last?: { done?: boolean; error?: string; file?: string; x: number[]; probabilities: number[]; cam: number[]; explained: number; predictMs: number;
     decision?: { label: string; positive: boolean; threshold: number | null }; similar: { label: string; similarity: number }[] | null };
   initError?: string;
 }
@@ -111,6 +112,30 @@ describe('serve --private in Chromium', () => {
     const maxDiff = (a: readonly number[], b: ArrayLike<number>) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
     process.stderr.write(`private mode: max |Δ| probabilities ${maxDiff(state.last!.probabilities, Object.values(p.probabilities)).toExponential(2)}, input ${maxDiff(state.last!.x, x.data).toExponential(2)}\n`);
     expect(problems).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it('resizes like preprocessImage: area averaging when shrinking, bilinear when enlarging, RGB to grey by luma', async () => {
+    const page = await browser.newPage();
+    const sent: Sent[] = [];
+    await analyseInPage(page, images[0]!, sent);
+    const src = readFileSync(images[1]!);
+    const variants = {
+      'shrink-77x45.png': await sharp(src).resize(77, 45, { kernel: 'nearest' }).png().toBuffer(),
+      'enlarge-20x27.png': await sharp(src).resize(20, 27).png().toBuffer(),
+      'rgb-50x50.png': await sharp(src).resize(50, 50).tint({ r: 200, g: 120, b: 60 }).png().toBuffer(),
+    };
+    for (const [name, buffer] of Object.entries(variants)) {
+      await page.setInputFiles('#file', { name, mimeType: 'image/png', buffer });
+      await page.waitForFunction((n: string) => {
+        const s = (globalThis as unknown as PageGlobals & { medclassPrivate?: { last?: { file?: string } } }).medclassPrivate;
+        return s?.last?.done === true && s.last.file === n;
+      }, name, { timeout: PAGE_TIMEOUT });
+      const last = (await page.evaluate(() => (globalThis as unknown as PageGlobals).medclassPrivate!.last!));
+      const x = await preprocessImage(new Uint8Array(buffer), { size: 32, channels: 1 }, name);
+      expectAllClose(Float64Array.from(last.x), Float64Array.from(x.data), { rtol: 0, atol: 1e-6, label: `preprocessed ${name}` });
+    }
+    expect(sent.every((r) => r.method === 'GET' && r.bodyBytes === 0)).toBe(true);
     await page.close();
   }, 180_000);
 
