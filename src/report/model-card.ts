@@ -25,7 +25,7 @@ export function modelCard(d: RunReportData): ModelCardSection[] {
     { heading: 'Model details', items: [
       `Classifier of ${m.classes} classes (${m.class_names.join(', ')}), architecture ${arch}, exported as ONNX (model.onnx; input x [N,C,H,W] float32, output logits).`,
       `Input: ${pre}.`,
-      ...(d.preprocess?.tabularColumns ? [`Tabular input (image + tabular early fusion): ${d.preprocess.tabularColumns.join(', ')}, encoded into ${d.preprocess.tabularFeatures} features (tab [N,F]; tabular.json, fitted on the training split) and concatenated to the image embedding before the classifier; predictions need these values for every image.`] : []),
+      ...(d.preprocess?.tabularColumns ? [`Tabular input (${d.tabularUse ?? 'early fusion'}): ${d.preprocess.tabularColumns.join(', ')}, encoded into ${d.preprocess.tabularFeatures} features (tab [N,F]; tabular.json, fitted on the training split) and ${d.tabularUse === 'tabular only' ? 'the only input the network reads (the image input is ignored)' : d.tabularUse === 'late fusion' ? 'read by a separately trained tabular model whose logits are combined with the image model\'s (late-fusion.json, fitted on validation)' : 'concatenated to the image embedding before the classifier'}; predictions need these values for every image.`] : []),
       ...(fit ? [`Training: ${fit.epochs ?? '?'} epoch(s), ${fit.optimizer ?? '?'} at lr ${fit.lr ?? '?'} (${fit.schedule ?? '?'} schedule), batch ${fit.batchSize ?? '?'}${d.seed !== undefined ? `, seed ${d.seed}` : ''}.`] : []),
       ...(d.versions ? [`Software: ${Object.entries(d.versions).filter(([, v]) => v !== 'unknown').map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
     ] },

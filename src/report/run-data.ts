@@ -40,6 +40,8 @@ export interface RunReportData {
   versions?: Record<string, string>;
   /** the parameters the metrics were computed with (metrics.json `params`; absent in a bare metrics folder) */
   params?: MetricParams;
+  /** how a tabular input is used: early fusion (concatenated before the head), tabular only (tabular-mlp), or late fusion (late-fusion.json) */
+  tabularUse?: 'early fusion' | 'tabular only' | 'late fusion';
 }
 
 /** Parses history.csv (`phase,epoch,train_loss,val_loss,<monitor>,lr,seconds,images_per_s`). */
@@ -101,6 +103,7 @@ export function readRunData(runDir: string): RunReportData {
     ...(m?.outcome ? { status: m.outcome.stopped, wallSeconds: m.outcome.wallSeconds } : {}),
     ...(m ? { versions: m.versions } : {}),
     ...(params.success ? { params: params.data } : {}),
+    ...(pre?.tabularColumns ? { tabularUse: run.has('late-fusion.json') ? 'late fusion' as const : cfg?.model.arch === 'tabular-mlp' ? 'tabular only' as const : 'early fusion' as const } : {}),
   };
 }
 

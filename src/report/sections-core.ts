@@ -20,7 +20,7 @@ export function dataSection({ data: d }: ReportContext): ReportSection {
     ['data source', d.source ?? 'not recorded'], ['data fingerprint', d.fingerprint ?? '—'], ['metrics computed on', d.evaluatedOn],
     ['unreadable files skipped', d.skipped],
     ...(d.preprocess ? [['input', `${d.preprocess.size}×${d.preprocess.size} px, ${d.preprocess.channels === 1 ? 'grey' : 'RGB'}, ${d.preprocess.fit}, normalise ${d.preprocess.normalize}`]] : []),
-    ...(d.preprocess?.tabularColumns ? [['tabular input', `${d.preprocess.tabularColumns.join(', ')} → ${d.preprocess.tabularFeatures} features (early fusion; encoder fitted on train, tabular.json)`]] : []),
+    ...(d.preprocess?.tabularColumns ? [['tabular input', `${d.preprocess.tabularColumns.join(', ')} → ${d.preprocess.tabularFeatures} features (${d.tabularUse ?? 'early fusion'}; encoder fitted on train, tabular.json)`]] : []),
     ...(d.model ? [['model', `${d.model.arch}${d.model.backbone ? ` on ${d.model.backbone}` : ''}`]] : []),
     ...(d.bestEpoch ? [['best epoch', `phase ${d.bestEpoch.phase + 1}, epoch ${d.bestEpoch.epoch} (${d.monitor} ${fmt(d.bestEpoch.score)})`]] : []),
     ...(d.status ? [['status', `${d.status}${d.wallSeconds !== undefined ? `, ${d.wallSeconds.toFixed(0)} s` : ''}`]] : []),

@@ -95,6 +95,10 @@ describe('medclass fusion compare (HAM10000 subset)', () => {
     expect(existsSync(join(s.runs.image, 'report.html'))).toBe(true);
     expect(readFileSync(join(s.runs.image, 'report.html'), 'utf8')).not.toContain('Tabular SHAP values');
     expect(readFileSync(join(s.runs.early, 'report.html'), 'utf8')).toContain('Subgroup classification reports (test)');
+    const card = (k: 'tabular' | 'early' | 'lateWeighted') => readFileSync(join(s.runs[k], 'model-card.md'), 'utf8');
+    expect(card('tabular')).toContain('Tabular input (tabular only)');
+    expect(card('early')).toContain('Tabular input (early fusion)');
+    expect(card('lateWeighted')).toContain('Tabular input (late fusion)');
   });
 
   it('medclass report (writeRunReport) adds the SHAP section to a run with tabular input by itself', async () => {

@@ -197,7 +197,7 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     expect(html).toContain('age, sex, localization → ');
     expect(html).toContain('Subgroups (test)');
     expect(html).toContain('age_band');
-    expect(readFileSync(join(runDir, 'model-card.md'), 'utf8')).toContain('Tabular input (image + tabular early fusion): age, sex, localization');
+    expect(readFileSync(join(runDir, 'model-card.md'), 'utf8')).toContain('Tabular input (early fusion): age, sex, localization');
   });
 
   it('medclass eval --run reproduces the subgroup tables from predictions.csv, and --data re-runs the fusion model (tab from the CSV)', async () => {
