@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   MC_EXPLAIN_BAD_LAYER: 'no 4-D feature map of this name feeds the logits',
   MC_EXPLAIN_NOT_CAM_MODEL: 'plain CAM needs global average pooling followed by one linear layer',
   MC_EXPLAIN_BAD_TARGET: 'the class to explain is not one of the model\'s classes',
+  MC_EXPLAIN_TOO_MANY_PLAYERS: 'exact Shapley values over this many tabular columns need too many model evaluations',
   // retrieval
   MC_RETRIEVAL_NO_INDEX: 'the run directory has no embedding index',
   MC_RETRIEVAL_BAD_INDEX: 'the embedding index files are malformed or disagree',

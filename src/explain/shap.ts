@@ -43,7 +43,7 @@ export function meanRow(rows: Float32Array, features: number): Float32Array {
 export function coalitionRows(x: ArrayLike<number>, baseline: ArrayLike<number>, players: readonly ShapPlayer[]): Float32Array {
   const f = baseline.length;
   const m = players.length;
-  if (m > MAX_EXACT_PLAYERS) throw new MedclassError('MC_EXPLAIN_BAD_TARGET', `exact Shapley values over ${m} players need 2^${m} evaluations per row; at most ${MAX_EXACT_PLAYERS} players`);
+  if (m > MAX_EXACT_PLAYERS) throw new MedclassError('MC_EXPLAIN_TOO_MANY_PLAYERS', `exact Shapley values over ${m} players need 2^${m} evaluations per row; at most ${MAX_EXACT_PLAYERS} players`);
   if (x.length !== f) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `coalitionRows: x has ${x.length} features, baseline ${f}`);
   const out = new Float32Array((1 << m) * f);
   for (let s = 0; s < 1 << m; s++) {

@@ -102,5 +102,7 @@ describe('exact Shapley values over encoded column groups', () => {
     const v = Float64Array.from({ length: 8 }, (_, s) => (s & 1 ? 3 : 0));
     expect(Array.from(shapleyFromCoalitions(v, 3))).toEqual([3, 0, 0]);
     expect(() => shapleyFromCoalitions(new Float64Array(7), 3)).toThrow(/expected 8×1 values/);
+    const many = Array.from({ length: 17 }, (_, i) => ({ column: `c${i}`, start: i, end: i + 1 }));
+    expect(() => coalitionRows(new Float32Array(17), new Float32Array(17), many)).toThrow(expect.objectContaining({ code: 'MC_EXPLAIN_TOO_MANY_PLAYERS' }));
   });
 });
