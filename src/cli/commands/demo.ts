@@ -29,6 +29,7 @@ export function registerDemo(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .action(async (opts: { n: string; size: string; epochs: string; seed: string; out: string; threads: string; quiet?: boolean }) => {
       const t0 = performance.now();
+      const at = () => `[${((performance.now() - t0) / 1000).toFixed(0)} s]`;
       const spec = `phantom:n=${opts.n},size=${opts.size},seed=${opts.seed}`;
       out(`medclass demo: ${spec} — synthetic grey textures, half with a lesion-like blob. Research software, not a diagnostic device.\n`);
       out('1/6 audit');
@@ -38,7 +39,7 @@ export function registerDemo(program: Command): void {
       } finally {
         progress.done();
       }
-      out('\n2/6 train compact-cnn  3/6 evaluate on the phantom test split');
+      out(`\n2/6 train compact-cnn  3/6 evaluate on the phantom test split  ${at()}`);
       const threads = Number(opts.threads);
       const summary = await runTraining({
         name: 'demo', out: opts.out, seed: Number(opts.seed), threads,
@@ -50,12 +51,12 @@ export function registerDemo(program: Command): void {
       out('');
       out(formatRunSummary(summary));
       const runDir = summary.runDir;
-      out('\n4/6 index: similar cases, k-NN head, UMAP map, thumbnails');
+      out(`\n4/6 index: similar cases, k-NN head, UMAP map, thumbnails  ${at()}`);
       const ix = await buildRunIndex(runDir, { threads });
       out(`${ix.count} training cases indexed (${ix.dim}-D embedding); k-NN head test ROC AUC ${ix.heads.knn.test.roc_auc.toFixed(4)} vs the model's ${ix.heads.model.test?.roc_auc.toFixed(4) ?? 'n/a'}`);
-      out('\n5/6 report');
+      out(`\n5/6 report  ${at()}`);
       out(await reportAfterTraining(runDir));
-      out('\n6/6 export');
+      out(`\n6/6 export  ${at()}`);
       const zipFile = join(opts.out, 'demo.zip');
       const z = exportZip(runDir, zipFile);
       out(`${zipFile}: ${z.manifest.files.length} files and manifest.json (sha256 of each), ${size(zipFile)}`);
