@@ -110,8 +110,8 @@ def match_initializers(model_path: str, module: torch.nn.Module):
     return found
 
 
-def make_case(arch: str, out: str, size: int, batch: int, classes: int, seed: int, small: bool) -> dict:
-    case = f'{arch}_small' if small else arch
+def make_case(arch: str, out: str, size: int, batch: int, classes: int, seed: int, small: bool, f64: bool = False) -> dict:
+    case = (f'{arch}_small' if small else arch) + ('_f64' if f64 else '')
     d = os.path.join(out, case)
     os.makedirs(d, exist_ok=True)
     w = model_for(arch, size, classes, seed, small)
@@ -121,21 +121,26 @@ def make_case(arch: str, out: str, size: int, batch: int, classes: int, seed: in
     g = torch.Generator().manual_seed(seed + 7)
     x = torch.randn(batch, 3, size, size, generator=g)
     y = torch.randint(0, classes, (batch,), generator=g)
+    if f64:  # reference in float64: how far float32 (ours or PyTorch's) is from the exact gradient
+        import copy
+        w = copy.deepcopy(w).double()
     w.zero_grad()
-    logits = w(x)[2]
+    logits = w(x.double() if f64 else x)[2]
     loss = F.cross_entropy(logits, y)
     loss.backward()
+    logits = logits.float()
     params = dict(w.named_parameters())
     arrays = {'x': x.numpy(), 'y': y.numpy().astype(np.int64), 'logits': logits.detach().numpy(),
               'loss': np.array([loss.item()], dtype=np.float32)}
     for name, (pname, f) in found.items():
         grad = params[pname].grad
         arrays[f'grad/{name}'] = f(grad if grad is not None else torch.zeros_like(params[pname])).contiguous().numpy().astype(np.float32)
+    arrays['loss'] = arrays['loss'].astype(np.float32)
     np.savez(os.path.join(d, 'reference.npz'), **arrays)
     used = {p for p, _ in found.values()}
     meta = {
         'has_optimizer_references': False, 'case': case, 'input_shape': [batch, 3, size, size], 'classes': classes,
-        'opset': 17, 'arch': arch, 'small': small,
+        'opset': 17, 'arch': arch, 'small': small, 'reference_dtype': 'float64' if f64 else 'float32',
         'mode': 'eval: dropout off; every convolution+batch-norm pair folded into the convolution (in PyTorch, before export); a batch-norm not after a convolution stays a BatchNormalization node using running statistics, with trainable scale and bias; random weights',
         'loss': 'mean softmax cross-entropy over the batch',
         'trainable': sorted(found), 'unmapped_params': sorted(set(params) - used),
@@ -155,12 +160,13 @@ def main(argv=None):
     p.add_argument('--classes', type=int, default=3)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--small', action='store_true', help='shallow variants of the same blocks (fast tests)')
+    p.add_argument('--float64-reference', action='store_true', help='compute the reference in float64 (case name gets _f64)')
     a = p.parse_args(argv)
     if os.path.realpath(a.out).startswith('/work/shared'):
         raise SystemExit('refusing to write into ../shared')
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     for arch in a.arch or list(ARCHS):
-        meta = make_case(arch, a.out, a.input_size, a.batch, a.classes, a.seed, a.small)
+        meta = make_case(arch, a.out, a.input_size, a.batch, a.classes, a.seed, a.small, a.float64_reference)
         print(f"{meta['case']}: {len(meta['trainable'])} trainable initializers, {meta['num_params']} params, unmapped {len(meta['unmapped_params'])}", file=sys.stderr)
 
 
