@@ -8,6 +8,7 @@ import { phantomSource } from '../src/data/index.js';
 import { predictImages, resolveOperatingPoint, runTraining, type ImagePrediction } from '../src/pipeline/index.js';
 import { openRunDir } from '../src/run/index.js';
 import { buildServer } from '../src/serve/index.js';
+import { PAGE_TIMEOUT, launchChromium, watchProblems } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 import { readRunPredictions, removeTempDir } from './pipeline/predict-helpers.js';
 
@@ -111,6 +112,32 @@ describe('operating points in predict', () => {
       const model = (await app.inject({ method: 'GET', url: '/api/model' })).json();
       expect(model.operatingPoint).toMatchObject({ spec: 'youden', criterion: 'youden_j', threshold: tablePoint('youden_j').threshold, source: 'metrics.json' });
     } finally {
+      await app.close();
+    }
+  });
+
+  it('the web app shows the decision at the server\'s point beside the arg-max label', async () => {
+    const app = buildServer(runDir, { threads: 1, inferenceWorker: false, operatingPoint: 'youden' });
+    const browser = await launchChromium();
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const a = app.server.address();
+      if (!a || typeof a === 'string') throw new Error('no TCP address');
+      const page = await browser.newPage();
+      const problems = watchProblems(page);
+      await page.goto(`http://127.0.0.1:${a.port}/`);
+      await page.setInputFiles('#file', files[0]!.file);
+      await page.waitForFunction(() => {
+        const d = (globalThis as unknown as { document: { getElementById(id: string): { hidden: boolean; textContent: string } | null } }).document.getElementById('decision');
+        return d !== null && !d.hidden && d.textContent.startsWith('At youden');
+      }, undefined, { timeout: PAGE_TIMEOUT });
+      const text = await page.textContent('#decision');
+      const [p] = await predictImages(runDir, [files[0]!.file], { threads: 1, operatingPoint: 'youden' });
+      if (!p || p.error) throw new Error('predict failed');
+      expect(text).toContain(`At youden: ${p.decision!.label} (`);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
       await app.close();
     }
   });
