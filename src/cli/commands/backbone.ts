@@ -9,7 +9,7 @@ const shape = (d: readonly (number | string)[]) => `[${d.join(',')}]`;
 /** `medclass backbone inspect FILE`: what an ONNX backbone offers for import (inputs, preprocessing, cuts, `last:N`). */
 export function registerBackbone(program: Command): void {
   const bb = program.command('backbone').description('Imported ONNX backbones (see docs/backbones.md)')
-    .summary('inspect an ONNX backbone: inputs, preprocessing, cut tensors, what last:N counts');
+    .summary('inspect an ONNX backbone: inputs, preprocessing, cut tensors, last:N');
   bb.command('inspect')
     .description('print an ONNX backbone\'s inputs, its preprocessing (from the <name>.preprocess.json sidecar of tools/export-backbone.py), candidate cut tensors (pooled [N,D] embeddings, last conv maps) and what fit.phases trainable: last:N counts')
     .argument('<file>', 'ONNX model')
