@@ -76,7 +76,7 @@ describe('export --int8', () => {
     const fl = await RunModel.open(runDir, { threads: 1 });
     const q = await RunModel.open(runDir, { threads: 1, int8: true });
     try {
-      const xs = await Promise.all(idx.map(async (i) => (await preprocessImage(await src.items[i]!.load(), fl.preprocessOptions)).data));
+      const xs = await Promise.all(idx.map(async (i) => (await preprocessImage(await src.items[i]!.load(), fl.preprocessOptions, src.items[i]!.id)).data));
       const x = new Float32Array(xs.length * xs[0]!.length);
       xs.forEach((v, i) => x.set(v, i * v.length));
       const a = await fl.logits(x, xs.length);
