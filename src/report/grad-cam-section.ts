@@ -45,14 +45,18 @@ export function gradCamGallerySvg(g: { layer: string; examples: GradCamExample[]
   const first = g.examples[0] ? pngSize(g.examples[0].png) : { width: 2, height: 1 };
   const cellH = Math.round((cellWidth * first.height) / first.width);
   const rowH = 18 + cellH + 30;
+  const emptyH = 44; // a row with no case on test: its title and "none on test"
   const W = 10 + cols * (cellWidth + 10) + 80;
   const top = 28;
-  const H = top + groups.size * rowH + 8;
+  const rowTops: number[] = [];
+  let H = top;
+  for (const list of groups.values()) { rowTops.push(H); H += list.length ? rowH : emptyH; }
+  H += 8;
   const parts: string[] = [`<text x="6" y="18" font-weight="600" font-size="12.5">${esc(`Grad-CAM gallery (test) at ${g.layer}`)}</text>`];
   [...groups.entries()].forEach(([name, list], r) => {
-    const y = top + r * rowH;
+    const y = rowTops[r]!;
     parts.push(`<text x="10" y="${y + 13}" font-weight="600" font-size="11.5">${esc(`${name} (${list.length})`)}</text>`);
-    if (!list.length) parts.push(`<text x="10" y="${y + 40}" fill="#6b7280">none on test</text>`);
+    if (!list.length) parts.push(`<text x="10" y="${y + 32}" fill="#6b7280">none on test</text>`);
     list.slice(0, cols).forEach((e, c) => {
       const x = 10 + c * (cellWidth + 10);
       const src = `data:image/png;base64,${Buffer.from(e.png).toString('base64')}`;

@@ -15,7 +15,7 @@ td:first-child,th:first-child{text-align:left}.note{color:#4b5563;font-size:12.5
 figcaption{font-size:12px;color:#4b5563;max-width:380px;padding:2px 4px}.kv td:first-child{color:#374151;font-weight:500}.kv td{text-align:left}.side{max-width:460px}
 .ci{color:#6b7280;font-size:11.5px}.card{background:#fff;border:1px solid #e5e7eb;padding:4px 18px 10px}.small{color:#b45309}
 .flag{background:#fef3c7;border-left:4px solid #b45309;padding:6px 10px;max-width:900px}td.flag{background:#fef3c7;border-left:1px solid #e5e7eb;padding:4px 9px}
-.thumbs{display:flex;gap:6px;align-items:flex-end;margin:4px 0 10px}.thumbs figure{margin:0;text-align:center}.thumbs img{display:block;width:64px;height:64px;image-rendering:pixelated;border:1px solid #d1d5db}
+.thumbs{display:flex;gap:6px;align-items:flex-end;margin:4px 0 10px}.thumbs figure{margin:0;text-align:center;width:70px}.thumbs figure img{margin:0 auto}.thumbs img{display:block;width:64px;height:64px;image-rendering:pixelated;border:1px solid #d1d5db}
 .thumbs figcaption{font-size:11px;max-width:70px}.thumbs .query img{border:2px solid #111827}
 footer{color:#6b7280;font-size:12px;margin-top:30px}code{background:#f3f4f6;padding:0 3px}
 `;
