@@ -19,7 +19,7 @@ interface Sent { method: string; url: string; bodyBytes: number }
 interface PrivateState {
   timing: { start: number; modelReady?: number; firstPrediction?: number };
   last?: { done?: boolean; error?: string; file?: string; x: number[]; probabilities: number[]; cam: number[]; explained: number; predictMs: number;
-    decision?: { label: string; positive: boolean; threshold: number | null }; similar: { label: string; similarity: number }[] | null };
+    decision?: { label: string; positive: boolean; threshold: number | null }; conformalSet?: string[]; similar: { label: string; similarity: number }[] | null };
   initError?: string;
 }
 interface PageGlobals { medclassPrivate?: PrivateState }
@@ -91,6 +91,8 @@ describe('serve --private in Chromium', () => {
     if (!p || p.error) throw new Error('predict failed');
     expectAllClose(Float64Array.from(state.last!.probabilities), Float64Array.from(Object.values(p.probabilities)), { rtol: 0, atol: 1e-4, label: 'probabilities' });
     expect(state.last!.decision?.label).toBe(p.decision!.label);
+    expect(p.conformalSet).toBeDefined();
+    expect(state.last!.conformalSet).toEqual(p.conformalSet);
 
     // Grad-CAM = the server's GradCam (engine gradients, onnxruntime-node), to 1e-3
     const gc = await GradCam.create(new Uint8Array(readFileSync(join(run.runDir, 'model.onnx'))), { threads: 1 });

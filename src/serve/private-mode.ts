@@ -42,7 +42,7 @@ const BODY = `
 <main>
   <section class="card wide"><div id="drop">Drop an image here, or choose one: <input id="file" type="file" accept="image/png,image/jpeg,image/webp,image/gif,image/bmp" disabled> <span id="file-name"></span></div>
   <p class="error" id="error" hidden></p></section>
-  <section class="card"><h2>Prediction</h2><p id="prediction"></p><p id="decision"></p><div id="bars"></div><p class="note">Classes: <span id="model-classes"></span>. Calibrated probabilities (temperature scaling).</p></section>
+  <section class="card"><h2>Prediction</h2><p id="prediction"></p><p class="note" id="conformal"></p><p id="decision"></p><div id="bars"></div><p class="note">Classes: <span id="model-classes"></span>. Calibrated probabilities (temperature scaling).</p></section>
   <section class="card"><h2>Grad-CAM</h2><canvas id="overlay" hidden></canvas><p class="note" id="overlay-note"></p></section>
   <section class="card"><h2>Similar training cases</h2><table id="similar-table" hidden><thead><tr><th class="num">#</th><th>label</th><th class="num">cosine similarity</th><th>case</th></tr></thead><tbody id="similar-body"></tbody></table><p class="note" id="similar-note"></p></section>
 </main>
@@ -79,6 +79,7 @@ async function privateManifest(runDir: string, o: ServeOptions, camSpec: ReturnT
     const pre = model.preprocess;
     const { mean, std } = normalizationStats(pre.normalize, pre.channels as 1 | 3);
     const op = model.chosenOperatingPoint(o.operatingPoint);
+    const lac = model.conformal('lac'); // q̂ per class; JSON null = +∞ (every class in the set)
     let similar: Record<string, unknown> = { available: false, reason: 'no similar-case index for this run (medclass index --run DIR)' };
     let vectors: Float32Array | undefined;
     if (camSpec.embedding) {
@@ -99,6 +100,7 @@ async function privateManifest(runDir: string, o: ServeOptions, camSpec: ReturnT
       model: { input: pre.input, output: pre.output, temperature: model.temperature, tta: model.tta },
       cam: { input: camSpec.input, target: camSpec.target, map: camSpec.map, selected: camSpec.selected, embedding: camSpec.embedding ?? null, featureDims: camSpec.featureDims, layer: camSpec.layer },
       operatingPoint: op ? { spec: op.spec, positiveClass: op.positiveClass, negativeClass: op.negativeClass, threshold: Number.isFinite(op.threshold) ? op.threshold : null, test: op.test } : null,
+      conformal: lac ? { method: 'lac', level: 1 - lac.alpha, qhat: Array.from(lac.qhat, (q) => (Number.isFinite(q) ? q : null)) } : null,
       colormap: Array.from(colormapTable('inferno')),
       similar,
     };

@@ -194,6 +194,12 @@ function renderPrediction(p) {
   const m = state.manifest;
   const best = p.indexOf(Math.max(...p));
   $('prediction').textContent = m.classes[best] + ' — ' + pct(p[best]);
+  // LAC conformal set from the q̂ of metrics.json: the classes whose score 1 − p is ≤ q̂ (q̂ null = +∞)
+  if (m.conformal) {
+    const set = m.classes.filter((c, k) => m.conformal.qhat[k] === null || 1 - p[k] <= m.conformal.qhat[k]);
+    state.last.conformalSet = set;
+    $('conformal').textContent = Math.round(100 * m.conformal.level) + ' % conformal set: ' + (set.length ? '{' + set.join(', ') + '}' : 'empty');
+  }
   const op = m.operatingPoint;
   if (op) {
     const q = p[m.classes.indexOf(op.positiveClass)];
