@@ -129,8 +129,6 @@ def build_torchvision(name: str, size: int, num_classes: int, random_weights: bo
             m = getattr(tvm, name)(**kwargs)
     else:
         m = getattr(tvm, name)(**kwargs)
-    if not random_weights and num_classes != 1000:
-        pass  # the wrapper's head is only used by fixtures; exports drop it
     m.eval()
     if name.startswith('vit'):
         wrapper = VitBackbone(m)
