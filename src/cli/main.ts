@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { registerCompare } from './commands/compare.js';
+import { registerBackbone } from './commands/backbone.js';
 import { printError } from './output.js';
 
 const program = new Command('medclass')
@@ -12,6 +13,7 @@ const program = new Command('medclass')
 
 registerCommands(program);
 registerCompare(program);
+registerBackbone(program);
 
 try {
   await program.parseAsync(process.argv);
