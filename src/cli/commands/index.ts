@@ -28,7 +28,7 @@ const SUMMARIES: Record<string, string> = {
   demo: 'run the whole pipeline on built-in lesion phantoms (no data needed)',
   data: 'audit a dataset, make seeded splits, fetch MedMNIST',
   config: 'check a run config (defaults filled in) or print the field reference',
-  train: 'train from a YAML config, or from SOURCE alone within --budget; writes a run directory',
+  train: 'train from a YAML config, or from SOURCE alone within --budget',
   kfold: 'k-fold cross-validation on train+val (mean ± sd)',
   eval: 're-evaluate a run: metrics with CIs, calibration, conformal sets',
   metrics: 'evaluate a predictions CSV (metrics, CIs, calibration, conformal)',
