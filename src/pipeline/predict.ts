@@ -153,10 +153,20 @@ export class RunModel {
       });
     }
     if (opts.tab && opts.tab.length !== n * f) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `tab: expected [${n},${f}] (${n * f} values), got ${opts.tab.length} values`);
-    const k = this.classes.length;
-    const out = new Float32Array(n * k);
+    const [logits] = await this.batchedOutputs(x, n, [this.preprocess.output], [this.classes.length], opts.tta ?? this.tta, opts);
+    return logits!;
+  }
+
+  /**
+   * Runs the session over `x` in batches of `opts.batchSize` (default 32) and gathers each named output, `widths[j]`
+   * values per image; with `tta` every output is averaged with the horizontal flip's.
+   */
+  private async batchedOutputs(x: Float32Array, n: number, names: readonly string[], widths: readonly number[], tta: boolean, opts: { batchSize?: number; tab?: Float32Array }): Promise<Float32Array[]> {
+    const { channels: c, size } = this.preprocess;
+    const per = c * size * size;
+    const f = this.tabular?.features.length ?? 0;
+    const outs = widths.map((w) => new Float32Array(n * w));
     const bs = opts.batchSize ?? 32;
-    const tta = opts.tta ?? this.tta;
     for (let s = 0; s < n; s += bs) {
       const m = Math.min(bs, n - s);
       const dims = [m, c, size, size];
@@ -164,18 +174,18 @@ export class RunModel {
       const tab = opts.tab && this.preprocess.tabularInput
         ? { [this.preprocess.tabularInput]: { dtype: 'float32' as const, dims: [m, f], data: opts.tab.slice(s * f, (s + m) * f) } } : {};
       const run = async (data: Float32Array) => {
-        const r = await this.session.run({ ...tab, [this.preprocess.input]: { dtype: 'float32', dims, data } }, [this.preprocess.output]);
-        return Float32Array.from(r[this.preprocess.output]!.data as Float32Array);
+        const r = await this.session.run({ ...tab, [this.preprocess.input]: { dtype: 'float32', dims, data } }, names);
+        return names.map((name) => Float32Array.from(r[name]!.data as Float32Array));
       };
       const a = await run(batch);
       if (tta) {
         hflipBatch(batch, dims);
         const b = await run(batch);
-        for (let i = 0; i < a.length; i++) a[i] = (a[i]! + b[i]!) / 2;
+        a.forEach((v, j) => { for (let i = 0; i < v.length; i++) v[i] = (v[i]! + b[j]![i]!) / 2; });
       }
-      out.set(a, s * k);
+      a.forEach((v, j) => outs[j]!.set(v, s * widths[j]!));
     }
-    return out;
+    return outs;
   }
 
   /** The uncertainty model.onnx gives (preprocess.json `uncertainty`: ensembles, MC-dropout runs), else undefined. */
@@ -192,28 +202,8 @@ export class RunModel {
     const per = c * size * size;
     const f = this.tabular?.features.length ?? 0;
     if (x.length !== n * per || (this.tabular && opts.tab?.length !== n * f)) throw new MedclassError('MC_ENGINE_SHAPE_MISMATCH', `x/tab: expected [${n},${c},${size},${size}]${this.tabular ? ` and [${n},${f}]` : ''}`);
-    const k = this.classes.length;
-    const names = [this.preprocess.output, u.entropy, u.mutualInformation] as const;
-    const outs = [new Float32Array(n * k), new Float32Array(n), new Float32Array(n)];
-    const bs = opts.batchSize ?? 32;
-    for (let s = 0; s < n; s += bs) {
-      const m = Math.min(bs, n - s);
-      const dims = [m, c, size, size];
-      const batch = x.slice(s * per, (s + m) * per);
-      const tab = opts.tab && this.preprocess.tabularInput
-        ? { [this.preprocess.tabularInput]: { dtype: 'float32' as const, dims: [m, f], data: opts.tab.slice(s * f, (s + m) * f) } } : {};
-      const run = async (data: Float32Array) => {
-        const r = await this.session.run({ ...tab, [this.preprocess.input]: { dtype: 'float32', dims, data } }, names);
-        return names.map((name) => Float32Array.from(r[name]!.data as Float32Array));
-      };
-      const a = await run(batch);
-      if (opts.tta ?? this.tta) {
-        hflipBatch(batch, dims);
-        const b = await run(batch);
-        a.forEach((v, j) => { for (let i = 0; i < v.length; i++) v[i] = (v[i]! + b[j]![i]!) / 2; });
-      }
-      a.forEach((v, j) => outs[j]!.set(v, s * (j === 0 ? k : 1)));
-    }
+    const names = [this.preprocess.output, u.entropy, u.mutualInformation];
+    const outs = await this.batchedOutputs(x, n, names, [this.classes.length, 1, 1], opts.tta ?? this.tta, opts);
     return { logits: outs[0]!, entropy: outs[1]!, mutualInformation: outs[2]! };
   }
 
