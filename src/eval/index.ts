@@ -10,6 +10,7 @@ export {
 export type { ClassCounts, PerClassScores } from './confusion.js';
 export { descendingOrder, binaryClfCurve, rocCurve, rocAucScore, precisionRecallCurve, averagePrecisionScore, oneVsRest } from './ranking.js';
 export type { ClfCurve, RocCurve, PrCurve } from './ranking.js';
+export { macroOneVsRest } from './macro-ranking.js';
 export { logLoss, brierScore } from './scores.js';
 export { calibrationSummary, fitTemperature } from './calibration.js';
 export type { ReliabilityBin, CalibrationSummary, TemperatureFit } from './calibration.js';

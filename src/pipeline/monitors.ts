@@ -1,19 +1,10 @@
-import { column, oneVsRest, rocAucScore, averagePrecisionScore, argmaxRows, confusionMatrix, balancedAccuracyFromConfusion, accuracyFromConfusion } from '../eval/index.js';
+import { macroOneVsRest, rocAucScore, averagePrecisionScore, argmaxRows, confusionMatrix, balancedAccuracyFromConfusion, accuracyFromConfusion } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import type { Monitor } from '../train/index.js';
 
 /** Mean over classes (one-vs-rest; the positive class alone for two) of a ranking metric, skipping undefined ones. */
 function macroRanking(score: typeof rocAucScore) {
-  return (labels: Int32Array, probs: Float64Array, k: number): number => {
-    if (k === 2) return score(oneVsRest(labels, 1), column(probs, 2, 1));
-    let s = 0;
-    let n = 0;
-    for (let c = 0; c < k; c++) {
-      const v = score(oneVsRest(labels, c), column(probs, k, c));
-      if (Number.isFinite(v)) { s += v; n++; }
-    }
-    return n ? s / n : NaN;
-  };
+  return (labels: Int32Array, probs: Float64Array, k: number): number => macroOneVsRest((y, p) => score(y, p), labels, probs, k);
 }
 
 /** Recall of class `c` (sensitivity) or of "not c" (specificity) at arg-max decisions; NaN when that side is empty. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Rng } from '../engine/index.js';
 import { kFold } from '../data/index.js';
-import { accuracyFromConfusion, argmaxRows, balancedAccuracyFromConfusion, column, confusionMatrix, oneVsRest, rocAucScore } from '../eval/index.js';
+import { accuracyFromConfusion, argmaxRows, balancedAccuracyFromConfusion, confusionMatrix, macroOneVsRest, rocAucScore } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import { exactKnnOrt, knnVote } from './knn.js';
 import { takeRows } from './vectors.js';
@@ -36,16 +36,7 @@ export interface KnnCvResult {
 }
 
 function score(kind: KnnCvOptions['scoring'], labels: Int32Array, probs: Float64Array, classes: number): number {
-  if (kind === 'roc_auc') {
-    if (classes === 2) return rocAucScore(oneVsRest(labels, 1), column(probs, 2, 1));
-    let s = 0;
-    let n = 0;
-    for (let c = 0; c < classes; c++) {
-      const v = rocAucScore(oneVsRest(labels, c), column(probs, classes, c));
-      if (Number.isFinite(v)) { s += v; n++; }
-    }
-    return n ? s / n : NaN;
-  }
+  if (kind === 'roc_auc') return macroOneVsRest((y, p) => rocAucScore(y, p), labels, probs, classes);
   const cm = confusionMatrix(labels, argmaxRows(probs, classes), classes);
   return kind === 'accuracy' ? accuracyFromConfusion(cm, classes) : balancedAccuracyFromConfusion(cm, classes);
 }
