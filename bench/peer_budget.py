@@ -7,7 +7,9 @@ after each pair but the last), global average pooling, dropout 0.2, linear; Adam
 batch 64, class weights N/(C*n_c), random shift +-2 px; the epoch count comes from the first epoch's measured time so
 that training ends by 85 % of the budget; the best-validation-AUC epoch is evaluated on test.
 
-Usage: /usr/bin/python3 bench/peer_budget.py ../shared/data/pneumoniamnist/reconstructed_full/pneumoniamnist.npz 300 [threads=2]
+Usage: /usr/bin/python3 bench/peer_budget.py ../shared/data/pneumoniamnist/reconstructed_full/pneumoniamnist.npz 300 [threads=2] [epochs]
+With `epochs`, that many epochs run (one-cycle over all of them) and the budget is ignored: the fixed-epoch peer of an
+example config (issue 16: `examples/pneumoniamnist.yaml` runs 12 epochs).
 Prints one JSON line: test AUC / ACC (with 1000-resample bootstrap 95 % CIs), epochs, wall seconds, 1-min load.
 """
 import json
@@ -23,6 +25,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 T0 = time.time()
 THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+FIXED_EPOCHS = int(sys.argv[4]) if len(sys.argv) > 4 else None
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 np.random.seed(0)
@@ -84,6 +87,9 @@ def main():
     bs, n = 64, len(ytr)
     steps = n // bs
     epochs, sched, best, e = None, None, (-1, None, 0), 0
+    if FIXED_EPOCHS:
+        epochs = FIXED_EPOCHS
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * steps, pct_start=0.2)
     while epochs is None or e < epochs:
         t = time.time()
         model.train()
