@@ -4,6 +4,7 @@ import { registerCommands } from './commands/index.js';
 import { registerCompare } from './commands/compare.js';
 import { registerBackbone } from './commands/backbone.js';
 import { printError } from './output.js';
+import { expandArgFiles } from './argfile.js';
 
 const program = new Command('medclass')
   .description('Medical image classification toolkit: audit data, train, calibrate, evaluate, explain.\nResearch software, not a diagnostic device.')
@@ -16,7 +17,7 @@ registerCompare(program);
 registerBackbone(program);
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(expandArgFiles(process.argv));
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode;

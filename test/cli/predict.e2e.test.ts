@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -49,6 +49,19 @@ describe('medclass predict (spawned CLI)', () => {
     expect(j.predictions[0].logits[0]).toBeCloseTo(files[0]!.logits[0]!, 4);
     expect(j.predictions[0].logits[1]).toBeCloseTo(files[0]!.logits[1]!, 4);
     expect(j.predictions[1].error.code).toBe('MC_DATA_UNREADABLE_IMAGE');
+  }, 180_000);
+
+  it('300 long paths on the command line (≈ 60 KB, which overflowed onnxruntime\'s set-up) all get a prediction', async () => {
+    const deep = join(dir, 'a-long-folder-name-as-on-a-hospital-share-'.repeat(3), 'another-level-of-nesting-for-length');
+    mkdirSync(deep, { recursive: true });
+    const many = Array.from({ length: 300 }, (_, i) => join(deep, `patient-image-with-a-long-file-name-${i}.png`));
+    for (const f of many) symlinkSync(files[0]!.file, f);
+    expect(many.join(' ').length).toBeGreaterThan(50_000);
+    const r = await cli('predict', '--run', runDir, ...many, '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { predictions: { file: string; logits: number[] }[] };
+    expect(j.predictions.map((p) => p.file)).toEqual(many);
+    expect(j.predictions[299]!.logits[0]).toBeCloseTo(files[0]!.logits[0]!, 4);
   }, 180_000);
 
   it('a folder that is not a run fails with MC_TRAIN_BAD_RUN_DIR (exit 1)', async () => {

@@ -23,7 +23,7 @@ export function registerExplain(program: Command): void {
     .command('explain')
     .description(`Grad-CAM heat maps of a trained run's model over image files, written as PNG overlays; exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train')
-    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP)')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP); @FILE reads them from FILE, one per line')
     .option('--class <name>', desc('className'))
     .option('--target <which>', 'predicted: explain each image\'s predicted class (the default; --class overrides it)')
     .option('--layer <name>', desc('layer'))

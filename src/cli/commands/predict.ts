@@ -62,7 +62,7 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description(`classify images with a trained run directory (model.onnx, preprocess.json, calibration.json); exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory written by medclass train')
-    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP)')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP); @FILE reads them from FILE, one per line')
     .option('--json [file]', 'write the predictions as JSON to a file, or to stdout without a file')
     .option('--no-calibrate', 'plain softmax of the logits (ignore the temperature)')
     .option('--conformal <method>', desc('conformal'))

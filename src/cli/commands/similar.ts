@@ -26,7 +26,7 @@ export function registerSimilar(program: Command): void {
     .command('similar')
     .description(`For each image: the run's prediction and the k most similar training cases (cosine similarity of the model's embeddings; needs medclass index --run DIR first); exit code 2 when some files could not be read, 1 when none could. ${DISCLAIMER}`)
     .requiredOption('--run <dir>', 'run directory with an index/ (medclass index)')
-    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP)')
+    .argument('<images...>', 'image files (PNG, JPEG, TIFF, BMP, GIF, WebP); @FILE reads them from FILE, one per line')
     .option('--k <n>', SimilarOptions.shape.k.description!, Number)
     .option('--threads <n>', SimilarOptions.shape.threads.description!, Number)
     .option('--json [file]', 'write the results as JSON to a file, or to stdout without a file')
