@@ -102,9 +102,13 @@ export function buildNet(cfg: RunConfig, classes: number, rng: Rng, tabularFeatu
   return createModel(cfg.model.arch, { inChannels: p.channels, numClasses: classes, inputSize: p.size, dropout: cfg.model.dropout, width: cfg.model.width, tabularFeatures, rng: rng.fork('init') });
 }
 
-function weightStore(net: Network, weights?: ReadonlyMap<string, Float32Array>): ParameterStore {
+/** Checkpoint names of `fit.ema`'s averaged weights (beside the raw ones in last.ckpt). */
+const EMA_PREFIX = 'ema:';
+
+function weightStore(net: Network, weights?: ReadonlyMap<string, Float32Array>, ema?: ReadonlyMap<string, Float32Array>): ParameterStore {
   const s = new ParameterStore();
   for (const [n, d] of weights ?? new Map([...net.params, ...net.buffers])) s.add(n, d, net.shapes.get(n)!);
+  for (const [n, d] of ema ?? []) s.add(EMA_PREFIX + n, d, net.shapes.get(n)!);
   return s;
 }
 
@@ -120,11 +124,12 @@ async function resumeState(net: Network, lastPath: string, bestPath: string): Pr
   if (!existsSync(lastPath)) return undefined;
   const last = await loadCheckpoint(lastPath);
   loadWeights(net, new Map([...last.params].map(([n, v]) => [n, v.data])));
+  const ema = new Map([...last.params].filter(([n]) => n.startsWith(EMA_PREFIX)).map(([n, v]) => [n.slice(EMA_PREFIX.length), v.data]));
   const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean };
   const bestW = x.best && existsSync(bestPath) ? await loadCheckpoint(bestPath) : undefined;
   return {
     phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs, ...(x.phaseEnd ? { phaseEnded: true } : {}),
-    ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}),
+    ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}), ...(ema.size ? { ema } : {}),
     ...(x.best && bestW ? { best: { ...x.best, params: new Map([...bestW.params].map(([n, v]) => [n, v.data])) } } : {}),
   };
 }
@@ -215,7 +220,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
       lastBestEpoch = bestKey;
     }
     await saveCheckpoint(lastPath, {
-      step: s.step, epoch: s.epoch, rngKey: root.key, params: weightStore(net), optimizer: s.optimizer.stateDict(),
+      step: s.step, epoch: s.epoch, rngKey: root.key, params: weightStore(net, undefined, s.ema), optimizer: s.optimizer.stateDict(),
       extra: { phase: s.phase, phaseEnd: s.phaseEnd, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}) },
     });
     run.writeFile('history.csv', historyCsv(s.history, monitor.name));

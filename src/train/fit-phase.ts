@@ -20,7 +20,7 @@ export interface PhaseRun {
   /** Training steps per epoch (the last partial batch is dropped). */
   readonly stepsPerEpoch: number;
   /** Trains epoch `e` (0-based) and validates it; 'stop' when `afterBatch` answered 'stop' (no validation then). */
-  epoch(e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined): Promise<EpochRecord | 'stop'>;
+  epoch(e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined, beforeValidate?: () => void): Promise<EpochRecord | 'stop'>;
   dispose(): Promise<void>;
 }
 
@@ -115,7 +115,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
   const tabFeed = (rows: readonly number[]): Record<string, Tensor> =>
     tabBuf ? { [TABULAR_INPUT]: { dtype: 'float32', dims: [bs, train.tabular!.features], data: gatherTabular(train, rows, tabBuf)! } } : {};
 
-  const epoch = async (e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined): Promise<EpochRecord | 'stop'> => {
+  const epoch = async (e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined, beforeValidate?: () => void): Promise<EpochRecord | 'stop'> => {
     const erng = rng.fork(`phase${p}/epoch${e}`);
     const ptrain = cached ? cached.trainFor(e) : train;
     const order = o.sampler === 'balanced'
@@ -152,6 +152,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
       if (afterBatch(ev) === 'stop') return 'stop';
     }
     const trainSeconds = (performance.now() - t0) / 1000;
+    beforeValidate?.();
     const vset = cached ? { ...cached.val, ...(val.tabular ? { tabular: val.tabular } : {}) } : val;
     const probs = softmaxRows(await vpred.logits(vset), k);
     const valScore = monitor.score(val.labels, probs, k);

@@ -53,6 +53,8 @@ export interface FitState {
   plateau?: ReturnType<Plateau['stateDict']>;
   /** This epoch ends its phase: the phase's last epoch, or early stopping (patience) ended the phase here. */
   phaseEnd: boolean;
+  /** `fit.ema`: the averaged weights (the network holds the raw ones here). */
+  ema?: ReadonlyMap<string, Float32Array>;
 }
 
 /** Where to continue from (a checkpoint's state). */
@@ -67,6 +69,8 @@ export interface ResumeFrom {
   plateau?: ReturnType<Plateau['stateDict']>;
   /** The checkpoint's epoch ended its phase (`FitState.phaseEnd`): continue with the next phase. */
   phaseEnded?: boolean;
+  /** `fit.ema`: the averaged weights at the checkpoint. */
+  ema?: ReadonlyMap<string, Float32Array>;
 }
 
 /** What `fit` takes: the network (trained in place), the data, options, the validation monitor and the seeded RNG. */

@@ -2,6 +2,7 @@ import { MedclassError } from '../errors.js';
 import { FitEvents } from './fit-events.js';
 import { openPhase } from './fit-phase.js';
 import type { FitArgs, FitResult, FitState } from './fit-types.js';
+import { WeightEma } from './ema.js';
 import { BestWeights } from './handlers/best-weights.js';
 import { EarlyStopping, stoppedEarly } from './handlers/early-stopping.js';
 import { hooksHandler } from './handlers/hooks.js';
@@ -43,7 +44,9 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   const best = new BestWeights(monitor, minEpochs);
   const stopping = new EarlyStopping(monitor, { patience: o.patience, minEpochs });
   const plateau = o.schedule === 'plateau' ? new PlateauSchedule(monitor) : undefined;
-  const events = new FitEvents([best, stopping, ...(plateau ? [plateau] : []), progressHandler(args.onEvent), hooksHandler(args.hooks)]);
+  // EMA first: it averages each step before any hook sees the batch, and validation judges the averaged weights.
+  const ema = o.ema > 0 ? new WeightEma(net, o.ema) : undefined;
+  const events = new FitEvents([...(ema ? [ema] : []), best, stopping, ...(plateau ? [plateau] : []), progressHandler(args.onEvent), hooksHandler(args.hooks)]);
   const r = args.resume;
   const history = r ? [...r.history] : [];
   let step = r?.step ?? 0;
@@ -68,15 +71,16 @@ export async function fit(args: FitArgs): Promise<FitResult> {
         events.beforePhase({ phase: p, options: phase, startEpoch, ...run.counts, ...(resumed ? { resume: resumed } : {}) });
         for (let e = startEpoch; e < phase.epochs; e++) {
           events.beforeEpoch({ phase: p, epoch: e });
-          const record = await run.epoch(e, (b) => events.afterBatch(b));
+          const record = await run.epoch(e, (b) => events.afterBatch(b), ema ? () => ema.swap() : undefined);
           if (record === 'stop') return cancel(p, e);
           step += run.stepsPerEpoch;
           history.push(record);
           const verdict = events.afterValidate({ record, history, net, lrGroups: run.optimizer.groups });
           verdict.lrGroups?.forEach((g, i) => Object.assign(run.optimizer.groups[i]!, g));
+          if (ema?.active) ema.swap(); // training (and the checkpoint's params) continue from the raw weights
           const state: FitState = {
             phase: p, epoch: e + 1, step, net, optimizer: run.optimizer, history, best: best.best, badEpochs: stopping.badEpochs,
-            ...(plateau ? { plateau: plateau.stateDict()! } : {}), phaseEnd: verdict.endPhase || e + 1 === phase.epochs,
+            ...(plateau ? { plateau: plateau.stateDict()! } : {}), ...(ema ? { ema: ema.state.weights } : {}), phaseEnd: verdict.endPhase || e + 1 === phase.epochs,
           };
           if ((await events.afterEpoch(state)) === 'stop') return cancel(p, e);
           if (verdict.endPhase) break; // early stopping ends this phase; the next phase (if any) starts afresh

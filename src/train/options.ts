@@ -65,6 +65,8 @@ export const FitOptions = z.strictObject({
   minEpochs: z.number().int().min(0).default(0)
     .describe('no epoch before this one (counted over all phases) is chosen as best or counts toward patience: early val scores on a small val set are noisy (0 = off)'),
   clipNorm: z.number().min(0).default(0).describe('clip gradients to this global norm (0 = off)'),
+  ema: z.number().min(0).lt(1).default(0)
+    .describe('EMA of weights: decay per step (e.g. 0.998; 0 = off); the averaged weights (params and batch-norm buffers, decay warmed up as (1+t)/(10+t)) are what val judges, best keeps and export writes'),
   phases: z.array(PhaseOptions).default([]).describe('fine-tuning phases; overrides epochs/lr when given'),
   tta: z.boolean().default(false).describe('test-time augmentation: average logits over the horizontal flip'),
   cacheTrunk: z.boolean().default(false).describe('backbone head / last:N phases: run the frozen prefix once per image and train only the rest'),

@@ -79,6 +79,20 @@ describe('reproducible and resumable runs', () => {
     expect(file('c', 'predictions.csv')).toBe(file('a', 'predictions.csv'));
   }, 300_000);
 
+  it('with fit.ema, stopped in epoch 2 and resumed, last.ckpt carries the average: byte-identical to the uninterrupted run, unlike the run without EMA', () => {
+    const emaConfig = join(dir, 'ema.yaml');
+    writeFileSync(emaConfig, readFileSync(config, 'utf8').replace('fit: { epochs: 3,', 'fit: { epochs: 3, ema: 0.95,'));
+    const run = (name: string, extra: string[] = []) => medclass(['train', '--config', emaConfig, '--epochs', '2', '--out', dir, '--name', name, '-q', '--no-report', ...extra]);
+    expect(run('ea').status).toBe(0);
+    const stopped = run('ek', ['--stop-after-batches', '33']);
+    expect(stopped.status, stopped.stderr).toBe(130);
+    const resumed = medclass(resumeCommand(stopped.stdout));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(file('ek', 'predictions.csv')).toBe(file('ea', 'predictions.csv'));
+    expect(file('ek', 'metrics.json')).toBe(file('ea', 'metrics.json'));
+    expect(file('ea', 'predictions.csv')).not.toBe(file('a', 'predictions.csv'));
+  }, 300_000);
+
   it('--resume with a config that differs from run.json is MC_RUN_RESUME_MISMATCH; a finished run has nothing to resume', () => {
     expect(train('m', ['--stop-after-batches', '5']).status).toBe(130);
     const r = medclass(['train', '--resume', join(dir, 'm'), '--epochs', '3', '-q']);
