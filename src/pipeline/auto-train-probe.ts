@@ -3,6 +3,7 @@ import { createBackbone, createModel } from '../models/index.js';
 import type { ImageSet } from '../train/index.js';
 import { FitOptions, TrunkCache, fit } from '../train/index.js';
 import { monitorFor } from './monitors.js';
+import type { BackboneCosts } from './recipe-backbone.js';
 
 /** A measured training speed: seconds per training image (steady state, first batch left out). */
 export interface ProbeResult { secondsPerImage: number; seconds: number }
@@ -39,24 +40,75 @@ export async function probeScratch(o: { arch: string; size: number; width: numbe
   return { secondsPerImage: stepMs(ends) / 1000 / o.batch, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** Seconds between the first and last of `ts` per image, over `images` images per gap. */
+const perImage = (ts: number[], images: number) => (ts.length < 2 ? 0 : (ts.at(-1)! - ts[0]!) / 1000 / images / (ts.length - 1));
+
+/** Median of a list (0 when empty). */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 /**
- * Measures the backbone's last:40 training step per image (the cost that dominates a cached-trunk recipe): two
- * epochs of 4 batches of 32 random 224 px images through `fit` with the trunk cache, first batch of each left out.
+ * Measures what a cached-trunk backbone run costs on this machine (`BackboneCosts`): a small run through the same
+ * `fit` and trunk cache a run uses — 64 random images at the backbone's input size, 32 val images, batch 32, a head
+ * epoch then 2 epochs of the `tune` phase, 2 augmented passes with the recipe's augmentation — timed from its
+ * events: cache passes (whole trunk, prefix), phase opening (sessions, training graph), steps (each phase's first
+ * left out), val forwards. About 25 s on an idle machine; heavy load stretches it (80 s at load 12).
  */
-export async function probeBackbone(o: { backbone: string; channels: 1 | 3; classes: number; threads: number }): Promise<ProbeResult> {
+export async function probeBackbone(o: { backbone: string; channels: 1 | 3; classes: number; threads: number; augment: Record<string, unknown>; tune: string }): Promise<BackboneCosts & { seconds: number }> {
   const t0 = performance.now();
   const rng = new Rng(0).fork('probe');
   const head = { kind: 'linear' as const, dropout: 0.2 };
-  const net = createBackbone(o.backbone, { numClasses: o.classes, inChannels: o.channels, head, rng: rng.fork('init') });
+  const backbone = { numClasses: o.classes, inChannels: o.channels, head };
+  const net = createBackbone(o.backbone, { ...backbone, rng: rng.fork('init') });
   const [c, h, w] = net.inputDims as [number, number, number];
-  const ends: number[][] = [];
+  const n = 64, nv = 32, bs = 32;
+  const cache: number[][] = [[], []]; // per phase: timestamps of the val pass and each train pass ending
+  const phaseStart: number[] = [];
+  const epochEnd: number[][] = [[], []];
+  const steps: number[][] = [[], []]; // per phase: gaps between batch ends, ms
+  const vals: number[][] = [[], []]; // per phase: val forward seconds per epoch
+  let lastMs = 0; // the last batch end, ms from its epoch's start
+  const trunkCache = new TrunkCache(o.backbone, backbone, { augmentPasses: 2, threads: o.threads, onEvent: () => cache[phaseStart.length]?.push(performance.now()) });
   await fit({
-    net, train: randomSet(128, [c, h, w], o.classes, rng.fork('x')), val: randomSet(o.classes, [c, h, w], o.classes, rng.fork('v')),
-    options: FitOptions.parse({ batchSize: 32, schedule: 'constant', cacheTrunk: true, phases: [{ epochs: 2, lr: 1e-4, trainable: 'last:40' }] }),
-    monitor: monitorFor('loss'), rng: rng.fork('fit'), threads: o.threads,
-    trunkCache: new TrunkCache(o.backbone, { numClasses: o.classes, inChannels: o.channels, head }, { threads: o.threads }),
-    onEvent: (e) => { if (e.type === 'batch-end') { if (e.batch === 1) ends.push([0]); ends.at(-1)!.push(e.elapsedMs); } },
+    net, train: randomSet(n, [c, h, w], o.classes, rng.fork('x')), val: randomSet(nv, [c, h, w], o.classes, rng.fork('v')),
+    options: FitOptions.parse({
+      batchSize: bs, schedule: 'constant', cacheTrunk: true, cacheAugmentPasses: 2, augment: o.augment,
+      phases: [{ epochs: 1, lr: 1e-3, trainable: 'head' }, { epochs: 2, lr: 1e-4, trainable: o.tune }],
+    }),
+    monitor: monitorFor('loss'), rng: rng.fork('fit'), threads: o.threads, trunkCache,
+    onEvent: (e) => {
+      if (e.type === 'phase-start') phaseStart.push(performance.now());
+      if (e.type === 'batch-end') {
+        // a phase's first step warms its session up and is left out
+        if (e.batch > 1) steps[e.phase]!.push(e.elapsedMs - lastMs);
+        else if (e.epoch > 0) steps[e.phase]!.push(e.elapsedMs);
+        lastMs = e.elapsedMs;
+      }
+      if (e.type === 'epoch-end') {
+        epochEnd[e.record.phase]!.push(performance.now());
+        vals[e.record.phase]!.push(e.record.seconds - lastMs / 1000);
+      }
+    },
   });
-  const ms = Math.min(...ends.map(stepMs));
-  return { secondsPerImage: ms / 1000 / 32, seconds: (performance.now() - t0) / 1000 };
+  const trunkPerImage = perImage(cache[0]!, n);
+  const prefixPerImage = perImage(cache[1]!, n);
+  // Opening a phase: from the fit's start (phase 0) or the previous phase's last epoch to its first batch, less the cache passes.
+  const open0 = (phaseStart[0]! - t0) / 1000 - (nv + 2 * n) * trunkPerImage;
+  const open1 = (phaseStart[1]! - epochEnd[0]!.at(-1)!) / 1000 - (nv + 2 * n) * prefixPerImage;
+  const start = trunkCache.startFor(o.tune);
+  const suffixDims = start ? createBackbone(o.backbone, { ...backbone, startTensor: start, rng: rng.fork('suffix') }).inputDims : net.inputDims;
+  return {
+    trunkPerImage, prefixPerImage,
+    headStepPerImage: median(steps[0]!) / 1000 / bs, headValPerImage: median(vals[0]!) / nv,
+    tuneStepPerImage: median(steps[1]!) / 1000 / bs, tuneValPerImage: median(vals[1]!) / nv,
+    phaseOpenSeconds: Math.max(0, (open0 + open1) / 2), tuneCacheBytesPerImage: 4 * suffixDims.reduce((a, b) => a * b, 1),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Seconds to load one image of `items` as a run does (decode, then resize inside the loader: 1.3×), from 8 spread items. */
+export async function probeLoadSeconds(items: readonly { load(): Promise<unknown> }[]): Promise<number> {
+  const picks = Array.from({ length: Math.min(8, items.length) }, (_, i) => items[Math.floor((i * items.length) / 8)]!);
+  const t = performance.now();
+  for (const it of picks) await it.load().catch(() => undefined);
+  return (1.3 * (performance.now() - t)) / 1000 / Math.max(1, picks.length);
 }

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import type { DataStats, RecipeRequest } from './recipe.js';
 import {
-  chooseAugment, chooseBackbonePlan, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
+  chooseAugment, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
 } from './recipe.js';
 import { backboneConfig, scratchConfig, type RecipeTarget } from './recipe-config.js';
+import { TUNE_TRAINABLE, backboneEvaluateSeconds, chooseBackbonePlan } from './recipe-backbone.js';
 import { dataStats } from './recipe-stats.js';
-import { probeBackbone, probeScratch } from './auto-train-probe.js';
+import { probeBackbone, probeLoadSeconds, probeScratch } from './auto-train-probe.js';
 import { openRunSource } from './run-source.js';
 import { runTraining, type RunEvent, type RunSummary } from './run.js';
 import { RUN_CONFIG_YAML, RunConfig, openRunDir, runConfigYaml, toJson } from '../run/index.js';
@@ -68,12 +69,14 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   let input;
   const measured: Record<string, unknown> = {};
   if (o.backbone) {
-    emit?.({ type: 'stage', stage: 'recipe', detail: 'measuring the backbone training step' });
-    const probe = await probeBackbone({ backbone: o.backbone, channels, classes: stats.classes.length, threads: o.threads });
-    const evaluate = (nVal + nTest) * probe.secondsPerImage * 0.6 + 10;
-    const seconds = trainingSeconds(o.budgetSeconds, { load: load * 1.2, evaluate, probe: elapsed() });
-    const plan = chooseBackbonePlan(nTrain, nVal, seconds, probe.secondsPerImage);
-    Object.assign(measured, { probe, evaluateSeconds: evaluate, trainingSeconds: seconds, plan, firstEpochSeconds: (nTrain + nVal) * probe.secondsPerImage * 0.5 });
+    emit?.({ type: 'stage', stage: 'recipe', detail: 'measuring the backbone: cache passes, head and tune steps' });
+    const augment = chooseAugment(stats, o.flip, true);
+    const loadSeconds = nAll * (await probeLoadSeconds(source.items));
+    const costs = await probeBackbone({ backbone: o.backbone, channels, classes: stats.classes.length, threads: o.threads, augment, tune: TUNE_TRAINABLE });
+    const evaluate = backboneEvaluateSeconds(nVal + nTest, costs, augment.hflip === true);
+    const seconds = trainingSeconds(o.budgetSeconds, { load: loadSeconds, evaluate, probe: elapsed() });
+    const plan = chooseBackbonePlan({ train: nTrain, val: nVal }, seconds, costs);
+    Object.assign(measured, { probe: costs, loadSeconds, evaluateSeconds: evaluate, trainingSeconds: seconds, plan, firstEpochSeconds: plan.headSeconds });
     input = backboneConfig(target, stats, o, plan);
   } else {
     const maxSize = maxSizeForMemory(nAll, channels);

@@ -2,6 +2,7 @@ import type { RunConfigInput } from '../run/index.js';
 import type { RunDataSpec } from './run-source.js';
 import type { DataStats, RecipeRequest } from './recipe.js';
 import { chooseAugment, chooseClassWeights, chooseMonitor, chooseSplit } from './recipe.js';
+import type { BackbonePlan } from './recipe-backbone.js';
 
 /** Where the run's data come from and where it is written (the parts of a config that the recipe does not choose). */
 export interface RecipeTarget {
@@ -16,9 +17,6 @@ export interface RecipeTarget {
 
 /** A from-scratch shape: input size, width multiplier and epochs of the `compact-resnet`. */
 export interface ScratchShape { size: number; width: number; epochs: number }
-
-/** A backbone plan: augmented prefix passes and the epochs of the head and last:40 phases. */
-export interface BackbonePlan { passes: number; headEpochs: number; tuneEpochs: number }
 
 const common = (t: RecipeTarget) => ({
   name: t.name, out: t.out, seed: t.seed, threads: t.threads,
@@ -52,8 +50,9 @@ export function scratchConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest,
 }
 
 /**
- * The backbone run config, after `examples/chest-xray-mobilenetv2.yaml`: 224 px, cached trunk, a head phase then
- * last:40 at a sixth of the rate, linear head with dropout 0.2, class weights by imbalance, augmentation by modality.
+ * The backbone run config, after `examples/chest-xray-mobilenetv2.yaml`: 224 px, cached trunk, a head phase then the
+ * plan's tune phase (none when it has 0 epochs), linear head with dropout 0.2, class weights by imbalance,
+ * augmentation by modality, flip TTA when flips are on, the best val epoch from half the head phase on.
  */
 export function backboneConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest, plan: BackbonePlan): RunConfigInput {
   const augment = chooseAugment(s, req.flip, true) as { hflip: boolean };
@@ -64,7 +63,10 @@ export function backboneConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest
     fit: {
       batchSize: 32, classWeights: chooseClassWeights(s), cacheTrunk: true, cacheAugmentPasses: plan.passes, augment, monitor: chooseMonitor(s),
       labelSmoothing: 0.05, tta: augment.hflip, minEpochs: Math.floor(0.5 * plan.headEpochs),
-      phases: [{ epochs: plan.headEpochs, lr: 0.003, trainable: 'head' }, { epochs: plan.tuneEpochs, lr: 0.0005, trainable: 'last:40' }],
+      phases: [
+        { epochs: plan.headEpochs, lr: plan.headLr, trainable: 'head' },
+        ...(plan.tuneEpochs > 0 ? [{ epochs: plan.tuneEpochs, lr: plan.tuneLr, trainable: plan.tuneTrainable }] : []),
+      ],
     },
   };
 }

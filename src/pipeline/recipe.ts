@@ -146,15 +146,3 @@ export function chooseClassWeights(s: DataStats): 'auto' | 'none' {
 export function chooseMonitor(s: DataStats): 'auc' | 'accuracy' {
   return s.classes.length === 2 || imbalanceRatio(s.trainCounts) > 3 ? 'auc' : 'accuracy';
 }
-
-/** Backbone phase plan: augmented prefix passes and epochs of head and last:40 phases that fit the training time. */
-export function chooseBackbonePlan(nTrain: number, nVal: number, seconds: number, stepPerImage: number):
-  { passes: number; headEpochs: number; tuneEpochs: number; estimate: number } {
-  // Per train image: a pass of the frozen trunk (head phase) and of the prefix (last:N phase) costs ≈ 0.25 of a
-  // last:40 training step; validation runs the suffix forward (≈ 0.15 of a step) each epoch (bench/README.md).
-  const cost = (p: number, e1: number, e2: number) => nTrain * stepPerImage * (Math.max(1, p) * 0.25 + e2)
-    + nVal * stepPerImage * (0.25 + 0.15 * (e1 + e2)) + nTrain * stepPerImage * 0.01 * e1;
-  const plans: [number, number, number][] = [[4, 10, 10], [3, 10, 8], [2, 8, 6], [2, 8, 4], [1, 6, 3], [1, 5, 2], [0, 5, 1]];
-  for (const [p, e1, e2] of plans) if (cost(p, e1, e2) <= seconds) return { passes: p, headEpochs: e1, tuneEpochs: e2, estimate: cost(p, e1, e2) };
-  return { passes: 0, headEpochs: 3, tuneEpochs: 1, estimate: cost(0, 3, 1) };
-}

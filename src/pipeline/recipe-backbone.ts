@@ -1,0 +1,101 @@
+/**
+ * The `--backbone` recipe's plan: how many augmented passes through the frozen prefix, how many head and tune epochs
+ * fit the training time, from costs measured on this machine (`probeBackbone`). Pure functions.
+ */
+
+/** Measured costs of a cached-trunk backbone run on this machine, in seconds (per image unless named otherwise). */
+export interface BackboneCosts {
+  /** The whole frozen trunk (to the embedding) with augmentation, per image: one head-phase cache pass; bounds inference too. */
+  trunkPerImage: number;
+  /** The frozen prefix before the tuned layers, with augmentation, per image: one tune-phase cache pass. */
+  prefixPerImage: number;
+  /** Head phase: training step per train image (batch 32), and the head's forward per val image. */
+  headStepPerImage: number;
+  headValPerImage: number;
+  /** Tune phase: training step per train image (batch 32), and the suffix forward per val image. */
+  tuneStepPerImage: number;
+  tuneValPerImage: number;
+  /** Opening a phase (prefix session, training graph compiled, predictor), once per phase. */
+  phaseOpenSeconds: number;
+  /** Bytes of one image's cached tune-phase input (float32): memory per image and pass. */
+  tuneCacheBytesPerImage: number;
+}
+
+/** A backbone plan: augmented prefix passes, a head phase then a tune phase (`tuneTrainable`, 0 epochs = head only). */
+export interface BackbonePlan {
+  passes: number;
+  headEpochs: number;
+  tuneEpochs: number;
+  tuneTrainable: string;
+  headLr: number;
+  tuneLr: number;
+}
+
+/** A chosen plan with its estimated training seconds (total, and the head phase alone: the deadline's floor). */
+export interface PlannedBackbone extends BackbonePlan { estimate: number; headSeconds: number }
+
+/** Layers the tune phase trains: MobileNetV2 blocks 4–16 + Conv_1 (examples/chest-xray-mobilenetv2.yaml). */
+export const TUNE_TRAINABLE = 'last:40';
+
+/** Longest tune phase the ladder plans (beyond it the budget is left unused rather than spent untested). */
+export const MAX_TUNE_EPOCHS = 16;
+
+/** Most augmented passes (the example used 4 for 10 tune epochs). */
+const MAX_PASSES = 8;
+
+/** Memory for the cached tune-phase inputs (all passes), bytes. */
+export const CACHE_BYTES = 2.5e9;
+
+/** Per-epoch cost outside the steps: checkpoints (best + last, ~14 MB each, fsynced) and history.csv. */
+const EPOCH_OVERHEAD_SECONDS = 0.5;
+
+/**
+ * Training seconds of `p` for `n` train/val images at costs `c`: per phase, opening it, the cache passes (val once,
+ * train `max(1, passes)` times), then per epoch the steps over the train images (last partial batch dropped) and the
+ * val forward.
+ */
+export function backbonePlanSeconds(p: BackbonePlan, n: { train: number; val: number }, c: BackboneCosts): { head: number; tune: number; total: number } {
+  const passes = Math.max(1, p.passes);
+  const stepped = Math.floor(n.train / 32) * 32;
+  const head = c.phaseOpenSeconds + (n.val + passes * n.train) * c.trunkPerImage
+    + p.headEpochs * (stepped * c.headStepPerImage + n.val * c.headValPerImage + EPOCH_OVERHEAD_SECONDS);
+  const tune = p.tuneEpochs === 0 ? 0 : c.phaseOpenSeconds + (n.val + passes * n.train) * c.prefixPerImage
+    + p.tuneEpochs * (stepped * c.tuneStepPerImage + n.val * c.tuneValPerImage + EPOCH_OVERHEAD_SECONDS);
+  return { head, tune, total: head + tune };
+}
+
+/** Most augmented passes whose cached tune inputs fit `bytes` (0 when not even one does). */
+export function maxPassesForMemory(nTrain: number, c: BackboneCosts, bytes = CACHE_BYTES): number {
+  return Math.min(MAX_PASSES, Math.floor(bytes / Math.max(1, nTrain * c.tuneCacheBytesPerImage)));
+}
+
+/**
+ * The plan ladder, cheapest first; each rung has at least the passes and epochs of the one before (so the chosen
+ * plan grows with the budget): a head-only start, then tune epochs 1…MAX_TUNE_EPOCHS with the head phase at 10
+ * epochs from 4 tune epochs on and one augmented pass per 2.5 tune epochs (as the example's 4 for 10), capped by memory.
+ */
+export function backboneLadder(maxPasses: number): BackbonePlan[] {
+  const rung = (passes: number, headEpochs: number, tuneEpochs: number): BackbonePlan => ({
+    passes: Math.min(passes, maxPasses), headEpochs, tuneEpochs, tuneTrainable: TUNE_TRAINABLE, headLr: 0.003, tuneLr: 0.0005,
+  });
+  const out = [rung(0, 3, 0), rung(1, 6, 0)];
+  for (let e = 1; e <= MAX_TUNE_EPOCHS; e++) out.push(rung(Math.ceil(e / 2.5), e >= 4 ? 10 : 5 + e, e));
+  return out;
+}
+
+/**
+ * The richest rung of the ladder whose estimated training time fits `seconds` (the cheapest rung when none does: a
+ * result the deadline may cut short beats none). Monotone: more seconds never give fewer passes or epochs.
+ */
+export function chooseBackbonePlan(n: { train: number; val: number }, seconds: number, c: BackboneCosts, cacheBytes = CACHE_BYTES): PlannedBackbone {
+  const ladder = backboneLadder(maxPassesForMemory(n.train, c, cacheBytes));
+  let pick = ladder[0]!;
+  for (const r of ladder) if (backbonePlanSeconds(r, n, c).total <= seconds) pick = r;
+  const s = backbonePlanSeconds(pick, n, c);
+  return { ...pick, estimate: s.total, headSeconds: s.head };
+}
+
+/** Evaluation after training, seconds: the full network over val + test (twice with flip TTA), export and metrics. */
+export function backboneEvaluateSeconds(nEval: number, c: BackboneCosts, tta: boolean): number {
+  return nEval * c.trunkPerImage * (tta ? 2 : 1) + 15;
+}
