@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session, f32 } from '../src/engine/index.js';
 import { predictiveUncertainty, softmax } from '../src/eval/index.js';
-import { buildEnsemble, evaluateRunDir, predictImages, type DerivedRunSummary } from '../src/pipeline/index.js';
+import { buildEnsemble, evaluateRunDir, predictImages, predictWith, type DerivedRunSummary } from '../src/pipeline/index.js';
 import { openRunDir, readUncertainty } from '../src/run/index.js';
 import { writeReport } from '../src/report/index.js';
-import { buildServer } from '../src/serve/index.js';
+import { ServeOptions, buildServer } from '../src/serve/index.js';
+import { openResources } from '../src/serve/resources.js';
 import { listenLocal } from './serve/serve-helpers.js';
 import { pneumoniaSubset, trainSubsetRun } from './ensemble-helpers.js';
 import { removeTempDir } from './pipeline/predict-helpers.js';
@@ -98,6 +99,22 @@ describe('deep ensemble run directory', () => {
       expect(body.results[0]!.uncertainty).toEqual(p.uncertainty);
     } finally {
       await app.close();
+    }
+  });
+
+  it("the server's uncertainty runs happen in its inference worker, not on the event loop's session", async () => {
+    const { files } = testBatch(members[0]!, 2);
+    const [p] = await predictImages(join(out, 'ens'), files.slice(0, 1), { threads: 1 });
+    const res = await openResources(join(out, 'ens'), ServeOptions.parse({ threads: 1 }));
+    try {
+      const mainThread = res.explainer.model;
+      Object.defineProperty(mainThread, 'withUncertainty', { value: () => { throw new Error('ran on the main thread'); } });
+      const [q] = await predictWith(res.batcher.batchedModel(), files.slice(0, 1), { threads: 1 });
+      if (!p || p.error || !q || q.error) throw new Error('predict failed');
+      expect(q.uncertainty).toEqual(p.uncertainty);
+      expect(q.probabilities).toEqual(p.probabilities);
+    } finally {
+      await res.close();
     }
   });
 

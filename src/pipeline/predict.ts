@@ -243,7 +243,7 @@ export async function predictWith(model: RunModel, files: readonly ImageInput[],
   const k = model.classes.length;
   const tab = tabRow ? new Float32Array(ok.length * tabRow.length).map((_, i) => tabRow[i % tabRow.length]!) : undefined;
   const lo = { batchSize: o.batchSize, ...(o.tta !== undefined ? { tta: o.tta } : {}), ...(tab ? { tab } : {}) };
-  // ensembles and MC-dropout runs: logits and uncertainty from the same runs (not through a server's batcher)
+  // ensembles and MC-dropout runs: logits and uncertainty from the same runs (a server runs them in its worker, one request per run)
   const scored = model.uncertainty && ok.length ? await model.withUncertainty(x, ok.length, lo) : undefined;
   const logits = scored?.logits ?? (ok.length ? await model.logits(x, ok.length, lo) : new Float32Array(0));
   const T = o.calibrate ? model.temperature : null;

@@ -7,6 +7,9 @@ type LogitsOptions = Parameters<RunModel['logits']>[2];
 /** One session run over a whole batch: logits `[n, K]`. */
 export type BatchRun = (x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }) => Promise<Float32Array>;
 
+/** An ensemble's or MC-dropout run's `withUncertainty` (the server passes its worker thread's). */
+export type UncertainRun = (x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }) => ReturnType<RunModel['withUncertainty']>;
+
 interface Job {
   x: Float32Array;
   n: number;
@@ -32,10 +35,14 @@ export class DynamicBatcher {
   /** session runs made and images they carried (for tests and the bench) */
   readonly stats = { runs: 0, images: 0 };
 
-  /** `run` does the session run (default: `model.logits` on this thread; the server passes its worker thread's). */
+  /**
+   * `run` does the session run (default: `model.logits` on this thread; the server passes its worker thread's), and
+   * `uncertain` an ensemble's or MC-dropout run's logits with their uncertainty (per request, in the same queue).
+   */
   constructor(
     private readonly model: RunModel, private readonly queue: SerialQueue, private readonly maxBatch: number, private readonly maxDelayMs: number,
     private readonly run: BatchRun = (x, n, o) => model.logits(x, n, { batchSize: Math.max(n, 1), ...o }),
+    private readonly uncertain: UncertainRun = (x, n, o) => model.withUncertainty(x, n, { batchSize: Math.max(n, 1), ...o }),
   ) {}
 
   /** `model.logits(x, n, opts)`, run inside a shared batch. */
@@ -52,7 +59,9 @@ export class DynamicBatcher {
    * and tabular attribution batch without knowing it.
    */
   batchedModel(): RunModel {
-    return Object.create(this.model, { logits: { value: this.logits.bind(this) } }) as RunModel;
+    const withUncertainty: RunModel['withUncertainty'] = (x, n, opts = {}) =>
+      this.queue.run(() => this.uncertain(x, n, { tta: opts.tta ?? this.model.tta, ...(opts.tab ? { tab: opts.tab } : {}) }));
+    return Object.create(this.model, { logits: { value: this.logits.bind(this) }, withUncertainty: { value: withUncertainty } }) as RunModel;
   }
 
   private schedule(): void {

@@ -125,7 +125,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   };
   const queue = new SerialQueue(o.maxQueue);
   return {
-    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs, worker ? (x, n, opts) => worker.logits(x, n, opts) : undefined), admission: new Admission(o.maxQueue, o.busyDelayMs), startedAt: performance.now(),
+    runDir, explainer, ...r, queue, batcher: new DynamicBatcher(m, queue, o.maxBatch, o.maxDelayMs, worker ? (x, n, opts) => worker.logits(x, n, opts) : undefined, worker ? (x, n, opts) => worker.withUncertainty(x, n, opts) : undefined), admission: new Admission(o.maxQueue, o.busyDelayMs), startedAt: performance.now(),
     model: () => ({ ...info, report: run.has('report.html') }),
     close: async () => {
       await worker?.close();

@@ -3,7 +3,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MedclassError, type ErrorCode } from '../errors.js';
 
-interface Reply { id?: number; ready?: boolean; logits?: Float32Array; error?: { code?: ErrorCode; message: string } }
+interface Reply { id?: number; ready?: boolean; logits?: Float32Array; entropy?: Float32Array; mutualInformation?: Float32Array; error?: { code?: ErrorCode; message: string } }
+
+/** `RunModel.withUncertainty`'s answer: logits `[n, K]`, predictive entropy and mutual information `[n]`. */
+export interface Uncertain { logits: Float32Array; entropy: Float32Array; mutualInformation: Float32Array }
 
 /**
  * `RunModel.logits` in a worker thread with its own session of the run's model: onnxruntime-node runs a session
@@ -11,7 +14,7 @@ interface Reply { id?: number; ready?: boolean; logits?: Float32Array; error?: {
  * whole batch. The worker loads this TypeScript file through tsx when the server runs from source.
  */
 export class WorkerLogits {
-  private readonly pending = new Map<number, { resolve(l: Float32Array): void; reject(e: unknown): void }>();
+  private readonly pending = new Map<number, { resolve(r: Reply): void; reject(e: unknown): void }>();
   private next = 0;
 
   private constructor(private readonly worker: Worker) {
@@ -19,7 +22,7 @@ export class WorkerLogits {
       const p = m.id === undefined ? undefined : this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id!);
-      if (m.logits) p.resolve(m.logits);
+      if (m.logits) p.resolve(m);
       else p.reject(m.error?.code ? new MedclassError(m.error.code, m.error.message) : new Error(m.error?.message ?? 'inference worker failed'));
     });
     worker.on('error', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
@@ -46,11 +49,21 @@ export class WorkerLogits {
   }
 
   /** Logits `[n, K]` of images `x` (copied to the worker), with TTA and a fusion run's tabular rows as asked. */
-  logits(x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }): Promise<Float32Array> {
+  async logits(x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }): Promise<Float32Array> {
+    return (await this.ask(x, n, opts, false)).logits!;
+  }
+
+  /** `RunModel.withUncertainty` of an ensemble or MC-dropout run, in the worker. */
+  async withUncertainty(x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }): Promise<Uncertain> {
+    const r = await this.ask(x, n, opts, true);
+    return { logits: r.logits!, entropy: r.entropy!, mutualInformation: r.mutualInformation! };
+  }
+
+  private ask(x: Float32Array, n: number, opts: { tta: boolean; tab?: Float32Array }, uncertainty: boolean): Promise<Reply> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, x, n, tta: opts.tta, ...(opts.tab ? { tab: opts.tab } : {}) });
+      this.worker.postMessage({ id, x, n, tta: opts.tta, ...(opts.tab ? { tab: opts.tab } : {}), ...(uncertainty ? { uncertainty } : {}) });
     });
   }
 
