@@ -7,7 +7,7 @@ import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
-import { TrunkCache, fit, loadWeights } from '../train/index.js';
+import { TrunkCache, fit, loadWeights, lrFind } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -58,6 +58,8 @@ export interface RunSummary {
   metrics?: MetricsReport;
   /** With `eval.phaseMetrics`: val/test figures of the best weights at the end of each phase. */
   phases?: PhaseMetrics[];
+  /** `fit.lrFind`: the range test's rates, smoothed losses and the peak lr it set. */
+  lrFind?: { suggested: number; lrs: number[]; smoothedLosses: number[] };
 }
 
 async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent: RunOptions['onEvent'], skipped: RunSummary['skipped']): Promise<ImageSet> {
@@ -204,6 +206,11 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const bestPath = run.path('checkpoints/best.ckpt');
   mkdirSync(run.path('checkpoints'), { recursive: true });
 
+  // The range test runs on the fresh weights (also when resuming, so the resumed run gets the same rate).
+  const found = cfg.fit.lrFind && cfg.fit.phases.length === 0
+    ? await lrFind({ net, train, options: cfg.fit, rng: root.fork('lr-find'), ...(cfg.threads ? { threads: cfg.threads } : {}) }) : undefined;
+  if (found) emit?.({ type: 'stage', stage: 'lr-find', detail: `suggested lr ${found.suggested.toPrecision(3)} (${found.losses.length} steps)` });
+  const fitOptions = found ? { ...cfg.fit, lr: found.suggested } : cfg.fit;
   const resume = opts.resume ? await resumeState(net, lastPath, bestPath) : undefined;
   if (resume) emit?.({ type: 'stage', stage: 'resume', detail: `phase ${resume.phase + 1}, epoch ${resume.epoch}` });
 
@@ -232,7 +239,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     || (pastDeadline = opts.deadline !== undefined && performance.now() >= opts.deadline);
   emit?.({ type: 'stage', stage: 'train', detail: `${net.name}: ${train.dims[0]} train / ${val.dims[0]} val images` });
   const result = await fit({
-    net, train, val, options: cfg.fit, monitor, rng: root.fork('fit'), threads: cfg.threads,
+    net, train, val, options: fitOptions, monitor, rng: root.fork('fit'), threads: cfg.threads,
     hooks: { onBatchEnd: () => (shouldStop() ? 'stop' : undefined), onEpochEnd },
     ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}),
     ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
@@ -244,6 +251,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     runDir, status: result.stopped, classes, counts, skipped, wallSeconds: (performance.now() - t0) / 1000,
     ...(result.best ? { bestEpoch: { phase: result.best.phase, epoch: result.best.epoch, score: result.best.score } } : {}),
     ...(phaseMetrics.length > 0 ? { phases: phaseMetrics } : {}),
+    ...(found ? { lrFind: { suggested: found.suggested, lrs: found.lrs, smoothedLosses: found.smoothed } } : {}),
   };
   const meta = { disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: run.manifest.versions, data: { ...data, skipped: skipped.length } };
   const finish = (status: 'interrupted' | 'done', extra: Record<string, unknown>) => {

@@ -9,6 +9,8 @@ export { gatherRows, gatherTabular, hflipBatch, subsetImages } from './image-set
 export type { ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';
 export { fit, phasesOf } from './fit.js';
+export { lrFind, smoothLosses, suggestLr } from './lr-find.js';
+export type { LrFindResult } from './lr-find.js';
 export { copyWeights, loadWeights } from './weights.js';
 export type { EpochRecord, FitArgs, FitEvent, FitHooks, FitResult, FitState, Monitor, ResumeFrom } from './fit-types.js';
 export { TrunkCache } from './cached-trunk.js';

@@ -65,6 +65,8 @@ export const FitOptions = z.strictObject({
   minEpochs: z.number().int().min(0).default(0)
     .describe('no epoch before this one (counted over all phases) is chosen as best or counts toward patience: early val scores on a small val set are noisy (0 = off)'),
   clipNorm: z.number().min(0).default(0).describe('clip gradients to this global norm (0 = off)'),
+  lrFind: z.boolean().default(false)
+    .describe("before training, an LR range test on train (fastai lr_find: 60 steps, rates 1e-5 → 1, exponential) sets the peak lr to the rate at the smoothed loss minimum / 10 (replaces fit.lr; single-phase runs)"),
   ema: z.number().min(0).lt(1).default(0)
     .describe('EMA of weights: decay per step (e.g. 0.998; 0 = off); the averaged weights (params and batch-norm buffers, decay warmed up as (1+t)/(10+t)) are what val judges, best keeps and export writes'),
   phases: z.array(PhaseOptions).default([]).describe('fine-tuning phases; overrides epochs/lr when given'),
