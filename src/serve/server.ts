@@ -42,6 +42,9 @@ export function buildServer(runDir: string, options: ServeOptionsInput = {}, log
     bodyLimit: o.bodyLimit,
     logger: o.logger ? { level: 'info', serializers: LOG_SERIALIZERS, ...(log.stream ? { stream: log.stream } : {}) } : false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // opening the sessions, the index and the inference worker (tsx from source) took over fastify's 10 s default
+    // on a busy 2-core machine (load 13); a run that cannot open fails with its own error, not this timeout
+    pluginTimeout: 180_000,
   });
   installErrorHandlers(app);
   installHostCheck(app, o.allowedHosts);
