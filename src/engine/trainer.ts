@@ -11,6 +11,7 @@ import type { ScheduleOptions } from './options.js';
 import type { ParameterStore } from './params.js';
 import { nchwcBlockSize } from './runtime/nchwc.js';
 import { Session } from './runtime/session.js';
+import { spinWhenIdle } from './runtime/free-cores.js';
 import type { Tensor } from './tensor.js';
 import type { LossSpec } from './loss.js';
 import { buildTrainingGraph } from './training-graph.js';
@@ -104,7 +105,7 @@ export class Trainer {
       ...(opts.nchwc ? { nchwcBlock: await nchwcBlockSize() } : {}),
       closedFormBatchNorm: opts.closedFormBatchNorm,
     });
-    const session = await Session.create(tg.graph, opts.threads > 0 ? { threads: opts.threads } : {});
+    const session = await Session.create(tg.graph, { ...(opts.threads > 0 ? { threads: opts.threads } : {}), allowSpinning: await spinWhenIdle(opts.threads) });
     const grads = trainable.map((p): [string, string] => {
       const out = tg.gradOutputs[p];
       if (!out) throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `training graph has no gradient output for ${p}`);

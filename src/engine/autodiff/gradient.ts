@@ -85,7 +85,13 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
   };
   push(opts.loss, g.constant(f32(new Float32Array(lossInfo.dims.reduce((a, b) => a * b, 1)).fill(1), lossInfo.dims), 'seed'));
 
-  const batchNorms = opts.closedFormBatchNorm === false ? new Map<number, BatchNormMatch>() : matchBatchNorms(forward);
+  // β' of a batch norm's bias Add must broadcast over the normalised axes as factor does (dims equal, leading 1s aside).
+  const perChannel = (beta: string, factor: string) => {
+    const [b, f] = [shapes.get(beta)?.dims, shapes.get(factor)?.dims];
+    if (!b || !f || b.length > f.length) return false;
+    return f.every((d, i) => (i < f.length - b.length ? d === 1 : b[i - (f.length - b.length)] === d));
+  };
+  const batchNorms = opts.closedFormBatchNorm === false ? new Map<number, BatchNormMatch>() : matchBatchNorms(forward, perChannel);
   for (let k = forward.length - 1; k >= 0; k--) {
     if (!active[k]) continue;
     const node = forward[k]!;
@@ -94,9 +100,10 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Map<str
     const bn = batchNorms.get(k);
     if (bn) {
       g.origin = 'BatchNorm (closed form)';
-      const [dx, dGamma] = batchNormGrad(g, bn, dYs[0]!);
+      const [dx, dGamma, dBeta] = batchNormGrad(g, bn, dYs[0]!);
       if (needs.has(bn.x)) push(bn.x, dx);
       if (needs.has(bn.gamma)) push(bn.gamma, g.unbroadcast(dGamma, g.dims(bn.factor), g.dims(bn.gamma)));
+      if (dBeta && bn.beta && needs.has(bn.beta)) push(bn.beta, g.unbroadcast(dBeta, g.dims(bn.factor), g.dims(bn.beta)));
       g.origin = 'sum/unbroadcast';
       continue;
     }

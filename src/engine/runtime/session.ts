@@ -37,7 +37,8 @@ export interface SessionOptions {
   /**
    * Let idle intra-op threads busy-wait for work before sleeping (onnxruntime's default is true). Default false:
    * on a shared machine spinning threads take the cores the working ones need (MobileNetV2 training step on a loaded
-   * 2-core machine: 13.2 → 7.3 s); on an idle one the cost of sleeping is a wake-up per parallel op (< 1 %).
+   * 2-core machine: 13.2 → 7.3 s); on an idle one sleeping costs a wake-up per parallel op (ResNet-18-28 training
+   * step 4–6 %: the trainer passes `spinWhenIdle(threads)`).
    */
   allowSpinning?: boolean;
   /** Write an onnxruntime profile (Chrome trace JSON) to `<profile>_<timestamp>.json`; `endProfiling()` returns its path. */
