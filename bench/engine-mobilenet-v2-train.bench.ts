@@ -1,5 +1,5 @@
 // Training-step throughput of the mobilenet_v2 autodiff fixture (torchvision MobileNetV2, 4 classes) fed 3×224×224,
-// batch 32 (PyTorch 1.13 CPU on the same 2 cores: 3.1 img/s). Args: [batch=32] [threads=2] [steps=5] [size=224].
+// batch 32 (its PyTorch peer, alternated in one run: engine-backbones.bench.ts). Args: [batch=32] [threads=2] [steps=5] [size=224].
 import { fileURLToPath } from 'node:url';
 import { f32, i64, loadModel, Rng } from '../src/engine/index.js';
 import { ParameterStore } from '../src/engine/params.js';

@@ -1,5 +1,5 @@
 // Training-step throughput of the fixed configuration: ResNet-18 (3×3 stride-1 stem, no max-pool), 1×28×28, batch 128
-// (PyTorch 1.13 CPU on the same 2 cores: 9.3 img/s). Args: [batch=128] [threads=2] [steps=5].
+// (its PyTorch peer, alternated in one run: engine-backbones.bench.ts). Args: [batch=128] [threads=2] [steps=5].
 import { Rng, bnStatOutputs, f32, i64 } from '../src/engine/index.js';
 import { ParameterStore } from '../src/engine/params.js';
 import { createModel } from '../src/models/index.js';
