@@ -9,6 +9,7 @@ import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
 import { balancedClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
+import { ShrinkableSchedule } from './replan.js';
 
 /** One phase, compiled: its optimizer, and one epoch of training plus validation at a time. */
 export interface PhaseRun {
@@ -19,6 +20,8 @@ export interface PhaseRun {
   readonly counts: { trainable: number; total: number };
   /** Training steps per epoch (the last partial batch is dropped). */
   readonly stepsPerEpoch: number;
+  /** Re-planning: the phase now ends after `epochs` epochs; the step schedule's rest is compressed to end there. */
+  shorten(epochs: number): void;
   /** Trains epoch `e` (0-based) and validates it; 'stop' when `afterBatch` answered 'stop' (no validation then). */
   epoch(e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined, beforeValidate?: () => void): Promise<EpochRecord | 'stop'>;
   dispose(): Promise<void>;
@@ -96,12 +99,13 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
   if (r?.optimizer) optimizer.loadStateDict(r.optimizer);
   const stepsPerEpoch = Math.floor(train.dims[0] / bs);
   const phaseSteps = stepsPerEpoch * phase.epochs;
-  const schedule = stepSchedule(o, phaseSteps);
+  const base = stepSchedule(o, phaseSteps);
+  const schedule = base ? new ShrinkableSchedule(base, phaseSteps) : undefined;
   const forward = pnet.trainGraph();
   forward.inputs = forward.inputs.map((v) => (v.name === 'x' || v.name === TABULAR_INPUT ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
   const trainer = await Trainer.compile(forward, {
     params: store, optimizer, loss: lossSpec(o, train, k), keepOutputs: bnStatOutputs(pnet),
-    ...(schedule ? { schedule } : {}),
+    ...(schedule ? { schedule: schedule.at } : {}),
     options: { threads: args.threads ?? 0, ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}), totalSteps: Math.max(1, phaseSteps) },
   });
   trainer.stepCount = startEpoch * stepsPerEpoch;
@@ -165,6 +169,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
 
   return {
     optimizer, trainable, counts: { trainable: store.count(true), total }, stepsPerEpoch, epoch,
+    shorten: (epochs) => schedule?.shorten(trainer.stepCount, epochs * stepsPerEpoch),
     dispose: async () => {
       await trainer.dispose();
       if (cached) await vpred.dispose();

@@ -1,0 +1,51 @@
+import type { Schedule } from '../engine/index.js';
+
+/** One re-plan of a phase under a deadline: after `afterEpoch` epochs its planned `from` epochs became `to`. */
+export interface Replan {
+  phase: number;
+  afterEpoch: number;
+  from: number;
+  to: number;
+  /** The per-epoch wall time the re-plan assumed, and the seconds left to the deadline then. */
+  epochSeconds: number;
+  secondsLeft: number;
+}
+
+/**
+ * The epochs a phase should end at after `done` of its `planned` epochs when `secondsLeft` remain and an epoch takes
+ * `epochSeconds`: the planned count when it fits, else the epochs that fit (never fewer than `done`: end now).
+ */
+export function replanEpochs(p: { planned: number; done: number; secondsLeft: number; epochSeconds: number }): number {
+  const fit = p.done + Math.floor(Math.max(0, p.secondsLeft) / Math.max(1e-9, p.epochSeconds));
+  return Math.min(p.planned, Math.max(p.done, fit));
+}
+
+/**
+ * A step schedule whose remaining part can be compressed: `shorten(from, total)` maps steps `from … total−1` linearly
+ * onto what was left of the schedule (`from … oldTotal−1`), so a one-cycle or cosine schedule still ends at its
+ * low-rate end on the new last step. Steps before `from` keep their factors.
+ */
+export class ShrinkableSchedule {
+  private warp: (step: number) => number = (s) => s;
+
+  constructor(private readonly base: Schedule, private total: number) {}
+
+  /** The schedule as the trainer reads it: the base schedule at the warped step. */
+  readonly at: Schedule = (step) => this.base(this.warp(step));
+
+  /** Steps the schedule now spans. */
+  get totalSteps(): number {
+    return this.total;
+  }
+
+  /** Ends the schedule at `total` steps (no-op unless shorter), compressing from step `from` on. */
+  shorten(from: number, total: number): void {
+    if (total >= this.total || from >= total) return;
+    const prev = this.warp;
+    const oldLast = this.total - 1;
+    const newLast = total - 1;
+    const k = newLast > from ? (oldLast - from) / (newLast - from) : 0;
+    this.warp = (s) => (s < from ? prev(s) : prev(newLast > from ? from + (s - from) * k : oldLast));
+    this.total = total;
+  }
+}
