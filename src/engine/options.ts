@@ -71,6 +71,7 @@ export const TrainerOptions = z.strictObject({
   totalSteps: z.number().int().positive().optional().describe('steps the schedule spans (needed by cosine and onecycle)'),
   closedFormBatchNorm: z.boolean().default(true).describe("differentiate the builder's batch-statistics batch norm in closed form (not op by op)"),
   nchwc: z.boolean().default(true).describe("run the Convs that are measured faster so on onnxruntime's blocked-layout (NCHWc) kernels"),
+  spin: z.union([z.boolean(), z.literal('auto')]).default('auto').describe("intra-op threads busy-wait between ops: 'auto' = when the cores are free at compile time, until another process takes them"),
 });
 export type TrainerOptions = z.output<typeof TrainerOptions>;
 export type TrainerOptionsInput = z.input<typeof TrainerOptions>;

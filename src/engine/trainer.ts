@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { MedclassError } from '../errors.js';
 import { bindParams } from './export.js';
 import type { Graph } from './graph/types.js';
@@ -57,7 +58,18 @@ interface Compiled {
   gradParams: string[];
   kept: Record<string, string>;
   fetch: string[];
+  /** The compiled training graph (kept to reopen the session without spinning). */
+  graph: Graph;
+  spinning: boolean;
 }
+
+/**
+ * A spinning session's share of its threads' CPU time below which another process is taken to compete for the cores:
+ * spinning, an idle 2-core machine gives ~0.95 during a ResNet-18-28 run; beside another 2-thread job ~0.5.
+ */
+const CONTENDED_SHARE = 0.7;
+/** Consecutive contended runs after which the session is reopened without spinning. */
+const CONTENDED_RUNS = 3;
 
 /**
  * A compiled training step: forward + loss + backward in ONE onnxruntime session, created once and reused for every
@@ -77,6 +89,7 @@ export class Trainer {
   private readonly schedule?: Schedule;
   /** Optimizer steps taken (the schedule's position); set it when resuming. */
   stepCount = 0;
+  private contendedRuns = 0;
 
   private constructor(private readonly forwardGraph: Graph, private readonly setup: TrainerSetup, compiled: Compiled) {
     this.compiled = compiled;
@@ -105,7 +118,8 @@ export class Trainer {
       ...(opts.nchwc ? { nchwcBlock: await nchwcBlockSize() } : {}),
       closedFormBatchNorm: opts.closedFormBatchNorm,
     });
-    const session = await Session.create(tg.graph, { ...(opts.threads > 0 ? { threads: opts.threads } : {}), allowSpinning: await spinWhenIdle(opts.threads) });
+    const spinning = opts.spin === 'auto' ? await spinWhenIdle(opts.threads) : opts.spin;
+    const session = await Session.create(tg.graph, { ...(opts.threads > 0 ? { threads: opts.threads } : {}), allowSpinning: spinning });
     const grads = trainable.map((p): [string, string] => {
       const out = tg.gradOutputs[p];
       if (!out) throw new MedclassError('MC_ENGINE_UNKNOWN_PARAM', `training graph has no gradient output for ${p}`);
@@ -116,6 +130,7 @@ export class Trainer {
       session, trainable, dataInputs: [...tg.dataInputs], labelsInput: tg.labelsInput, lossOutput: tg.lossOutput,
       logitsOutput: tg.logitsOutput, grads, kept, gradParams: Object.keys(tg.gradOutputs),
       fetch: [...new Set([tg.lossOutput, tg.logitsOutput, ...grads.map(([, o]) => o), ...Object.values(kept)])],
+      graph: tg.graph, spinning,
     };
   }
 
@@ -162,9 +177,10 @@ export class Trainer {
       if (!t) throw new MedclassError('MC_ENGINE_MISSING_INPUT', `training step: no feed for '${name}' (needs ${this.inputNames.join(', ')})`);
       all[name] = t;
     }
-    const t0 = performance.now();
+    const [t0, cpu0] = [performance.now(), process.cpuUsage()];
     const out = await c.session.run(all, c.fetch);
     const t1 = performance.now();
+    if (c.spinning) await this.stopSpinningWhenContended(t1 - t0, process.cpuUsage(cpu0));
     const gradArrays = c.grads.map(([, o]) => out[o]!.data as Float32Array);
     const gradNorm = this.opts.clipNorm !== undefined ? clipGradNorm(gradArrays, this.opts.clipNorm) : undefined;
     const lrFactor = this.schedule ? this.schedule(this.stepCount) : 1;
@@ -184,6 +200,28 @@ export class Trainer {
       updateMs: performance.now() - t1,
       ...(gradNorm !== undefined ? { gradNorm } : {}),
     };
+  }
+
+  /** Whether the current session's threads busy-wait between ops (see `TrainerOptions.spin`). */
+  get spinning(): boolean {
+    return this.compiled.spinning;
+  }
+
+  /**
+   * Spinning threads take the cores from a process that starts competing after the session was opened: when this
+   * process got less than CONTENDED_SHARE of its threads' CPU time for CONTENDED_RUNS runs in a row, the session is
+   * reopened without spinning (the graph is kept, so this costs one session creation).
+   */
+  private async stopSpinningWhenContended(wallMs: number, cpu: NodeJS.CpuUsage): Promise<void> {
+    const threads = this.opts.threads > 0 ? this.opts.threads : cpus().length;
+    const share = (cpu.user + cpu.system) / 1000 / (wallMs * threads);
+    this.contendedRuns = share < CONTENDED_SHARE ? this.contendedRuns + 1 : 0;
+    if (this.contendedRuns < CONTENDED_RUNS) return;
+    const c = this.compiled;
+    const session = await Session.create(c.graph, { ...(this.opts.threads > 0 ? { threads: this.opts.threads } : {}), allowSpinning: false });
+    await c.session.dispose();
+    this.compiled = { ...c, session, spinning: false };
+    this.contendedRuns = 0;
   }
 
   /**
