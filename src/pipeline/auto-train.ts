@@ -46,6 +46,12 @@ function describe(stats: DataStats, cfg: RunConfig, budget: number, extra: strin
   ];
 }
 
+/** config.yaml's account of the re-plans: the config is the plan; these say what actually ran. */
+function replanLines(s: RunSummary): string[] {
+  return (s.replans ?? []).map((r) => `re-planned: phase ${r.phase + 1} after epoch ${r.afterEpoch} (${r.epochSeconds.toFixed(1)} s/epoch measured, `
+    + `${r.secondsLeft.toFixed(0)} s left): epochs ${r.from} → ${r.to}, the lr schedule's rest compressed to end at epoch ${r.to}`);
+}
+
 /**
  * `medclass train SOURCE --budget B [--backbone FILE]`: reads the data statistics, measures the training speed on
  * this machine (a few real training steps on random tensors), chooses a recipe (recipe.ts) that fits the budget,
@@ -118,7 +124,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
     ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
   });
   const run = openRunDir(runDir);
-  run.writeFile(RUN_CONFIG_YAML, runConfigYaml(cfg, comments));
+  run.writeFile(RUN_CONFIG_YAML, runConfigYaml(cfg, [...comments, ...replanLines(summary)]));
   run.writeFile('recipe.json', toJson({ ...recipe, wallSeconds: elapsed() }));
   return { summary: { ...summary, wallSeconds: elapsed() }, config: cfg, recipe };
 }

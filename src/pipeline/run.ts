@@ -6,7 +6,7 @@ import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
 import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
-import type { EpochRecord, FitEvent, FitState, ImageSet, ResumeFrom } from '../train/index.js';
+import type { EpochRecord, FitEvent, FitState, ImageSet, Replan, ResumeFrom } from '../train/index.js';
 import { TrunkCache, fit, loadWeights, lrFind } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
@@ -60,6 +60,8 @@ export interface RunSummary {
   phases?: PhaseMetrics[];
   /** `fit.lrFind`: the range test's rates, smoothed losses and the peak lr it set. */
   lrFind?: { suggested: number; lrs: number[]; smoothedLosses: number[] };
+  /** With a deadline: the last phase's re-plans (fewer epochs, schedule compressed) when its epochs ran slower than planned. */
+  replans?: Replan[];
 }
 
 async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent: RunOptions['onEvent'], skipped: RunSummary['skipped']): Promise<ImageSet> {
@@ -241,7 +243,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const result = await fit({
     net, train, val, options: fitOptions, monitor, rng: root.fork('fit'), threads: cfg.threads,
     hooks: { onBatchEnd: () => (shouldStop() ? 'stop' : undefined), onEpochEnd },
-    ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}),
+    ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}), ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
     ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
       trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length, tabularFeatures), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
     } : {}),
@@ -252,6 +254,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     ...(result.best ? { bestEpoch: { phase: result.best.phase, epoch: result.best.epoch, score: result.best.score } } : {}),
     ...(phaseMetrics.length > 0 ? { phases: phaseMetrics } : {}),
     ...(found ? { lrFind: { suggested: found.suggested, lrs: found.lrs, smoothedLosses: found.smoothed } } : {}),
+    ...(result.replans.length > 0 ? { replans: result.replans } : {}),
   };
   const meta = { disclaimer: DISCLAIMER, name: cfg.name, seed: cfg.seed, config: cfg, versions: run.manifest.versions, data: { ...data, skipped: skipped.length } };
   const finish = (status: 'interrupted' | 'done', extra: Record<string, unknown>) => {

@@ -2,6 +2,7 @@ import type { Network, Optimizer, ReduceLrOnPlateau as Plateau, Rng } from '../e
 import type { TrunkCache } from './cached-trunk.js';
 import type { ImageSet } from './image-set.js';
 import type { FitOptions } from './options.js';
+import type { Replan } from './replan.js';
 
 /** A validation score: labels and probabilities `[N,K]` → a number; `higherIsBetter` says which way is good. */
 export interface Monitor {
@@ -85,6 +86,12 @@ export interface FitArgs {
   hooks?: FitHooks;
   onEvent?: (e: FitEvent) => void;
   resume?: ResumeFrom;
+  /**
+   * Training should end by this `performance.now()` (ms): after each epoch of the last phase, when the epochs left do
+   * not fit the time left at the measured epoch time, the phase is shortened and its schedule compressed to still
+   * anneal by then (`FitResult.replans`). Stopping at the deadline itself is the caller's (a hook answering 'stop').
+   */
+  deadline?: number;
   /** Cached-trunk training of head / last:N phases of an imported backbone (see cached-trunk.ts). */
   trunkCache?: TrunkCache;
 }
@@ -94,4 +101,6 @@ export interface FitResult {
   history: EpochRecord[];
   best: FitState['best'];
   stopped: 'done' | 'early' | 'interrupted';
+  /** Re-plans made under `FitArgs.deadline` (empty without one or when the plan fitted). */
+  replans: Replan[];
 }

@@ -10,6 +10,7 @@ import { PlateauSchedule } from './handlers/plateau.js';
 import { progressHandler } from './handlers/progress.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor } from './predict.js';
+import { replanEpochs, type Replan } from './replan.js';
 
 /** The phases to run: the explicit ones, or one phase training everything. */
 export function phasesOf(o: FitOptions): PhaseOptions[] {
@@ -48,11 +49,13 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   const ema = o.ema > 0 ? new WeightEma(net, o.ema) : undefined;
   const events = new FitEvents([...(ema ? [ema] : []), best, stopping, ...(plateau ? [plateau] : []), progressHandler(args.onEvent), hooksHandler(args.hooks)]);
   const r = args.resume;
+  const planned = phases.map((ph) => ph.epochs); // re-planning under a deadline shortens the last phase
+  const replans: Replan[] = [];
   const history = r ? [...r.history] : [];
   let step = r?.step ?? 0;
   const end = (stopped: FitResult['stopped']): FitResult => {
     events.afterFit({ stopped });
-    return { history, best: best.best, stopped };
+    return { history, best: best.best, stopped, replans };
   };
   const cancel = (phase: number, epoch: number): FitResult => {
     events.afterCancel({ phase, epoch });
@@ -69,7 +72,9 @@ export async function fit(args: FitArgs): Promise<FitResult> {
       const run = await openPhase(args, p, phase, startEpoch, predictor);
       try {
         events.beforePhase({ phase: p, options: phase, startEpoch, ...run.counts, ...(resumed ? { resume: resumed } : {}) });
-        for (let e = startEpoch; e < phase.epochs; e++) {
+        let mark = performance.now();
+        const walls: number[] = [];
+        for (let e = startEpoch; e < planned[p]!; e++) {
           events.beforeEpoch({ phase: p, epoch: e });
           const record = await run.epoch(e, (b) => events.afterBatch(b), ema ? () => ema.swap() : undefined);
           if (record === 'stop') return cancel(p, e);
@@ -78,9 +83,27 @@ export async function fit(args: FitArgs): Promise<FitResult> {
           const verdict = events.afterValidate({ record, history, net, lrGroups: run.optimizer.groups });
           verdict.lrGroups?.forEach((g, i) => Object.assign(run.optimizer.groups[i]!, g));
           if (ema?.active) ema.swap(); // training (and the checkpoint's params) continue from the raw weights
+          if (args.deadline !== undefined && p === phases.length - 1) {
+            const now = performance.now();
+            walls.push((now - mark) / 1000);
+            mark = now;
+            // the slower of the last epoch and the phase's mean: a load that rises mid-run must not push past the deadline
+            const epochSeconds = Math.max(walls.at(-1)!, walls.reduce((a, b) => a + b, 0) / walls.length);
+            const secondsLeft = (args.deadline - now) / 1000;
+            const to = replanEpochs({ planned: planned[p]!, done: e + 1, secondsLeft, epochSeconds });
+            if (to < planned[p]!) {
+              replans.push({ phase: p, afterEpoch: e + 1, from: planned[p]!, to, epochSeconds, secondsLeft });
+              const total = planned.reduce((x, y) => x + y, 0);
+              const shortened = Math.floor((minEpochs * (total - planned[p]! + to)) / total); // minEpochs keeps its share of the run
+              best.capMinEpochs(shortened);
+              stopping.capMinEpochs(shortened);
+              run.shorten(to);
+              planned[p] = to;
+            }
+          }
           const state: FitState = {
             phase: p, epoch: e + 1, step, net, optimizer: run.optimizer, history, best: best.best, badEpochs: stopping.badEpochs,
-            ...(plateau ? { plateau: plateau.stateDict()! } : {}), ...(ema ? { ema: ema.state.weights } : {}), phaseEnd: verdict.endPhase || e + 1 === phase.epochs,
+            ...(plateau ? { plateau: plateau.stateDict()! } : {}), ...(ema ? { ema: ema.state.weights } : {}), phaseEnd: verdict.endPhase || e + 1 === planned[p]!,
           };
           if ((await events.afterEpoch(state)) === 'stop') return cancel(p, e);
           if (verdict.endPhase) break; // early stopping ends this phase; the next phase (if any) starts afresh
@@ -91,7 +114,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
       args.trunkCache?.invalidate(run.trainable);
       events.afterPhase({ phase: p });
     }
-    return end(stoppedEarly(phases, history) ? 'early' : 'done');
+    return end(stoppedEarly(phases.map((ph, i) => ({ ...ph, epochs: planned[i]! })), history) ? 'early' : 'done');
   } finally {
     await predictor.dispose();
   }

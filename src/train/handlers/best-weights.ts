@@ -20,6 +20,11 @@ export class BestWeights implements FitHandler {
     return this.kept;
   }
 
+  /** Lowers the first epoch that may be chosen to at most `n` (a re-planned, shorter run). */
+  capMinEpochs(n: number): void {
+    this.tracker.capMinEpochs(n);
+  }
+
   beforeFit(e: BeforeFit): void {
     this.kept = e.resume?.best;
     this.tracker.reset(this.kept?.score);

@@ -21,6 +21,11 @@ export class EarlyStopping implements FitHandler {
     return this.bad;
   }
 
+  /** Lowers the first epoch counted to at most `n` (a re-planned, shorter run). */
+  capMinEpochs(n: number): void {
+    this.tracker.capMinEpochs(n);
+  }
+
   beforeFit(e: BeforeFit): void {
     this.tracker.reset(e.resume?.best?.score);
   }

@@ -11,7 +11,12 @@ export type Judgement = 'improved' | 'worse' | 'too-early';
 export class Tracker {
   private bestScore: number | undefined;
 
-  constructor(private readonly monitor: Pick<Monitor, 'higherIsBetter'>, private readonly minEpochs: number) {}
+  constructor(private readonly monitor: Pick<Monitor, 'higherIsBetter'>, private minEpochs: number) {}
+
+  /** Lowers `minEpochs` to at most `n` (a re-planned, shorter run). */
+  capMinEpochs(n: number): void {
+    this.minEpochs = Math.min(this.minEpochs, n);
+  }
 
   /** Starts from a checkpoint's best score (or from none). */
   reset(bestScore: number | undefined): void {
