@@ -18,6 +18,8 @@ export const ServeOptions = z.strictObject({
     .describe('predict with model.int8.onnx (medclass export --int8) in the inference worker; Grad-CAM and similar cases stay on the float model'),
   inferenceWorker: z.boolean().default(true)
     .describe('run predictions in a worker thread with its own model session (onnxruntime runs block their thread, so /api/health and refusals would wait for each batch)'),
+  inferenceNice: z.number().int().min(0).max(19).default(5)
+    .describe("Linux: niceness added to the inference worker's thread and the onnxruntime threads it starts, so under overload the HTTP thread (health, model info, refusals) is scheduled first; 0 = none"),
   k: z.number().int().min(1).max(100).default(5).describe('similar training cases per image unless the request asks for k'),
   caseIds: z.boolean().default(false).describe('include training case ids (paths relative to the dataset) in similar-case replies'),
   logger: z.boolean().default(false).describe('log requests (method, route, status, time; never file names or image bytes)'),

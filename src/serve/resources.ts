@@ -77,7 +77,7 @@ export async function openResources(runDir: string, o: ServeOptions): Promise<Se
   }
   let worker: WorkerLogits | undefined;
   try {
-    worker = o.inferenceWorker || o.int8 ? await WorkerLogits.start(runDir, o.threads, o.int8) : undefined; // int8 predictions need the worker's own session
+    worker = o.inferenceWorker || o.int8 ? await WorkerLogits.start(runDir, o.threads, o.int8, o.inferenceNice) : undefined; // int8 predictions need the worker's own session
   } catch (e) {
     await r.retriever?.dispose();
     await explainer.dispose();

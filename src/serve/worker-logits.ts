@@ -29,14 +29,14 @@ export class WorkerLogits {
   }
 
   /** Starts the worker and resolves once its session is open (rejects with the run directory's error otherwise). */
-  static async start(runDir: string, threads: number, int8 = false): Promise<WorkerLogits> {
+  static async start(runDir: string, threads: number, int8 = false, nice = 0): Promise<WorkerLogits> {
     const ts = import.meta.url.endsWith('.ts');
     const file = new URL(`./inference-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
     // From source, the worker registers tsx first (a worker does not inherit the parent's module hooks or --import).
     const tsx = ts ? new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href : '';
     const worker = ts
-      ? new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true, workerData: { runDir, threads, int8 } })
-      : new Worker(file, { workerData: { runDir, threads, int8 } });
+      ? new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true, workerData: { runDir, threads, int8, nice } })
+      : new Worker(file, { workerData: { runDir, threads, int8, nice } });
     const first = await new Promise<Reply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

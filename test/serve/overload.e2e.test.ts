@@ -1,6 +1,6 @@
 // Serving under overload: dynamic batching gives each image the numbers of its own unbatched run, and a full admission
 // queue refuses with 503 MC_SERVE_BUSY + Retry-After before reading the body, while /api/health and /api/model answer.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,28 @@ describe('medclass serve under overload', () => {
       expect(after.status).toBe(200);
     } finally {
       slow?.destroy();
+      await app.close();
+    }
+  }, 60_000);
+
+  it.runIf(process.platform === 'linux')('the inference worker and its onnxruntime threads run at niceness +inferenceNice, the HTTP thread at the process\'s', async () => {
+    const niceOf = () => new Map(readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])] as const;
+    }));
+    const base = niceOf().get(process.pid)!;
+    const before = new Set(niceOf().keys());
+    const app = buildServer(runDir, { threads: 2, inferenceNice: 3 });
+    try {
+      const url = await listenLocal(app);
+      const r = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [{ data: readFileSync(pngs[0]!).toString('base64') }] }) });
+      expect(r.status).toBe(200);
+      const now = niceOf();
+      const lowered = [...now].filter(([tid, n]) => !before.has(tid) && n === Math.min(19, base + 3));
+      // the worker's own thread and the intra-op pool thread it created (2 threads = the caller + 1)
+      expect(lowered.length).toBeGreaterThanOrEqual(2);
+      expect(now.get(process.pid)).toBe(base);
+    } finally {
       await app.close();
     }
   }, 60_000);

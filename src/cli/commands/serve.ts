@@ -5,7 +5,7 @@ import { ListenOptions, ServeOptions, buildServer } from '../../serve/index.js';
 import { out } from '../output.js';
 
 interface ServeFlags {
-  run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; maxBatch?: number; maxDelayMs?: number; busyDelayMs?: number; inferenceWorker?: boolean; int8?: boolean; k?: number; caseIds?: boolean; log?: boolean;
+  run: string; port?: number; host?: string; threads?: number; bodyLimit?: number; maxImages?: number; maxQueue?: number; maxBatch?: number; maxDelayMs?: number; busyDelayMs?: number; inferenceWorker?: boolean; inferenceNice?: number; int8?: boolean; k?: number; caseIds?: boolean; log?: boolean;
   maxPixels?: number; minSide?: number; allowedHosts?: string; operatingPoint?: string; private?: boolean;
 }
 
@@ -33,6 +33,7 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', s('maxQueue'), Number)
     .option('--max-batch <n>', s('maxBatch'), Number)
     .option('--max-delay-ms <ms>', s('maxDelayMs'), Number)
+    .option('--inference-nice <n>', s('inferenceNice'), Number)
     .option('--busy-delay-ms <ms>', s('busyDelayMs'), Number)
     .option('--int8', s('int8'))
     .option('--no-inference-worker', `predict on the server's own thread; default: ${ServeOptions.shape.inferenceWorker.description!}`)
@@ -50,7 +51,7 @@ export function registerServe(program: Command): void {
       // The bound host is allowed as a Host name (its address is allowed anyway; this covers a host name given to --host).
       const allowedHosts = [...(f.allowedHosts ?? '').split(',').map((h) => h.trim()).filter(Boolean), ...(listen.success ? [listen.data.host] : [])];
       const serve = ServeOptions.safeParse(pick({
-        threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, maxBatch: f.maxBatch, maxDelayMs: f.maxDelayMs, busyDelayMs: f.busyDelayMs, inferenceWorker: f.inferenceWorker, int8: f.int8 === true, k: f.k, caseIds: f.caseIds, logger: f.log,
+        threads: f.threads, bodyLimit: f.bodyLimit, maxImages: f.maxImages, maxQueue: f.maxQueue, maxBatch: f.maxBatch, maxDelayMs: f.maxDelayMs, busyDelayMs: f.busyDelayMs, inferenceWorker: f.inferenceWorker, inferenceNice: f.inferenceNice, int8: f.int8 === true, k: f.k, caseIds: f.caseIds, logger: f.log,
         maxPixels: f.maxPixels, minSide: f.minSide, allowedHosts, operatingPoint: f.operatingPoint, private: f.private,
       }));
       for (const p of [serve, listen]) {
