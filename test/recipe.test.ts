@@ -84,7 +84,7 @@ describe('configs', () => {
     const s = stats({ classes: ['a', 'b', 'c', 'd'], trainCounts: [500, 500, 550, 550], medianSide: 256 });
     const c = RunConfig.parse(scratchConfig(target, s, { budgetSeconds: 900, flip: 'auto' }, { size: 96, width: 1, epochs: 30 }, 3e-3, 2100));
     expect(c.model).toMatchObject({ arch: 'compact-resnet', width: 1 });
-    expect(c.fit).toMatchObject({ epochs: 30, classWeights: 'none', monitor: 'accuracy', patience: 12, minEpochs: 9, tta: false });
+    expect(c.fit).toMatchObject({ epochs: 30, classWeights: 'none', monitor: 'accuracy', patience: 12, minEpochs: 9, tta: false, ema: 0.998 });
     expect(c.data.preprocess).toMatchObject({ size: 96, channels: 1 });
     const b = RunConfig.parse(backboneConfig(target, s, { budgetSeconds: 900, flip: 'h', backbone: 'm.onnx' }, { passes: 4, headEpochs: 10, tuneEpochs: 10, tuneTrainable: 'last:40', headLr: 0.003, tuneLr: 0.0005 }));
     expect(b.fit.phases.map((p) => p.trainable)).toEqual(['head', 'last:40']);

@@ -28,9 +28,15 @@ export function stoppingFor(epochs: number): { patience: number; minEpochs: numb
 }
 
 /**
+ * EMA decay of the from-scratch recipe, chosen on dev val only (BreastMNIST, its recipe config for 50 epochs: best val
+ * AUC 0.9616 → 0.9666, acc 0.8846 → 0.9359). Below ~900 steps the warm-up (1+t)/(10+t) sets the decay, not this value.
+ */
+export const SCRATCH_EMA = 0.998;
+
+/**
  * The from-scratch run config: `compact-resnet` at the chosen size and width, AdamW one-cycle (lr from the range
  * test), label smoothing 0.05, dropout by data size, class weights by imbalance, augmentation by modality, flip TTA
- * when flips are on, early stopping on val.
+ * when flips are on, early stopping on val, EMA of the weights (`SCRATCH_EMA`).
  */
 export function scratchConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest, shape: ScratchShape, lr: number, nTrain: number): RunConfigInput {
   const augment = chooseAugment(s, req.flip, false) as { hflip: boolean };
@@ -45,6 +51,7 @@ export function scratchConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest,
     fit: {
       epochs: shape.epochs, batchSize: nTrain < 1500 ? 32 : 64, optimizer: 'adamw', lr: round(lr), weightDecay: 5e-4, schedule: 'onecycle', warmup: 0.2,
       classWeights: chooseClassWeights(s), labelSmoothing: 0.05, augment, monitor: chooseMonitor(s), ...stoppingFor(shape.epochs), tta: augment.hflip,
+      ema: SCRATCH_EMA,
     },
   };
 }
