@@ -130,7 +130,7 @@ export function registerKserveRoutes(app: FastifyInstance, res: ServeResources, 
       const preValidation = async (req: FastifyRequest) => {
         if (Buffer.isBuffer(req.body)) throw new MedclassError('MC_SERVE_UNSUPPORTED_MEDIA_TYPE', 'the binary tensor data extension is not supported; send application/json');
       };
-      v2.post(url, { schema: { params, body: jsonSchema(InferRequest, 'input') }, preValidation }, async (req) => {
+      v2.post(url, { onRequest: res.admission.onRequest, schema: { params, body: jsonSchema(InferRequest, 'input') }, preValidation }, async (req) => {
         check(req.params as { name: string; version?: string });
         const body = InferRequest.parse(req.body);
         if (body.parameters?.binary_data_output === true) throw bad('binary_data_output is not supported; outputs are JSON');
@@ -157,7 +157,8 @@ export function registerKserveRoutes(app: FastifyInstance, res: ServeResources, 
           if (!outputs.some((t) => t.name === w.name)) throw bad(`output '${w.name}' is not an output of '${name}' (outputs: ${outputs.map((t) => t.name).join(', ')})`);
           if (w.parameters?.binary_data === true) throw bad(`output '${w.name}': binary_data is not supported; outputs are JSON`);
         }
-        const logits = await res.queue.run(() => model.logits(x.data, n, { tta, ...(tab ? { tab: tab.data } : {}) }));
+        // the image routes' admission queue and dynamic batcher (the inference worker's session), not a run on this thread
+        const logits = await res.batcher.logits(x.data, n, { tta, ...(tab ? { tab: tab.data } : {}) });
         const probs = Float32Array.from(softmax(Float64Array.from(logits), k, model.temperature ?? 1));
         const out = wanted.map((w) => {
           const data = w.name === SERVING_OUTPUTS.logits ? logits : probs;

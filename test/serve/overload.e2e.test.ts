@@ -10,6 +10,7 @@ import { RunModel, decodeInputs, predictImages } from '../../src/pipeline/index.
 import { DynamicBatcher } from '../../src/serve/batcher.js';
 import { SerialQueue } from '../../src/serve/resources.js';
 import { buildServer } from '../../src/serve/index.js';
+import { servingModelName } from '../../src/pipeline/serving-graph.js';
 import { removeTempDir } from '../pipeline/predict-helpers.js';
 import { SERVE_SOURCE, listenLocal, trainServeRun, writePhantomPngs } from './serve-helpers.js';
 
@@ -107,6 +108,10 @@ describe('medclass serve under overload', () => {
       expect(await busy.json()).toEqual({ statusCode: 503, code: 'MC_SERVE_BUSY', error: 'Service Unavailable', message: expect.stringContaining('maxQueue 1') });
       const explain = await fetch(`${url}/api/explain`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png });
       expect(explain.status).toBe(503);
+      // KServe v2 inference shares the queue (refused before its body is parsed, as above)
+      const kserve = await fetch(`${url}/v2/models/${servingModelName(runDir)}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [not json' });
+      expect(kserve.status).toBe(503);
+      expect(Number(kserve.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
       const t0 = performance.now();
       const health = await fetch(`${url}/api/health`);
