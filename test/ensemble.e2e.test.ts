@@ -12,6 +12,7 @@ import { writeReport } from '../src/report/index.js';
 import { ServeOptions, buildServer } from '../src/serve/index.js';
 import { openResources } from '../src/serve/resources.js';
 import { listenLocal } from './serve/serve-helpers.js';
+import { CHROMIUM, PAGE_TIMEOUT, launchChromium, watchProblems } from './helpers/browser.js';
 import { pneumoniaSubset, trainSubsetRun } from './ensemble-helpers.js';
 import { removeTempDir } from './pipeline/predict-helpers.js';
 
@@ -101,6 +102,29 @@ describe('deep ensemble run directory', () => {
       await app.close();
     }
   });
+
+  it(`the web app (in ${CHROMIUM}) shows the method and each prediction's entropy and mutual information`, async () => {
+    const { files } = testBatch(members[0]!, 1);
+    const [p] = await predictImages(join(out, 'ens'), files, { threads: 1 });
+    if (!p || p.error || !p.uncertainty) throw new Error('predict failed');
+    const app = buildServer(join(out, 'ens'), { threads: 1 });
+    const browser = await launchChromium();
+    try {
+      const url = await listenLocal(app);
+      const page = await browser.newPage();
+      const problems = watchProblems(page);
+      await page.goto(`${url}/`);
+      await expect.poll(() => page.textContent('#model-uncertainty'), { timeout: PAGE_TIMEOUT }).toBe('deep ensemble of 3 runs');
+      await page.setInputFiles('#file', files[0]!);
+      const want = `Uncertainty over 3 ensemble members: predictive entropy ${p.uncertainty.entropy.toFixed(3)} nats (max ${Math.log(2).toFixed(3)}), ` +
+        `mutual information ${p.uncertainty.mutualInformation.toFixed(3)} nats (disagreement between members).`;
+      await page.locator('#uncertainty').filter({ hasText: want }).waitFor({ timeout: PAGE_TIMEOUT });
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+      await app.close();
+    }
+  }, 120_000);
 
   it("the server's uncertainty runs happen in its inference worker, not on the event loop's session", async () => {
     const { files } = testBatch(members[0]!, 2);

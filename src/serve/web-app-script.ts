@@ -66,6 +66,7 @@ function renderModel(m) {
   $('model-input').textContent = m.input.size + ' × ' + m.input.size + ' px, ' + (m.input.channels === 1 ? 'grey' : 'RGB') + ', ' + m.input.fit + ', normalise ' + m.input.normalize;
   $('model-calibration').textContent = m.calibration.temperature === null ? 'none' : 'temperature ' + m.calibration.temperature.toFixed(3);
   $('model-conformal').textContent = m.conformal ? 'LAC sets at ' + pct(m.conformal.level) + ' coverage' : 'none';
+  $('model-uncertainty').textContent = m.uncertainty ? (m.uncertainty.method === 'ensemble' ? 'deep ensemble of ' + m.uncertainty.samples + ' runs' : 'MC dropout, ' + m.uncertainty.samples + ' passes') : 'none';
   if (m.report) $('report-link').hidden = false;
   if (m.tabular) renderMetaForm(m.tabular);
   m.classes.forEach(function (c) { var o = el('option', '', c); o.value = c; $('explain-class').appendChild(o); });
@@ -93,6 +94,12 @@ function renderPrediction(p) {
   $('decision').hidden = !d;
   if (d) $('decision').textContent = 'At ' + d.operatingPoint + ': ' + d.label + ' (calibrated ' + d.positiveClass + ' probability ' +
     d.probability.toFixed(4) + (d.positive ? ' ≥ ' : ' < ') + 'threshold ' + (d.threshold === null ? '∞' : d.threshold.toFixed(4)) + ', chosen on validation).';
+  // ensembles and MC-dropout runs: entropy of the mean prediction and the members' disagreement (mutual information)
+  var u = p.uncertainty;
+  $('uncertainty').hidden = !u;
+  if (u) $('uncertainty').textContent = 'Uncertainty over ' + u.samples + (u.method === 'ensemble' ? ' ensemble members' : ' dropout passes') +
+    ': predictive entropy ' + u.entropy.toFixed(3) + ' nats (max ' + Math.log(Object.keys(p.probabilities).length).toFixed(3) + '), mutual information ' +
+    u.mutualInformation.toFixed(3) + ' nats (disagreement between ' + (u.method === 'ensemble' ? 'members' : 'passes') + ').';
   var bars = $('bars');
   bars.textContent = '';
   Object.keys(p.probabilities).forEach(function (c) {
@@ -171,6 +178,7 @@ function analyse(file) {
   $('results').hidden = false;
   $('prediction').textContent = 'Classifying…';
   $('conformal').textContent = '';
+  $('uncertainty').hidden = true;
   $('bars').textContent = '';
   $('attribution').hidden = true;
   $('overlay').hidden = true;

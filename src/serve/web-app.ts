@@ -65,6 +65,7 @@ const BODY = `
     <p id="prediction"></p>
     <p id="conformal"></p>
     <p class="note" id="decision" hidden></p>
+    <p class="note" id="uncertainty" hidden></p>
     <div id="bars"></div>
     <div id="attribution" hidden>
       <h3>What the tabular values did</h3>
@@ -91,6 +92,7 @@ const BODY = `
       <dt>input</dt><dd id="model-input"></dd>
       <dt>calibration</dt><dd id="model-calibration"></dd>
       <dt>conformal sets</dt><dd id="model-conformal"></dd>
+      <dt>uncertainty</dt><dd id="model-uncertainty"></dd>
     </dl>
     <p class="note" id="metrics-note"></p>
     <table><thead><tr><th>metric</th><th class="num">value</th><th class="num">CI</th><th class="num">majority-class baseline</th></tr></thead><tbody id="metrics-body"></tbody></table>
