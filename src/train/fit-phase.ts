@@ -9,7 +9,7 @@ import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
 import { balancedClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
-import { ShrinkableSchedule } from './replan.js';
+import { ResizableSchedule } from './replan.js';
 
 /** One phase, compiled: its optimizer, and one epoch of training plus validation at a time. */
 export interface PhaseRun {
@@ -20,8 +20,8 @@ export interface PhaseRun {
   readonly counts: { trainable: number; total: number };
   /** Training steps per epoch (the last partial batch is dropped). */
   readonly stepsPerEpoch: number;
-  /** Re-planning: the phase now ends after `epochs` epochs; the step schedule's rest is compressed to end there. */
-  shorten(epochs: number): void;
+  /** Re-planning: the phase now ends after `epochs` epochs; the step schedule's rest is compressed or stretched to end there. */
+  resize(epochs: number): void;
   /** Trains epoch `e` (0-based) and validates it; 'stop' when `afterBatch` answered 'stop' (no validation then). */
   epoch(e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined, beforeValidate?: () => void): Promise<EpochRecord | 'stop'>;
   dispose(): Promise<void>;
@@ -100,7 +100,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
   const stepsPerEpoch = Math.floor(train.dims[0] / bs);
   const phaseSteps = stepsPerEpoch * phase.epochs;
   const base = stepSchedule(o, phaseSteps);
-  const schedule = base ? new ShrinkableSchedule(base, phaseSteps) : undefined;
+  const schedule = base ? new ResizableSchedule(base, phaseSteps) : undefined;
   const forward = pnet.trainGraph();
   forward.inputs = forward.inputs.map((v) => (v.name === 'x' || v.name === TABULAR_INPUT ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
   const trainer = await Trainer.compile(forward, {
@@ -169,7 +169,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
 
   return {
     optimizer, trainable, counts: { trainable: store.count(true), total }, stepsPerEpoch, epoch,
-    shorten: (epochs) => schedule?.shorten(trainer.stepCount, epochs * stepsPerEpoch),
+    resize: (epochs) => schedule?.resize(trainer.stepCount, epochs * stepsPerEpoch),
     dispose: async () => {
       await trainer.dispose();
       if (cached) await vpred.dispose();

@@ -9,7 +9,7 @@ export { gatherRows, gatherTabular, hflipBatch, subsetImages } from './image-set
 export type { ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';
 export { fit, phasesOf } from './fit.js';
-export { ShrinkableSchedule, replanEpochs } from './replan.js';
+export { ResizableSchedule, replanEpochs } from './replan.js';
 export type { Replan } from './replan.js';
 export { lrFind, smoothLosses, suggestLr } from './lr-find.js';
 export type { LrFindResult } from './lr-find.js';

@@ -1,6 +1,6 @@
 import type { Schedule } from '../engine/index.js';
 
-/** One re-plan of a phase under a deadline: after `afterEpoch` epochs its planned `from` epochs became `to`. */
+/** One re-plan of a phase under a deadline: after `afterEpoch` epochs its planned `from` epochs became `to` (fewer or more). */
 export interface Replan {
   phase: number;
   afterEpoch: number;
@@ -12,20 +12,21 @@ export interface Replan {
 }
 
 /**
- * The epochs a phase should end at after `done` of its `planned` epochs when `secondsLeft` remain and an epoch takes
- * `epochSeconds`: the planned count when it fits, else the epochs that fit (never fewer than `done`: end now).
+ * The epochs a phase should end at after `done` epochs when `secondsLeft` remain and an epoch takes `epochSeconds`:
+ * the epochs that fit, at most `max` (the planned count: shrink only; more lets a plan from a pessimistic probe grow),
+ * never fewer than `done` (end now).
  */
-export function replanEpochs(p: { planned: number; done: number; secondsLeft: number; epochSeconds: number }): number {
+export function replanEpochs(p: { max: number; done: number; secondsLeft: number; epochSeconds: number }): number {
   const fit = p.done + Math.floor(Math.max(0, p.secondsLeft) / Math.max(1e-9, p.epochSeconds));
-  return Math.min(p.planned, Math.max(p.done, fit));
+  return Math.min(p.max, Math.max(p.done, fit));
 }
 
 /**
- * A step schedule whose remaining part can be compressed: `shorten(from, total)` maps steps `from … total−1` linearly
- * onto what was left of the schedule (`from … oldTotal−1`), so a one-cycle or cosine schedule still ends at its
- * low-rate end on the new last step. Steps before `from` keep their factors.
+ * A step schedule whose remaining part can be compressed or stretched: `resize(from, total)` maps steps
+ * `from … total−1` linearly onto what was left of the schedule (`from … oldTotal−1`), so a one-cycle or cosine
+ * schedule still ends at its low-rate end on the new last step. Steps before `from` keep their factors.
  */
-export class ShrinkableSchedule {
+export class ResizableSchedule {
   private warp: (step: number) => number = (s) => s;
 
   constructor(private readonly base: Schedule, private total: number) {}
@@ -38,9 +39,9 @@ export class ShrinkableSchedule {
     return this.total;
   }
 
-  /** Ends the schedule at `total` steps (no-op unless shorter), compressing from step `from` on. */
-  shorten(from: number, total: number): void {
-    if (total >= this.total || from >= total) return;
+  /** Ends the schedule at `total` steps, compressing (or stretching) it from step `from` on; a no-op when `from ≥ total`. */
+  resize(from: number, total: number): void {
+    if (total === this.total || from >= total || from >= this.total) return;
     const prev = this.warp;
     const oldLast = this.total - 1;
     const newLast = total - 1;
