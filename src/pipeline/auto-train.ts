@@ -121,6 +121,8 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   const stopAt = Math.max(o.budgetSeconds - Number(measured.evaluateSeconds) - 5, elapsed() + load + 1.5 * Number(measured.firstEpochSeconds));
   const summary = await runTraining(cfg, {
     runDir, force: o.force === true, deadline: t0 + stopAt * 1000,
+    // a from-scratch plan may grow (the probe's few steps can overstate the epoch time) up to the recipe's own cap
+    ...(o.backbone ? {} : { maxEpochs: Math.round(targetEpochs(nTrain) * 1.5) }),
     ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
   });
   const run = openRunDir(runDir);

@@ -44,6 +44,8 @@ export interface RunOptions {
   splits?: (source: DatasetSource) => SplitName[];
   /** Time budget: at this `performance.now()` (ms) training stops after the batch and the best weights so far are evaluated (status 'early'). */
   deadline?: number;
+  /** With `deadline`: the last phase may grow up to this many epochs when its epochs run faster than planned. */
+  maxEpochs?: number;
 }
 
 /** What a finished (or interrupted) run reports; also written as summary.json (run.json holds the same outcome). */
@@ -244,6 +246,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     net, train, val, options: fitOptions, monitor, rng: root.fork('fit'), threads: cfg.threads,
     hooks: { onBatchEnd: () => (shouldStop() ? 'stop' : undefined), onEpochEnd },
     ...(emit ? { onEvent: emit } : {}), ...(resume ? { resume } : {}), ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+    ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),
     ...(cfg.fit.cacheTrunk && cfg.model.arch === 'backbone' && cfg.model.backbone ? {
       trunkCache: new TrunkCache(cfg.model.backbone, backboneOptions(cfg, classes.length, tabularFeatures), { augmentPasses: cfg.fit.cacheAugmentPasses, threads: cfg.threads, ...(emit ? { onEvent: emit } : {}) }),
     } : {}),

@@ -92,6 +92,8 @@ export interface FitArgs {
    * anneal by then (`FitResult.replans`). Stopping at the deadline itself is the caller's (a hook answering 'stop').
    */
   deadline?: number;
+  /** With `deadline`: the last phase may also grow, up to this many epochs, when its epochs run faster than planned. */
+  maxEpochs?: number;
   /** Cached-trunk training of head / last:N phases of an imported backbone (see cached-trunk.ts). */
   trunkCache?: TrunkCache;
 }

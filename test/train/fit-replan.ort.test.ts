@@ -49,6 +49,19 @@ describe('fit under a deadline: re-planning', () => {
     expect(result.best).toBeDefined();
   }, 60_000);
 
+  it('a run whose epochs are faster than planned grows up to maxEpochs and still ends annealed', async () => {
+    const net = createModel('compact-cnn', { inChannels: 1, numClasses: 2, inputSize: 16, width: 0.25, rng: new Rng(0).fork('init') });
+    const lr = 1e-3;
+    const result = await fit({
+      net, train: randomSet(16, 1), val: randomSet(8, 2), options: FitOptions.parse({ epochs: 3, batchSize: 8, lr, schedule: 'onecycle', warmup: 0.2 }),
+      monitor: auc, rng: new Rng(0).fork('fit'), threads: 1, deadline: performance.now() + 600_000, maxEpochs: 8,
+    });
+    expect(result.replans[0]).toMatchObject({ afterEpoch: 1, from: 3, to: 8 });
+    expect(result.history.length).toBe(8);
+    expect(result.history.at(-1)!.lr).toBeCloseTo(lr / 2.5e5, 12);
+    expect(result.stopped).toBe('done');
+  }, 60_000);
+
   it('without a deadline nothing is re-planned', async () => {
     const net = createModel('compact-cnn', { inChannels: 1, numClasses: 2, inputSize: 16, width: 0.25, rng: new Rng(0).fork('init') });
     const result = await fit({

@@ -1,28 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { oneCycleSchedule } from '../../src/engine/index.js';
-import { ShrinkableSchedule, replanEpochs } from '../../src/train/index.js';
+import { ResizableSchedule, replanEpochs } from '../../src/train/index.js';
 
 describe('replanEpochs', () => {
-  it('keeps the plan when it fits, else the epochs that fit, never fewer than done', () => {
-    expect(replanEpochs({ planned: 19, done: 1, secondsLeft: 800, epochSeconds: 40 })).toBe(19);
-    expect(replanEpochs({ planned: 19, done: 1, secondsLeft: 700, epochSeconds: 118 })).toBe(6); // 1 + ⌊700/118⌋
-    expect(replanEpochs({ planned: 19, done: 4, secondsLeft: 50, epochSeconds: 118 })).toBe(4);
-    expect(replanEpochs({ planned: 19, done: 4, secondsLeft: -3, epochSeconds: 118 })).toBe(4);
+  it('keeps the plan (max) when it fits, else the epochs that fit, never fewer than done', () => {
+    expect(replanEpochs({ max: 19, done: 1, secondsLeft: 800, epochSeconds: 40 })).toBe(19);
+    expect(replanEpochs({ max: 19, done: 1, secondsLeft: 700, epochSeconds: 118 })).toBe(6); // 1 + ⌊700/118⌋
+    expect(replanEpochs({ max: 19, done: 4, secondsLeft: 50, epochSeconds: 118 })).toBe(4);
+    expect(replanEpochs({ max: 19, done: 4, secondsLeft: -3, epochSeconds: 118 })).toBe(4);
   });
 });
 
-describe('ShrinkableSchedule', () => {
+describe('ResizableSchedule', () => {
   const total = 100;
   const base = oneCycleSchedule({ totalSteps: total, pctStart: 0.2 });
 
   it('is the base schedule until shortened', () => {
-    const s = new ShrinkableSchedule(base, total);
+    const s = new ResizableSchedule(base, total);
     for (const step of [0, 10, 19, 50, 99]) expect(s.at(step)).toBe(base(step));
   });
 
   it('after shorten(from, T) keeps steps before from, maps from…T−1 linearly onto from…99 and ends at the base end', () => {
-    const s = new ShrinkableSchedule(base, total);
-    s.shorten(10, 40);
+    const s = new ResizableSchedule(base, total);
+    s.resize(10, 40);
     for (let step = 0; step < 10; step++) expect(s.at(step)).toBe(base(step));
     // independent of the warp: step 10 + j of the new schedule is base step 10 + j·(99 − 10)/(39 − 10)
     for (const j of [0, 5, 13, 29]) expect(s.at(10 + j)).toBeCloseTo(base(10 + (j * 89) / 29), 12);
@@ -34,21 +34,30 @@ describe('ShrinkableSchedule', () => {
   });
 
   it('composes two shortenings and ignores a longer one', () => {
-    const s = new ShrinkableSchedule(base, total);
-    s.shorten(10, 40);
+    const s = new ResizableSchedule(base, total);
+    s.resize(10, 40);
     const mid = s.at(25);
-    s.shorten(30, 60); // longer: no-op
+    s.resize(45, 60); // from past the end: no-op
     expect(s.totalSteps).toBe(40);
-    s.shorten(20, 30);
+    s.resize(20, 30);
     expect(s.at(15)).toBeCloseTo(base(10 + (5 * 89) / 29), 12);
     expect(s.at(20)).toBeCloseTo(base(10 + (10 * 89) / 29), 12);
     expect(s.at(29)).toBeCloseTo(base(99), 15);
     expect(s.at(25)).not.toBeCloseTo(mid, 6);
   });
 
+  it('stretches: resize(from, T > total) maps from…T−1 onto from…99', () => {
+    const s = new ResizableSchedule(base, total);
+    s.resize(50, 150);
+    expect(s.at(49)).toBe(base(49));
+    for (const j of [0, 33, 99]) expect(s.at(50 + j)).toBeCloseTo(base(50 + (j * 49) / 99), 12);
+    expect(s.at(149)).toBeCloseTo(base(99), 15);
+    expect(s.totalSteps).toBe(150);
+  });
+
   it('one step left jumps to the end value', () => {
-    const s = new ShrinkableSchedule(base, total);
-    s.shorten(30, 31);
+    const s = new ResizableSchedule(base, total);
+    s.resize(30, 31);
     expect(s.at(30)).toBeCloseTo(base(99), 15);
     expect(s.at(29)).toBe(base(29));
   });
