@@ -31,9 +31,9 @@ export function prepareForQdq(graph: Graph): Graph {
 /** Options of `planQdq`. */
 export interface PlanQdqOptions {
   /**
-   * Keep the stem (the first Conv reading a graph input: its input and output) in float (default true). On the
-   * Kermany MobileNetV2 run the stem's output alone moved the logits by RMS 0.51 when quantized, more than all other
-   * tensors together (0.28); the stem is < 3 % of the network's multiply-adds.
+   * Keep the stem (the first Conv reading a graph input) in float: the image is not quantized, the stem's output is
+   * (default true). A stem reads 1–3 channels, where onnxruntime's int8 Conv is slower than its float one (compact
+   * CNN, batch 32: 2.3 vs 0.7 ms); to keep the stem's output float too, leave it out with `withoutTensors`.
    */
   floatStem?: boolean;
 }
@@ -61,11 +61,21 @@ export function planQdq(graph: Graph, opts: PlanQdqOptions = {}): QdqPlan {
   }
   const inputs = new Set(graph.inputs.map((v) => v.name));
   const stem = opts.floatStem === false ? undefined : graph.nodes.find((n) => n.opType === 'Conv' && inputs.has(n.inputs[0]!));
-  if (stem) { set.delete(stem.inputs[0]!); set.delete(postAct(stem.outputs[0]!)); }
+  if (stem) set.delete(stem.inputs[0]!);
   for (const n of graph.nodes) if (PASS_THROUGH.has(n.opType) && set.has(n.inputs[0]!) && set.has(n.outputs[0]!)) shared.set(n.outputs[0]!, n.inputs[0]!);
   // graph order, so a shared tensor's source comes first
   const order = [...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)];
   return { tensors: order.filter((v) => set.has(v)), shared };
+}
+
+/** The range a planned tensor is quantized with: its own, or its source's for a shared (MaxPool/Flatten) output. */
+export function planRange(plan: QdqPlan, ranges: ReadonlyMap<string, QuantRange>, v: string): QuantRange | undefined {
+  return ranges.get(plan.shared.get(v) ?? v);
+}
+
+/** The output-channel axis of a Conv/Gemm/MatMul weight: 0 for Conv and a transposed Gemm weight, else 1. */
+export function weightAxis(n: Node): number {
+  return n.opType === 'Conv' || (n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1) ? 0 : 1;
 }
 
 /** uint8 asymmetric parameters of a range widened to hold 0 (as onnxruntime's quantizer computes them). */
@@ -129,7 +139,7 @@ export function rewriteQdq(graph: Graph, plan: QdqPlan, ranges: ReadonlyMap<stri
     if (isWeighted) {
       const wName = n.inputs[1]!;
       const w = inits.get(wName)!;
-      const axis = n.opType === 'Conv' ? 0 : n.opType === 'Gemm' && intAttr(n, 'transB', 0) === 1 ? 0 : 1;
+      const axis = weightAxis(n);
       const { q, scales } = quantizeWeight(w, axis);
       const c = scales.length;
       const wq = scalar(`${wName}_quantized`, { dtype: 'int8', dims: [...w.dims], data: q });
