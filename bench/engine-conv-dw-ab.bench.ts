@@ -41,7 +41,7 @@ for (const si of which) {
     const g: Graph = { name: 'dw', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
       inputs: [{ name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'dY', dtype: 'float32', dims: [N, K, Ho, Ho] }] };
     const e = new GradEmitter(g, new Map());
-    g.outputs.push({ name: CONV_DW_FORMULATIONS[v]!(e, 'X', 'dY', [K, C, k, k], [N, K, Ho, Ho], a), dtype: 'float32', dims: [] });
+    g.outputs.push({ name: CONV_DW_FORMULATIONS[v]!(e, 'X', 'dY', [K, C, k, k], [N, K, Ho, Ho], a, [N, C, H, H]), dtype: 'float32', dims: [] });
     graphs[v] = g;
   }
   const feeds = randomFeeds({ X: [N, C, H, H], dY: [N, K, Ho, Ho] });

@@ -75,9 +75,10 @@ const CASES: OpCase[] = [
   // strides, and for a strided 1×1 with < 49 outputs) and the per-image columns of a strided 1×1. FD over w only.
   { name: 'Conv 16→16 3x3 14x14 (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 16, 14, 14]), w: r([16, 16, 3, 3]) }), attrs: { pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
   { name: 'Conv 16→16 3x2 asymmetric pads, 16x14 outputs (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 15, 14]), w: r([16, 16, 3, 2]) }), attrs: { pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
-  { name: 'Conv 16→4 3x3 stride 2 (channels-last im2col dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 3, 3]) }), attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
-  { name: 'Conv 16→3 3x2 dilation 2, strides (1, 2), asymmetric pads (channels-last im2col dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 7, 8]), w: r([3, 16, 3, 2]) }), attrs: { dilations: attr.ints([2, 2]), strides: attr.ints([1, 2]), pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
-  { name: 'Conv 16→4 1x1 stride 2, 3x3 outputs (channels-last im2col dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 1, 1]) }), attrs: { strides: attr.ints([2, 2]) }, wrt: ['w'] },
+  { name: 'Conv 16→4 3x3 stride 2 (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 3, 3]) }), attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 16→3 3x2 dilation 2, strides (1, 2), asymmetric pads (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 7, 8]), w: r([3, 16, 3, 2]) }), attrs: { dilations: attr.ints([2, 2]), strides: attr.ints([1, 2]), pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 16→4 1x1 stride 2, 3x3 outputs (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 1, 1]) }), attrs: { strides: attr.ints([2, 2]) }, wrt: ['w'] },
+  { name: 'Conv 16→4 1x1 stride 1, unpadded (channels-last dW, X read as its columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 5, 5]), w: r([4, 16, 1, 1]) }), wrt: ['w'] },
   { name: 'Conv 16→4 1x1 stride 2, 7x7 outputs (per-image dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 16, 13, 13]), w: r([4, 16, 1, 1]) }), attrs: { strides: attr.ints([2, 2]) }, wrt: ['w'] },
   { name: 'Conv 1-D', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 2, 9]), w: r([3, 2, 3]) }), attrs: { strides: attr.ints([2]), pads: attr.ints([1, 0]) } },
   { name: 'MaxPool 2x2 stride 2', op: 'MaxPool', inputs: ['x'], values: v({ x: distinct(rng, [2, 2, 4, 4]) }), attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) } },
@@ -140,10 +141,10 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     expect(dwPath([2, 32, 28, 28], 1, 2)).toEqual(['Conv dW batched']);
     expect(dwPath([2, 32, 14, 14], 3, 1)).toEqual(['Conv dW shifted']);
     expect(dwPath([2, 32, 13, 13], 1, 2)).toEqual(['Conv dW batched']);
-    expect(dwPath([2, 32, 12, 12], 1, 2)).toEqual(['Conv dW nhwc']);
-    expect(dwPath([2, 32, 13, 13], 3, 1)).toEqual(['Conv dW nhwc']);
-    expect(dwPath([2, 32, 28, 28], 3, 2)).toEqual(['Conv dW nhwc']);
-    expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW nhwc']);
+    expect(dwPath([2, 32, 12, 12], 1, 2)).toEqual(['Conv dW nhwc gather']);
+    expect(dwPath([2, 32, 13, 13], 3, 1)).toEqual(['Conv dW nhwc gather']);
+    expect(dwPath([2, 32, 28, 28], 3, 2)).toEqual(['Conv dW nhwc gather']);
+    expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW nhwc gather']);
   });
 
   it('depthwise dW: windows from 100 output positions at stride 1, the grouped Conv otherwise', () => {

@@ -39,7 +39,7 @@ function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out
 /**
  * dW of a 2-D group-1 convolution as ONE matrix product: the input's shifted (strided) windows, one per kernel
  * offset, stacked into [Cin·KH·KW, N·Ho·Wo] columns, times dY as [Cout, N·Ho·Wo]. onnxruntime runs this Gemm far
- * faster than a Conv whose kernel is dY. Superseded by `convWeightGradNhwc` (same product, cheaper columns, B read
+ * faster than a Conv whose kernel is dY. Superseded by `convWeightGradNhwcGather` (same product, cheaper columns, B read
  * without transB); kept for the benches.
  */
 function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
@@ -58,7 +58,7 @@ function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonl
  * `bench/engine-conv-dw.bench.ts`, batch 128, 2 threads, min process CPU ms of 4 runs (load 10–14): 64→64 3×3
  * 28×28 im2col 188.8 → shifted (per image) 146.1, 128→128 14×14 134.8 → 113.0 (shifted with one big Gemm: 162.2,
  * 109.1), but 256 7×7 93.3 → 142.7 and 512 4×4 108.6 → 360.9 (the per-image products get too small): those take
- * `convWeightGradNhwc` (`bench/engine-conv-dw-ab.bench.ts`, median CPU ms of alternated rounds, load 12–17: 256 7×7
+ * `convWeightGradNhwc`, now with gathered columns (`bench/engine-conv-dw-ab.bench.ts`, median CPU ms of alternated rounds, load 12–17: 256 7×7
  * im2col 93.0 → 87.4, 512 4×4 129.0 → 76.0, 128→256 3×3 s2 62.6 → 42.2, 256→512 3×3 s2 64.2 → 40.6).
  */
 const SHIFTED_DW_MIN_POSITIONS = 196;
@@ -174,12 +174,34 @@ function convWeightGradShiftedNhwc(g: GradEmitter, x: string, dY: string, wd: re
   return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [kh, co, kw, ci]), [1, 3, 0, 2]);
 }
 
-type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>) => string;
+/**
+ * `convWeightGradNhwc` with the columns built by ONE Gather instead of k² Slices and a Concat (which copies each
+ * window twice): rows of C floats of the padded NHWC X, flattened to [N, Hp·Wp, C], gathered in (ho, wo, kh, kw)
+ * order, so the result reshapes to the same [N·Ho·Wo, KH·KW·C] columns.
+ */
+function convWeightGradNhwcGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
+  const hp = xd[2]! + a.pads[0]! + a.pads[2]!;
+  const xp = g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads), [0, hp * wp, ci]);
+  const [s, d] = [a.strides, a.dilations];
+  const idx: number[] = [];
+  for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx.push((oh * s[0]! + i * d[0]!) * wp + ow * s[1]! + j * d[1]!);
+  // a 1×1 stride-1 unpadded conv (MobileNetV2's pointwise ones) reads every row once, in order: no copy needed
+  const identity = idx.length === hp * wp && idx.every((v, i) => v === i);
+  const cols = g.reshape(identity ? xp : g.op('Gather', [xp, g.ints(idx)], { axis: attr.int(1) }), [-1, kh * kw * ci]);
+  const dw = g.op('Gemm', [g.reshape(g.transpose(dY, [1, 0, 2, 3]), [co, -1]), cols]);
+  return g.transpose(g.reshape(dw, [co, kh, kw, ci]), [0, 3, 1, 2]);
+}
+
+type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]) => string;
 
 /** The group-1 2-D dW formulations, by the name their profile part carries (for benches comparing them per shape). */
 export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
   batched: convWeightGradBatched, shifted: convWeightGradShifted, im2col: convWeightGradIm2col,
   nhwc: convWeightGradNhwc, 'nhwc shifted': convWeightGradNhwcShifted, 'shifted nhwc': convWeightGradShiftedNhwc,
+  'nhwc gather': convWeightGradNhwcGather,
 };
 
 /**
@@ -225,7 +247,7 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
  * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs with at least
  * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
- * outputs, else one Gemm over channels-last im2col windows; per-offset windows of X times dY (2-D depthwise,
+ * outputs, else one Gemm over channels-last im2col columns built by one Gather; per-offset windows of X times dY (2-D depthwise,
  * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), or otherwise a grouped convolution of X
  * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
@@ -261,7 +283,7 @@ export const convRules = {
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
         return [dx, g.part('dW shifted', () => convWeightGradShifted(g, x, dY!, wd, yd, a)), db];
       }
-      return [dx, g.part('dW nhwc', () => convWeightGradNhwc(g, x, dY!, wd, yd, a)), db];
+      return [dx, g.part('dW nhwc gather', () => convWeightGradNhwcGather(g, x, dY!, wd, yd, a, xd)), db];
     }
     const depthwise = r === 2 && Cg === 1 && wd[0] === G;
     if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
