@@ -27,14 +27,18 @@ for (const dir of runs) {
     const x = { dtype: 'float32' as const, dims: [batch, pre.channels, pre.size, pre.size], data: Float32Array.from({ length: batch * per }, (_, i) => Math.sin(i) * 0.9) };
     const iters = Math.max(3, Math.round(64 / batch));
     const times: Record<'float' | 'int8', number[]> = { float: [], int8: [] };
+    const cpu = { float: 0, int8: 0 }; // process CPU ms per batch (user + system), the figure load disturbs least
     const ratios: number[] = [];
     const load = [loadavg()[0]!];
     for (const s of Object.values(sessions)) await s.run({ [pre.input]: x }); // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const k of ['float', 'int8'] as const) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < iters; i++) await sessions[k].run({ [pre.input]: x });
         times[k].push((performance.now() - t0) / iters);
+        const c = process.cpuUsage(c0);
+        cpu[k] += (c.user + c.system) / 1000 / iters / rounds;
       }
       ratios.push(times.float.at(-1)! / times.int8.at(-1)!);
     }
@@ -42,7 +46,9 @@ for (const dir of runs) {
     const ips = (k: 'float' | 'int8') => +((1000 * batch) / median(times[k])).toFixed(1);
     process.stdout.write(`${JSON.stringify({
       name: 'int8-infer', run: run.config.name, size: pre.size, channels: pre.channels, batch, threads, rounds, iters,
-      float_ms: +median(times.float).toFixed(2), int8_ms: +median(times.int8).toFixed(2), float_img_s: ips('float'), int8_img_s: ips('int8'),
+      float_ms: +median(times.float).toFixed(2), int8_ms: +median(times.int8).toFixed(2),
+      float_min_ms: +Math.min(...times.float).toFixed(2), int8_min_ms: +Math.min(...times.int8).toFixed(2),
+      float_cpu_ms: +cpu.float.toFixed(2), int8_cpu_ms: +cpu.int8.toFixed(2), speedup_cpu: +(cpu.float / cpu.int8).toFixed(2), float_img_s: ips('float'), int8_img_s: ips('int8'),
       speedup_median_of_alternated: +median(ratios).toFixed(2), load: load.map((l) => +l.toFixed(2)), cpu: cpus()[0]?.model, cores: cpus().length, onnxruntime: runtimeVersion(),
     })}\n`);
   }
