@@ -49,7 +49,7 @@ function describe(stats: DataStats, cfg: RunConfig, budget: number, extra: strin
 /** config.yaml's account of the re-plans: the config is the plan; these say what actually ran. */
 function replanLines(s: RunSummary): string[] {
   return (s.replans ?? []).map((r) => `re-planned: phase ${r.phase + 1} after epoch ${r.afterEpoch} (${r.epochSeconds.toFixed(1)} s/epoch measured, `
-    + `${r.secondsLeft.toFixed(0)} s left): epochs ${r.from} → ${r.to}, the lr schedule's rest compressed to end at epoch ${r.to}`);
+    + `${r.secondsLeft.toFixed(0)} s left): epochs ${r.from} → ${r.to}, the lr schedule's rest ${r.to < r.from ? 'compressed' : 'stretched'} to end at epoch ${r.to}`);
 }
 
 /**
