@@ -90,7 +90,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             // the slower of the last epoch and the phase's mean: a load that rises mid-run must not push past the deadline
             const epochSeconds = Math.max(walls.at(-1)!, walls.reduce((a, b) => a + b, 0) / walls.length);
             const secondsLeft = (args.deadline - now) / 1000;
-            const to = replanEpochs({ max: Math.max(phase.epochs, args.maxEpochs ?? 0), done: e + 1, secondsLeft, epochSeconds });
+            const to = replanEpochs({ max: Math.max(phase.epochs, args.maxEpochs ?? 0), done: e + 1, secondsLeft, epochSeconds, planned: planned[p]! });
             if (to !== planned[p]!) {
               replans.push({ phase: p, afterEpoch: e + 1, from: planned[p]!, to, epochSeconds, secondsLeft });
               const total = planned.reduce((x, y) => x + y, 0);

@@ -9,6 +9,18 @@ describe('replanEpochs', () => {
     expect(replanEpochs({ max: 19, done: 4, secondsLeft: 50, epochSeconds: 118 })).toBe(4);
     expect(replanEpochs({ max: 19, done: 4, secondsLeft: -3, epochSeconds: 118 })).toBe(4);
   });
+
+  it('with the current plan: shrinks when it does not fit, grows only by ≥ max(2, 10 %) and then keeps one epoch spare', () => {
+    const at = (planned: number, secondsLeft: number) => replanEpochs({ max: 40, done: 5, secondsLeft, epochSeconds: 10, planned });
+    expect(at(20, 140)).toBe(19); // 5 + 14 fit: shrink at once
+    expect(at(20, 150)).toBe(20); // 20 fit exactly: keep
+    expect(at(20, 160)).toBe(20); // 21 fit: growing by 0 (one spare) is below the step
+    expect(at(20, 170)).toBe(20); // 22 fit → 21: +1 < 2
+    expect(at(20, 180)).toBe(22); // 23 fit → 22: +2 ≥ max(2, 2)
+    expect(at(30, 280)).toBe(30); // 33 fit → 32: +2 < 10 % of 30
+    expect(at(30, 290)).toBe(33); // 34 fit → 33: +3 ≥ 3
+    expect(at(30, 900)).toBe(40); // capped at max
+  });
 });
 
 describe('ResizableSchedule', () => {
