@@ -12,7 +12,7 @@ import { GradEmitter } from '../src/engine/autodiff/grad-emitter.js';
 import { CONV_DW_FORMULATIONS } from '../src/engine/autodiff/rules/conv.js';
 import { Session, attr, windowAttrs } from '../src/engine/index.js';
 import type { Graph, Node } from '../src/engine/index.js';
-import { maxRelDiff, randomFeeds } from './graph-variants.js';
+import { alternateRuns, maxRelDiff, randomFeeds } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
@@ -47,20 +47,10 @@ for (const si of which) {
   const feeds = randomFeeds({ X: [N, C, H, H], dY: [N, K, Ho, Ho] });
   const profile = process.env.DW_PROFILE ? (v: string) => join(tmpdir(), `dw-ab-${process.pid}-${names.indexOf(v)}-x`) : undefined;
   const sessions = await Promise.all(names.map((v) => Session.create(graphs[v]!, { threads, ...(profile ? { profile: profile(v) } : {}) })));
-  const wall: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
-  const cpu: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
-  const out: Record<string, Float32Array> = {};
   const load0 = loadavg()[0]!;
+  let runs: Awaited<ReturnType<typeof alternateRuns>>;
   try {
-    for (let r = 0; r <= rounds; r++) {
-      for (const [i, v] of names.entries()) {
-        const t = performance.now(), c0 = process.cpuUsage();
-        const res = await sessions[i]!.run(feeds);
-        const c = process.cpuUsage(c0);
-        if (r > 0) { wall[v]!.push(performance.now() - t); cpu[v]!.push((c.user + c.system) / 1000); }
-        out[v] = res[graphs[v]!.outputs[0]!.name]!.data as Float32Array;
-      }
-    }
+    runs = await alternateRuns(sessions, names, graphs, feeds, rounds);
     if (profile) {
       for (const [i, v] of names.entries()) {
         const path = sessions[i]!.endProfiling();
@@ -77,6 +67,7 @@ for (const si of which) {
   } finally {
     await Promise.all(sessions.map((s) => s.dispose()));
   }
+  const { wall, cpu, out } = runs;
   const fix = (x: number) => +x.toFixed(1);
   console.log(JSON.stringify({
     name: 'engine-conv-dw-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds },

@@ -7,7 +7,7 @@
 import { cpus, loadavg } from 'node:os';
 import { Emitter, Session, attr, windowOut } from '../src/engine/index.js';
 import type { Graph } from '../src/engine/index.js';
-import { maxRelDiff, randomFeeds, variantGraph } from './graph-variants.js';
+import { alternateRuns, maxRelDiff, randomFeeds, variantGraph } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
@@ -28,23 +28,14 @@ for (const [N, C, K, H, k, S] of SHAPES) {
   const names = Object.keys(graphs);
   const feeds = randomFeeds({ X: [N, C, H, H], W: [K, C, k, k] });
   const sessions = await Promise.all(names.map((v) => Session.create(graphs[v]!, { threads })));
-  const wall: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
-  const cpu: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
-  const out: Record<string, Float32Array> = {};
   const load0 = loadavg()[0]!;
+  let runs: Awaited<ReturnType<typeof alternateRuns>>;
   try {
-    for (let r = 0; r <= rounds; r++) {
-      for (const [i, v] of names.entries()) {
-        const t = performance.now(), c0 = process.cpuUsage();
-        const res = await sessions[i]!.run(feeds);
-        const c = process.cpuUsage(c0);
-        if (r > 0) { wall[v]!.push(performance.now() - t); cpu[v]!.push((c.user + c.system) / 1000); }
-        out[v] = res[graphs[v]!.outputs[0]!.name]!.data as Float32Array;
-      }
-    }
+    runs = await alternateRuns(sessions, names, graphs, feeds, rounds);
   } finally {
     await Promise.all(sessions.map((s) => s.dispose()));
   }
+  const { wall, cpu, out } = runs;
   const fix = (x: number) => +x.toFixed(1);
   console.log(JSON.stringify({
     name: 'engine-conv-gemm-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds },

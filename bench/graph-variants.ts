@@ -47,6 +47,26 @@ export async function timeVariants(variants: Record<string, Graph>, feeds: Recor
   return { minMs, minCpuMs, out };
 }
 
+/**
+ * Runs open sessions (one per variant, same feeds) alternated A B A B … for `rounds` rounds after one warm-up round:
+ * wall and process CPU ms of every timed run per variant, and each variant's last first output.
+ */
+export async function alternateRuns(sessions: Session[], names: string[], graphs: Record<string, Graph>, feeds: Record<string, Tensor>, rounds: number): Promise<{ wall: Record<string, number[]>; cpu: Record<string, number[]>; out: Record<string, Float32Array> }> {
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
+  const out: Record<string, Float32Array> = {};
+  for (let r = 0; r <= rounds; r++) {
+    for (const [i, v] of names.entries()) {
+      const t = performance.now(), c0 = process.cpuUsage();
+      const res = await sessions[i]!.run(feeds);
+      const c = process.cpuUsage(c0);
+      if (r > 0) { wall[v]!.push(performance.now() - t); cpu[v]!.push((c.user + c.system) / 1000); }
+      out[v] = res[graphs[v]!.outputs[0]!.name]!.data as Float32Array;
+    }
+  }
+  return { wall, cpu, out };
+}
+
 /** max |a − b| / max |b|, or undefined when either is missing or the lengths differ. */
 export function maxRelDiff(a?: Float32Array, b?: Float32Array): number | undefined {
   if (!a || !b || a.length !== b.length) return undefined;
