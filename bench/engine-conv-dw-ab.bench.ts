@@ -12,7 +12,7 @@ import { GradEmitter } from '../src/engine/autodiff/grad-emitter.js';
 import { CONV_DW_FORMULATIONS } from '../src/engine/autodiff/rules/conv.js';
 import { Session, attr, windowAttrs } from '../src/engine/index.js';
 import type { Graph, Node } from '../src/engine/index.js';
-import { alternateRuns, maxRelDiff, randomFeeds } from './graph-variants.js';
+import { alternateRuns, maxRelDiff, runStats, randomFeeds } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
@@ -26,7 +26,6 @@ const SHAPES: [number, number, number, number, number][] = [
 ];
 const which = process.argv[5] && process.argv[5] !== 'all' ? process.argv[5].split(',').map(Number) : SHAPES.map((_, i) => i);
 const N = 128;
-const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 for (const si of which) {
   const [C, K, H, k, S] = SHAPES[si]!;
@@ -67,13 +66,9 @@ for (const si of which) {
   } finally {
     await Promise.all(sessions.map((s) => s.dispose()));
   }
-  const { wall, cpu, out } = runs;
-  const fix = (x: number) => +x.toFixed(1);
+  const { out } = runs;
   console.log(JSON.stringify({
-    name: 'engine-conv-dw-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds },
-    min_ms: Object.fromEntries(names.map((v) => [v, fix(Math.min(...wall[v]!))])),
-    median_ms: Object.fromEntries(names.map((v) => [v, fix(med(wall[v]!))])),
-    median_cpu_ms: Object.fromEntries(names.map((v) => [v, fix(med(cpu[v]!))])),
+    name: 'engine-conv-dw-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds }, ...runStats(names, runs),
     rel_err: Object.fromEntries(names.filter((v) => v !== 'im2col').map((v) => [v, maxRelDiff(out[v], out.im2col)])),
     load: [+load0.toFixed(2), +loadavg()[0]!.toFixed(2)], cpu: cpus()[0]?.model,
   }));

@@ -7,7 +7,7 @@
 import { cpus, loadavg } from 'node:os';
 import { Emitter, Session, attr, windowOut } from '../src/engine/index.js';
 import type { Graph } from '../src/engine/index.js';
-import { alternateRuns, maxRelDiff, randomFeeds, variantGraph } from './graph-variants.js';
+import { alternateRuns, maxRelDiff, runStats, randomFeeds, variantGraph } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
@@ -15,7 +15,6 @@ const rounds = Number(process.argv[3] ?? 5);
 const SHAPES: [number, number, number, number, number, number][] = [
   [128, 512, 512, 4, 3, 1], [128, 256, 512, 7, 3, 2], [128, 256, 256, 7, 3, 1], [128, 128, 128, 14, 3, 1],
 ];
-const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 for (const [N, C, K, H, k, S] of SHAPES) {
   const p = (k - 1) / 2;
@@ -35,13 +34,9 @@ for (const [N, C, K, H, k, S] of SHAPES) {
   } finally {
     await Promise.all(sessions.map((s) => s.dispose()));
   }
-  const { wall, cpu, out } = runs;
-  const fix = (x: number) => +x.toFixed(1);
+  const { out } = runs;
   console.log(JSON.stringify({
-    name: 'engine-conv-gemm-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds },
-    min_ms: Object.fromEntries(names.map((v) => [v, fix(Math.min(...wall[v]!))])),
-    median_ms: Object.fromEntries(names.map((v) => [v, fix(med(wall[v]!))])),
-    median_cpu_ms: Object.fromEntries(names.map((v) => [v, fix(med(cpu[v]!))])),
+    name: 'engine-conv-gemm-ab', config: { N, C, K, H, kernel: k, stride: S, threads, rounds }, ...runStats(names, runs),
     rel_err: maxRelDiff(out.gemm, out.plain), load: [+load0.toFixed(2), +loadavg()[0]!.toFixed(2)], cpu: cpus()[0]?.model,
   }));
 }

@@ -67,6 +67,14 @@ export async function alternateRuns(sessions: Session[], names: string[], graphs
   return { wall, cpu, out };
 }
 
+/** Per variant, the minimum and median wall ms and the median CPU ms of `alternateRuns`' timings (0.1 ms). */
+export function runStats(names: string[], runs: { wall: Record<string, number[]>; cpu: Record<string, number[]> }): Record<'min_ms' | 'median_ms' | 'median_cpu_ms', Record<string, number>> {
+  const fix = (x: number) => +x.toFixed(1);
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const per = (f: (v: string) => number) => Object.fromEntries(names.map((v) => [v, fix(f(v))]));
+  return { min_ms: per((v) => Math.min(...runs.wall[v]!)), median_ms: per((v) => med(runs.wall[v]!)), median_cpu_ms: per((v) => med(runs.cpu[v]!)) };
+}
+
 /** max |a − b| / max |b|, or undefined when either is missing or the lengths differ. */
 export function maxRelDiff(a?: Float32Array, b?: Float32Array): number | undefined {
   if (!a || !b || a.length !== b.length) return undefined;
