@@ -1,4 +1,4 @@
-// Conv dW formulations of `rules/conv.ts` (CONV_DW_FORMULATIONS: the rule's own emitters) on every ResNet-18-28 conv
+// Conv dW formulations of `rules/conv.ts` (CONV_DW_FORMULATIONS: the rule's own emitters, and bench/conv-dw-variants.ts) on every ResNet-18-28 conv
 // shape, batch 128, alternated A B C … in one process (all sessions created first, then `rounds` rounds, each running
 // every variant once), so all variants see the same machine load; per variant the min and median wall and process-CPU
 // ms, and the max relative difference from `im2col`.
@@ -9,14 +9,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GradEmitter } from '../src/engine/autodiff/grad-emitter.js';
-import { CONV_DW_FORMULATIONS } from '../src/engine/autodiff/rules/conv.js';
+import { DW_VARIANTS } from './conv-dw-variants.js';
 import { Session, attr, windowAttrs } from '../src/engine/index.js';
 import type { Graph, Node } from '../src/engine/index.js';
 import { alternateRuns, maxRelDiff, runStats, randomFeeds } from './graph-variants.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
-const wanted = process.argv[4] && process.argv[4] !== 'all' ? process.argv[4].split(',') : Object.keys(CONV_DW_FORMULATIONS);
+const wanted = process.argv[4] && process.argv[4] !== 'all' ? process.argv[4].split(',') : Object.keys(DW_VARIANTS);
 // [Cin, Cout, H, kernel, stride] of ResNet-18-28 (the stem, then per stage: 3×3 s1, the first 3×3 s2, the 1×1 s2 downsample)
 const SHAPES: [number, number, number, number, number][] = [
   [1, 64, 28, 3, 1], [64, 64, 28, 3, 1],
@@ -40,7 +40,7 @@ for (const si of which) {
     const g: Graph = { name: 'dw', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
       inputs: [{ name: 'X', dtype: 'float32', dims: [N, C, H, H] }, { name: 'dY', dtype: 'float32', dims: [N, K, Ho, Ho] }] };
     const e = new GradEmitter(g, new Map());
-    g.outputs.push({ name: CONV_DW_FORMULATIONS[v]!(e, 'X', 'dY', [K, C, k, k], [N, K, Ho, Ho], a, [N, C, H, H]), dtype: 'float32', dims: [] });
+    g.outputs.push({ name: DW_VARIANTS[v]!(e, 'X', 'dY', [K, C, k, k], [N, K, Ho, Ho], a, [N, C, H, H]), dtype: 'float32', dims: [] });
     graphs[v] = g;
   }
   const feeds = randomFeeds({ X: [N, C, H, H], dY: [N, K, Ho, Ho] });

@@ -16,13 +16,13 @@ export function fitSpatial(g: GradEmitter, v: string, have: readonly number[], w
 }
 
 /** Pads the spatial axes of an NCHW value (begin pads, then end pads), or returns it when all are 0. */
-function padSpatial(g: GradEmitter, v: string, pads: readonly number[]): string {
+export function padSpatial(g: GradEmitter, v: string, pads: readonly number[]): string {
   const r = pads.length / 2;
   return pads.some((p) => p !== 0) ? g.pad(v, [0, 0, ...pads.slice(0, r), 0, 0, ...pads.slice(r)]) : v;
 }
 
 /** Slices of `xt` (spatial axes 2, 3) that each kernel offset of a 2-D convolution reads, one per (kh, kw). */
-function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out: readonly number[], strides: readonly number[], dilations: readonly number[]): string[] {
+export function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out: readonly number[], strides: readonly number[], dilations: readonly number[]): string[] {
   const slices: string[] = [];
   for (let kh = 0; kh < kernel[0]!; kh++) {
     for (let kw = 0; kw < kernel[1]!; kw++) {
@@ -37,28 +37,11 @@ function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out
 }
 
 /**
- * dW of a 2-D group-1 convolution as ONE matrix product: the input's shifted (strided) windows, one per kernel
- * offset, stacked into [Cin·KH·KW, N·Ho·Wo] columns, times dY as [Cout, N·Ho·Wo]. onnxruntime runs this Gemm far
- * faster than a Conv whose kernel is dY. Superseded by `convWeightGradNhwcGather` (same product, cheaper columns, B read
- * without transB); kept for the benches.
- */
-function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [co, ci, kh, kw] = wd as [number, number, number, number];
-  const xt = g.transpose(padSpatial(g, x, a.pads), [1, 0, 2, 3]);
-  const slices = kernelSlices(g, xt, [kh, kw], yd.slice(2), a.strides, a.dilations);
-  const cols = slices.length === 1 ? slices[0]! : g.op('Concat', slices.map((s) => g.op('Unsqueeze', [s, g.ints([1])])), { axis: attr.int(1) });
-  const colsFlat = g.op('Reshape', [cols, g.ints([ci * kh * kw, -1])]);
-  const dyFlat = g.op('Reshape', [g.transpose(dY, [1, 0, 2, 3]), g.ints([co, -1])]);
-  const dw = g.op('Gemm', [dyFlat, colsFlat], { transB: attr.int(1) });
-  return g.op('Reshape', [dw, g.ints([co, ci, kh, kw])]);
-}
-
-/**
  * Output positions (Ho·Wo) from which a stride-1 group-1 dW is `convWeightGradShifted` instead of the im2col Gemm.
  * `bench/engine-conv-dw.bench.ts`, batch 128, 2 threads, min process CPU ms of 4 runs (load 10–14): 64→64 3×3
  * 28×28 im2col 188.8 → shifted (per image) 146.1, 128→128 14×14 134.8 → 113.0 (shifted with one big Gemm: 162.2,
  * 109.1), but 256 7×7 93.3 → 142.7 and 512 4×4 108.6 → 360.9 (the per-image products get too small): those take
- * `convWeightGradNhwc`, now with gathered columns (`bench/engine-conv-dw-ab.bench.ts`, median CPU ms of alternated rounds, load 12–17: 256 7×7
+ * channels-last columns, now gathered: `convWeightGradNhwcGather` (`bench/engine-conv-dw-ab.bench.ts`, median CPU ms of alternated rounds, load 12–17: 256 7×7
  * im2col 93.0 → 87.4, 512 4×4 129.0 → 76.0, 128→256 3×3 s2 62.6 → 42.2, 256→512 3×3 s2 64.2 → 40.6).
  */
 const SHIFTED_DW_MIN_POSITIONS = 196;
@@ -71,7 +54,7 @@ const SHIFTED_DW_MIN_POSITIONS = 196;
 const BATCHED_DW_MAX_CHANNELS = 16;
 
 /**
- * Output positions from which a strided 1×1 dW stays `convWeightGradBatched` (below: `convWeightGradNhwc`).
+ * Output positions from which a strided 1×1 dW stays `convWeightGradBatched` (below: `convWeightGradNhwcGather`).
  * `bench/engine-conv-dw-ab.bench.ts`, median process CPU ms of 15 alternated rounds (load 17): 64→128 at 14×14
  * outputs batched 10.3 / channels-last 13.2, 128→256 at 7×7 8.2 / 9.0, 256→512 at 4×4 15.5 / 7.7.
  */
@@ -110,72 +93,12 @@ function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readon
 }
 
 /** Pads the spatial axes of an NHWC value (`pads` as a Conv's: begin pads, then end pads). */
-function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): string {
+export function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): string {
   return pads.some((p) => p !== 0) ? g.pad(v, [0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!, 0]) : v;
 }
 
 /**
- * dW of a 2-D group-1 convolution as one Gemm over channels-last columns: X transposed to NHWC and padded, its k²
- * (strided) windows concatenated on the channel axis into [N·Ho·Wo, KH·KW·C], times dY as [N·Ho·Wo, K] (transA).
- * The same product as `convWeightGradIm2col`, but each window copies runs of Wo·C floats (or C at stride 2), not
- * runs of Wo: at 7×7 and 4×4 outputs the NCHW windows are 7 or 4 floats long. dY is [K, N·Ho·Wo] (NCHW with batch and
- * channels swapped), not NHWC with transA: onnxruntime's Gemm ran transA 30–50 % slower.
- */
-function convWeightGradNhwc(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [co, ci, kh, kw] = wd as [number, number, number, number];
-  const [ho, wo] = [yd[2]!, yd[3]!];
-  const xp = padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads);
-  const [s, d] = [a.strides, a.dilations];
-  const windows: string[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const starts = [i * d[0]!, j * d[1]!];
-      const ends = [starts[0]! + (ho - 1) * s[0]! + 1, starts[1]! + (wo - 1) * s[1]! + 1];
-      windows.push(g.op('Slice', [xp, g.ints(starts), g.ints(ends), g.ints([1, 2]), g.ints(s)]));
-    }
-  }
-  const cols = g.reshape(windows.length === 1 ? windows[0]! : g.op('Concat', windows, { axis: attr.int(3) }), [-1, kh * kw * ci]);
-  const dw = g.op('Gemm', [g.reshape(g.transpose(dY, [1, 0, 2, 3]), [co, -1]), cols]);
-  return g.transpose(g.reshape(dw, [co, kh, kw, ci]), [0, 3, 1, 2]);
-}
-
-/**
- * dW of a stride-1, dilation-1 2-D group-1 convolution as `convWeightGradShifted` in channels-last layout, one Gemm
- * over the whole batch: KW W-shifted windows of the padded NHWC X ([N·Hp·Wo, KW·C]) and KH row-padded copies of
- * dY with batch and channels swapped ([KH·K, N·Hp·Wo]); block (i, j) of the [KH·K, KW·C] product is dW[:, :, i, j]. Hp/Ho times the exact work.
- */
-function convWeightGradNhwcShifted(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [co, ci, kh, kw] = wd as [number, number, number, number];
-  const wo = yd[3]!;
-  const xp = padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads);
-  const dyt = g.transpose(dY, [1, 0, 2, 3]);
-  const xs = [...Array(kw).keys()].map((j) => g.slice(xp, [j], [j + wo], [2]));
-  const ds = [...Array(kh).keys()].map((i) => g.pad(dyt, [0, 0, i, 0, 0, 0, kh - 1 - i, 0]));
-  const catX = g.reshape(xs.length === 1 ? xs[0]! : g.op('Concat', xs, { axis: attr.int(3) }), [-1, kw * ci]);
-  const catDy = g.reshape(ds.length === 1 ? ds[0]! : g.op('Concat', ds, { axis: attr.int(0) }), [kh * co, -1]);
-  const dw = g.op('Gemm', [catDy, catX]);
-  return g.transpose(g.reshape(dw, [kh, co, kw, ci]), [1, 3, 0, 2]);
-}
-
-/**
- * `convWeightGradShifted` (per image, summed over the batch) with the X operand channels-last: the KW W-shifted
- * windows of the padded NHWC X as [N, Hp·Wo, KW·C], the layout the MatMul reads without transposing it.
- */
-function convWeightGradShiftedNhwc(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [co, ci, kh, kw] = wd as [number, number, number, number];
-  const [ho, wo] = [yd[2]!, yd[3]!];
-  const hp = ho + kh - 1;
-  const xp = padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads);
-  const xs = [...Array(kw).keys()].map((j) => g.slice(xp, [j], [j + wo], [2]));
-  const ds = [...Array(kh).keys()].map((i) => g.pad(dY, [0, 0, i, 0, 0, 0, kh - 1 - i, 0]));
-  const catX = g.reshape(xs.length === 1 ? xs[0]! : g.op('Concat', xs, { axis: attr.int(3) }), [0, hp * wo, kw * ci]);
-  const catDy = g.reshape(ds.length === 1 ? ds[0]! : g.op('Concat', ds, { axis: attr.int(1) }), [0, kh * co, hp * wo]);
-  const mm = g.matmul(catDy, catX);
-  return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [kh, co, kw, ci]), [1, 3, 0, 2]);
-}
-
-/**
- * `convWeightGradNhwc` with the columns built by ONE Gather instead of k² Slices and a Concat (which copies each
+ * The channels-last im2col Gemm (`bench/conv-dw-variants.ts` `convWeightGradNhwc`) with the columns built by ONE Gather instead of k² Slices and a Concat (which copies each
  * window twice): rows of C floats of the padded NHWC X, flattened to [N, Hp·Wp, C], gathered in (ho, wo, kh, kw)
  * order, so the result reshapes to the same [N·Ho·Wo, KH·KW·C] columns.
  */
@@ -195,13 +118,11 @@ function convWeightGradNhwcGather(g: GradEmitter, x: string, dY: string, wd: rea
   return g.transpose(g.reshape(dw, [co, kh, kw, ci]), [0, 3, 1, 2]);
 }
 
-type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]) => string;
+export type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]) => string;
 
-/** The group-1 2-D dW formulations, by the name their profile part carries (for benches comparing them per shape). */
+/** The group-1 2-D dW formulations the rule chooses from, by the name their profile part carries (for benches). */
 export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
-  batched: convWeightGradBatched, shifted: convWeightGradShifted, im2col: convWeightGradIm2col,
-  nhwc: convWeightGradNhwc, 'nhwc shifted': convWeightGradNhwcShifted, 'shifted nhwc': convWeightGradShiftedNhwc,
-  'nhwc gather': convWeightGradNhwcGather,
+  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'nhwc gather': convWeightGradNhwcGather,
 };
 
 /**
