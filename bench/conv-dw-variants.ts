@@ -12,7 +12,7 @@ import { attr } from '../src/engine/graph/types.js';
  * faster than a Conv whose kernel is dY. Superseded by the rule's `convWeightGradNhwcGather` (same product, cheaper columns, B read
  * without transB).
  */
-function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+export function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
   const [co, ci, kh, kw] = wd as [number, number, number, number];
   const xt = g.transpose(padSpatial(g, x, a.pads), [1, 0, 2, 3]);
   const slices = kernelSlices(g, xt, [kh, kw], yd.slice(2), a.strides, a.dilations);

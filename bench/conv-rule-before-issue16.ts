@@ -3,6 +3,7 @@
 import { windowAttrs } from '../src/engine/graph/op-attrs.js';
 import { attr } from '../src/engine/graph/types.js';
 import type { GradEmitter, RuleTable } from '../src/engine/autodiff/grad-emitter.js';
+import { convWeightGradIm2col } from './conv-dw-variants.js'; // the same emitter as then
 
 /** Slices (or zero-pads at the end) the spatial axes of `v` (dims `have`) to `want`. */
 export function fitSpatial(g: GradEmitter, v: string, have: readonly number[], want: readonly number[]): string {
@@ -36,22 +37,6 @@ function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out
     }
   }
   return slices;
-}
-
-/**
- * dW of a 2-D group-1 convolution as ONE matrix product: the input's shifted (strided) windows, one per kernel
- * offset, stacked into [Cin·KH·KW, N·Ho·Wo] columns, times dY as [Cout, N·Ho·Wo]. onnxruntime runs this Gemm far
- * faster than a Conv whose kernel is dY (the textbook formulation, kept for other cases).
- */
-function convWeightGradIm2col(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
-  const [co, ci, kh, kw] = wd as [number, number, number, number];
-  const xt = g.transpose(padSpatial(g, x, a.pads), [1, 0, 2, 3]);
-  const slices = kernelSlices(g, xt, [kh, kw], yd.slice(2), a.strides, a.dilations);
-  const cols = slices.length === 1 ? slices[0]! : g.op('Concat', slices.map((s) => g.op('Unsqueeze', [s, g.ints([1])])), { axis: attr.int(1) });
-  const colsFlat = g.op('Reshape', [cols, g.ints([ci * kh * kw, -1])]);
-  const dyFlat = g.op('Reshape', [g.transpose(dY, [1, 0, 2, 3]), g.ints([co, -1])]);
-  const dw = g.op('Gemm', [dyFlat, colsFlat], { transB: attr.int(1) });
-  return g.op('Reshape', [dw, g.ints([co, ci, kh, kw])]);
 }
 
 /**
