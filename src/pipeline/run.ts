@@ -131,11 +131,11 @@ async function resumeState(net: Network, lastPath: string, bestPath: string): Pr
   const last = await loadCheckpoint(lastPath);
   loadWeights(net, new Map([...last.params].map(([n, v]) => [n, v.data])));
   const ema = new Map([...last.params].filter(([n]) => n.startsWith(EMA_PREFIX)).map(([n, v]) => [n.slice(EMA_PREFIX.length), v.data]));
-  const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean };
+  const x = last.extra as { phase: number; history: EpochRecord[]; badEpochs: number; best?: { score: number; epoch: number; phase: number }; plateau?: ResumeFrom['plateau']; phaseEnd?: boolean; replans?: Replan[] };
   const bestW = x.best && existsSync(bestPath) ? await loadCheckpoint(bestPath) : undefined;
   return {
     phase: x.phase, epoch: last.epoch, step: last.step, history: x.history, badEpochs: x.badEpochs, ...(x.phaseEnd ? { phaseEnded: true } : {}),
-    ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}), ...(ema.size ? { ema } : {}),
+    ...(last.optimizer ? { optimizer: last.optimizer } : {}), ...(x.plateau ? { plateau: x.plateau } : {}), ...(ema.size ? { ema } : {}), ...(x.replans?.length ? { replans: x.replans } : {}),
     ...(x.best && bestW ? { best: { ...x.best, params: new Map([...bestW.params].map(([n, v]) => [n, v.data])) } } : {}),
   };
 }
@@ -232,7 +232,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
     }
     await saveCheckpoint(lastPath, {
       step: s.step, epoch: s.epoch, rngKey: root.key, params: weightStore(net, undefined, s.ema), optimizer: s.optimizer.stateDict(),
-      extra: { phase: s.phase, phaseEnd: s.phaseEnd, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}) },
+      extra: { phase: s.phase, phaseEnd: s.phaseEnd, history: s.history, badEpochs: s.badEpochs, ...(s.best ? { best: { score: s.best.score, epoch: s.best.epoch, phase: s.best.phase } } : {}), ...(s.plateau ? { plateau: s.plateau } : {}), ...(s.replans.length ? { replans: s.replans } : {}) },
     });
     run.writeFile('history.csv', historyCsv(s.history, monitor.name));
   };

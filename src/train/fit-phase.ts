@@ -21,7 +21,8 @@ export interface PhaseRun {
   /** Training steps per epoch (the last partial batch is dropped). */
   readonly stepsPerEpoch: number;
   /** Re-planning: the phase now ends after `epochs` epochs; the step schedule's rest is compressed or stretched to end there. */
-  resize(epochs: number): void;
+  /** Ends the phase's schedule at `epochs`, re-timing it from the end of epoch `fromEpoch` (default: now). */
+  resize(epochs: number, fromEpoch?: number): void;
   /** Trains epoch `e` (0-based) and validates it; 'stop' when `afterBatch` answered 'stop' (no validation then). */
   epoch(e: number, afterBatch: (b: AfterBatch) => 'stop' | undefined, beforeValidate?: () => void): Promise<EpochRecord | 'stop'>;
   dispose(): Promise<void>;
@@ -169,7 +170,7 @@ export async function openPhase(args: FitArgs, p: number, phase: PhaseOptions, s
 
   return {
     optimizer, trainable, counts: { trainable: store.count(true), total }, stepsPerEpoch, epoch,
-    resize: (epochs) => schedule?.resize(trainer.stepCount, epochs * stepsPerEpoch),
+    resize: (epochs, fromEpoch) => schedule?.resize(fromEpoch === undefined ? trainer.stepCount : fromEpoch * stepsPerEpoch, epochs * stepsPerEpoch),
     dispose: async () => {
       await trainer.dispose();
       if (cached) await vpred.dispose();

@@ -56,6 +56,8 @@ export interface FitState {
   phaseEnd: boolean;
   /** `fit.ema`: the averaged weights (the network holds the raw ones here). */
   ema?: ReadonlyMap<string, Float32Array>;
+  /** Re-plans made so far under the deadline (a resume replays them, so its schedule is the uninterrupted run's). */
+  replans: readonly Replan[];
 }
 
 /** Where to continue from (a checkpoint's state). */
@@ -72,6 +74,8 @@ export interface ResumeFrom {
   phaseEnded?: boolean;
   /** `fit.ema`: the averaged weights at the checkpoint. */
   ema?: ReadonlyMap<string, Float32Array>;
+  /** `FitState.replans` at the checkpoint: replayed at their epochs before training continues. */
+  replans?: readonly Replan[];
 }
 
 /** What `fit` takes: the network (trained in place), the data, options, the validation monitor and the seeded RNG. */

@@ -50,7 +50,7 @@ export async function fit(args: FitArgs): Promise<FitResult> {
   const events = new FitEvents([...(ema ? [ema] : []), best, stopping, ...(plateau ? [plateau] : []), progressHandler(args.onEvent), hooksHandler(args.hooks)]);
   const r = args.resume;
   const planned = phases.map((ph) => ph.epochs); // re-planning under a deadline shortens the last phase
-  const replans: Replan[] = [];
+  const replans: Replan[] = [...(r?.replans ?? [])];
   const history = r ? [...r.history] : [];
   let step = r?.step ?? 0;
   const end = (stopped: FitResult['stopped']): FitResult => {
@@ -67,9 +67,20 @@ export async function fit(args: FitArgs): Promise<FitResult> {
     for (let p = r?.phase ?? 0; p < phases.length; p++) {
       const phase = phases[p]!;
       const resumed = r && p === r.phase ? r : undefined;
-      const startEpoch = resumed ? (resumed.phaseEnded ? phase.epochs : resumed.epoch) : 0;
-      if (startEpoch >= phase.epochs) continue;
+      const replayed = resumed ? replans.filter((x) => x.phase === p).at(-1)?.to ?? phase.epochs : phase.epochs;
+      const startEpoch = resumed ? (resumed.phaseEnded ? replayed : resumed.epoch) : 0;
+      if (startEpoch >= replayed) continue;
       const run = await openPhase(args, p, phase, startEpoch, predictor);
+      const applyReplan = (ph: number, to: number, fromEpoch?: number): void => {
+        const total = planned.reduce((x, y) => x + y, 0);
+        const shortened = Math.floor((minEpochs * (total - planned[ph]! + to)) / total); // minEpochs keeps its share of a shorter run
+        best.capMinEpochs(shortened);
+        stopping.capMinEpochs(shortened);
+        run.resize(to, fromEpoch);
+        planned[ph] = to;
+      };
+      // a resumed phase first replays the checkpoint's re-plans, at the epochs they were made
+      for (const rp of resumed ? replans.filter((x) => x.phase === p) : []) applyReplan(p, rp.to, rp.afterEpoch);
       try {
         events.beforePhase({ phase: p, options: phase, startEpoch, ...run.counts, ...(resumed ? { resume: resumed } : {}) });
         let mark = performance.now();
@@ -93,17 +104,12 @@ export async function fit(args: FitArgs): Promise<FitResult> {
             const to = replanEpochs({ max: Math.max(phase.epochs, args.maxEpochs ?? 0), done: e + 1, secondsLeft, epochSeconds, planned: planned[p]! });
             if (to !== planned[p]!) {
               replans.push({ phase: p, afterEpoch: e + 1, from: planned[p]!, to, epochSeconds, secondsLeft });
-              const total = planned.reduce((x, y) => x + y, 0);
-              const shortened = Math.floor((minEpochs * (total - planned[p]! + to)) / total); // minEpochs keeps its share of a shorter run
-              best.capMinEpochs(shortened);
-              stopping.capMinEpochs(shortened);
-              run.resize(to);
-              planned[p] = to;
+              applyReplan(p, to);
             }
           }
           const state: FitState = {
             phase: p, epoch: e + 1, step, net, optimizer: run.optimizer, history, best: best.best, badEpochs: stopping.badEpochs,
-            ...(plateau ? { plateau: plateau.stateDict()! } : {}), ...(ema ? { ema: ema.state.weights } : {}), phaseEnd: verdict.endPhase || e + 1 === planned[p]!,
+            ...(plateau ? { plateau: plateau.stateDict()! } : {}), ...(ema ? { ema: ema.state.weights } : {}), phaseEnd: verdict.endPhase || e + 1 === planned[p]!, replans,
           };
           if ((await events.afterEpoch(state)) === 'stop') return cancel(p, e);
           if (verdict.endPhase) break; // early stopping ends this phase; the next phase (if any) starts afresh

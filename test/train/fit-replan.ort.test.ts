@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/index.js';
 import { createModel } from '../../src/models/index.js';
-import { FitOptions, fit, type ImageSet, type Monitor } from '../../src/train/index.js';
+import { FitOptions, copyWeights, fit, loadWeights, type FitState, type ImageSet, type Monitor, type ResumeFrom } from '../../src/train/index.js';
 
 const auc: Monitor = { name: 'first-prob', higherIsBetter: true, score: (_l, p) => p[0]! };
 
@@ -70,5 +70,46 @@ describe('fit under a deadline: re-planning', () => {
     });
     expect(result.replans).toEqual([]);
     expect(result.history.length).toBe(3);
+  }, 60_000);
+  it('a resumed run replays the re-plans made before its checkpoint and ends as the uninterrupted run', async () => {
+    const newNet = () => createModel('compact-cnn', { inChannels: 1, numClasses: 2, inputSize: 16, width: 0.25, rng: new Rng(0).fork('init') });
+    const train = randomSet(16, 1);
+    const val = randomSet(8, 2);
+    const options = FitOptions.parse({ epochs: 3, batchSize: 8, lr: 1e-3, schedule: 'onecycle', warmup: 0.2 });
+    const common = { train, val, options, monitor: auc, threads: 1, maxEpochs: 8 };
+    const whole = newNet();
+    const a = await fit({ ...common, net: whole, rng: new Rng(0).fork('fit'), deadline: performance.now() + 600_000 });
+    expect(a.replans.map((r) => [r.afterEpoch, r.to])).toEqual([[1, 8]]);
+    let saved: (ResumeFrom & { params: Map<string, Float32Array> }) | undefined;
+    await fit({
+      ...common, net: newNet(), rng: new Rng(0).fork('fit'), deadline: performance.now() + 600_000,
+      hooks: {
+        onEpochEnd: (s: FitState) => {
+          if (s.epoch !== 3) return undefined;
+          saved = {
+            phase: s.phase, epoch: s.epoch, step: s.step, optimizer: structuredClone(s.optimizer.stateDict()), history: [...s.history], badEpochs: s.badEpochs,
+            ...(s.best ? { best: { ...s.best, params: new Map([...s.best.params].map(([n, d]) => [n, d.slice()])) } } : {}),
+            replans: structuredClone([...s.replans]), params: copyWeights(s.net),
+          };
+          return 'stop';
+        },
+      },
+    });
+    expect(saved!.replans).toHaveLength(1);
+    // resumed without a deadline (as `medclass train --resume` does): the plan and the stretched schedule come from the checkpoint
+    const resumed = newNet();
+    loadWeights(resumed, saved!.params);
+    const b = await fit({ ...common, net: resumed, rng: new Rng(0).fork('fit'), resume: saved! });
+    expect(b.history.map((h) => [h.epoch, h.lr])).toEqual(a.history.map((h) => [h.epoch, h.lr]));
+    expect(b.history.map((h) => h.valScore)).toEqual(a.history.map((h) => h.valScore));
+    const plan = (r: typeof a.replans) => r.map(({ phase, afterEpoch, from, to }) => ({ phase, afterEpoch, from, to }));
+    expect(plan(b.replans)).toEqual(plan(a.replans)); // their timings are the first run's
+    for (const [n, d] of whole.params) expect(resumed.params.get(n), n).toEqual(d);
+    // without the re-plans the resumed run follows the config's 3 epochs (the test can fail)
+    const blind = newNet();
+    loadWeights(blind, saved!.params);
+    const { replans: _drop, ...noReplans } = saved!;
+    const c = await fit({ ...common, net: blind, rng: new Rng(0).fork('fit'), resume: noReplans });
+    expect(c.history).toHaveLength(3);
   }, 60_000);
 });
