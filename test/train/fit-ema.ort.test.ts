@@ -5,6 +5,7 @@ import {
   FitOptions, Predictor, copyWeights, fit, loadWeights, softmaxRows, type FitState, type ImageSet, type Monitor, type ResumeFrom,
 } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
+import { fitSnapshot } from '../helpers/fit-snapshot.js';
 
 function randomSet(n: number, seed: number): ImageSet {
   const rng = new Rng(seed);
@@ -75,11 +76,7 @@ describe('fit.ema: exponential moving average of the weights', () => {
       hooks: {
         onEpochEnd: (s: FitState) => {
           if (s.epoch !== 1) return undefined;
-          saved = {
-            phase: s.phase, epoch: s.epoch, step: s.step, optimizer: structuredClone(s.optimizer.stateDict()), history: [...s.history], badEpochs: s.badEpochs,
-            ...(s.best ? { best: { ...s.best, params: new Map([...s.best.params].map(([n, d]) => [n, d.slice()])) } } : {}),
-            ema: new Map([...s.ema!].map(([n, d]) => [n, d.slice()])), params: copyWeights(s.net),
-          };
+          saved = fitSnapshot(s);
           return 'stop';
         },
       },

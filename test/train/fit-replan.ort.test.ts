@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/index.js';
 import { createModel } from '../../src/models/index.js';
-import { FitOptions, copyWeights, fit, loadWeights, type FitState, type ImageSet, type Monitor, type ResumeFrom } from '../../src/train/index.js';
+import { FitOptions, fit, loadWeights, type FitState, type ImageSet, type Monitor, type ResumeFrom } from '../../src/train/index.js';
+import { fitSnapshot } from '../helpers/fit-snapshot.js';
 
 const auc: Monitor = { name: 'first-prob', higherIsBetter: true, score: (_l, p) => p[0]! };
 
@@ -86,11 +87,7 @@ describe('fit under a deadline: re-planning', () => {
       hooks: {
         onEpochEnd: (s: FitState) => {
           if (s.epoch !== 3) return undefined;
-          saved = {
-            phase: s.phase, epoch: s.epoch, step: s.step, optimizer: structuredClone(s.optimizer.stateDict()), history: [...s.history], badEpochs: s.badEpochs,
-            ...(s.best ? { best: { ...s.best, params: new Map([...s.best.params].map(([n, d]) => [n, d.slice()])) } } : {}),
-            replans: structuredClone([...s.replans]), params: copyWeights(s.net),
-          };
+          saved = fitSnapshot(s);
           return 'stop';
         },
       },
