@@ -2,6 +2,8 @@
 // fine-tune trains (batch 32; TF SAME padding: [1,1,1,1] at stride 1, [0,0,1,1] at stride 2), each timed in its own
 // session (min of `runs` after one warm-up), checked against the current rule's output:
 //   grouped_conv   (the rule before): X as [1, C·N, H, W], dY as C kernels of N channels, one grouped Conv;
+//   grouped_nc     X as [1, N·C, H, W] and dY as N·C one-channel kernels (plain reshapes), group N·C, sum over N —
+//                  needs a static batch (the group count), which the trainer's symbolic-batch graphs do not have;
 //   mul9           9 × Slice(padded X) · dY, ReduceSum over N, H, W;
 //   onehot_matmul  im2col by a depthwise Conv with a one-hot [9C, 1, 3, 3] kernel → [N, C, 9, Ho·Wo], MatMul with dY as
 //                  [N, C, Ho·Wo, 1], ReduceSum over N;
@@ -10,7 +12,8 @@
 //   mul9_nc        9 × Slice(padded X) · dY, ReduceSum over space only ([N, C, 1, 1], contiguous), Concat, ReduceSum over N.
 // (Also tried and dropped, 2–4× slower than grouped_conv: X and dY transposed channel-first with 9 batched MatMuls over
 // C, the windows of the flattened padded image with per-window MatMul or Einsum.)
-// Also times the forward Conv and the current dX for scale. Prints one JSON line per shape. Args: [threads=1] [runs=7].
+// Also times the forward Conv and the current dX for scale. Prints one JSON line per shape (min wall and process CPU
+// ms). Args: [threads=1] [runs=7]; DW_VARIANTS=a,b,… times only those (and grouped_conv, the reference).
 import { cpus, loadavg } from 'node:os';
 import { attr, f32 } from '../src/engine/index.js';
 import type { Emitter, Graph } from '../src/engine/index.js';
@@ -19,9 +22,11 @@ import { maxRelDiff, randomFeeds, timeVariants, variantGraph } from './graph-var
 const threads = Number(process.argv[2] ?? 1);
 const runs = Number(process.argv[3] ?? 7);
 // [N, C, H, stride, layers of this shape in last:40]
-const SHAPES: [number, number, number, number, number][] = [
-  [32, 192, 28, 1, 2], [32, 192, 28, 2, 1], [32, 384, 14, 1, 4], [32, 576, 14, 1, 2], [32, 576, 14, 2, 1], [32, 960, 7, 1, 3],
-];
+// DW_SHAPES='N,C,H,S,count;…' replaces them (e.g. the whole MobileNetV2-224's: 32,32,112,1,1;32,96,112,2,1;…).
+const SHAPES: [number, number, number, number, number][] = process.env.DW_SHAPES
+  ? process.env.DW_SHAPES.split(';').map((s) => s.split(',').map(Number) as [number, number, number, number, number])
+  : [[32, 192, 28, 1, 2], [32, 192, 28, 2, 1], [32, 384, 14, 1, 4], [32, 576, 14, 1, 2], [32, 576, 14, 2, 1], [32, 960, 7, 1, 3]];
+const ONLY = process.env.DW_VARIANTS?.split(',');
 
 for (const [N, C, H, S, count] of SHAPES) {
   const pads = S === 1 ? [1, 1, 1, 1] : [0, 0, 1, 1];
@@ -51,6 +56,11 @@ for (const [N, C, H, S, count] of SHAPES) {
       const dwc = e.op('Conv', [xr, e.transpose('dY', [1, 0, 2, 3])], { strides: attr.ints([1, 1]), dilations: attr.ints([S, S]), group: attr.int(C), pads: attr.ints(pads), kernel_shape: attr.ints([Ho, Ho]) });
       return e.transpose(e.op('Slice', [dwc, e.ints([0, 0]), e.ints([3, 3]), e.ints([2, 3])]), [1, 0, 2, 3]);
     }),
+    grouped_nc: make((e) => {
+      const dwc = e.op('Conv', [e.reshape('X', [1, N * C, H, H]), e.reshape('dY', [N * C, 1, Ho, Ho])], { strides: attr.ints([1, 1]), dilations: attr.ints([S, S]), group: attr.int(N * C), pads: attr.ints(pads), kernel_shape: attr.ints([Ho, Ho]) });
+      const k = e.op('Slice', [dwc, e.ints([0, 0]), e.ints([3, 3]), e.ints([2, 3])]);
+      return e.reshape(e.op('ReduceSum', [e.reshape(k, [N, C, 9]), e.ints([0])], { keepdims: attr.int(0) }), [C, 1, 3, 3]);
+    }),
     mul9: make((e) => {
       const parts = windows(e, padX(e)).map((w) => e.op('ReduceSum', [e.op('Mul', [w, 'dY']), e.ints([0, 2, 3])], { keepdims: attr.int(0) }));
       return e.reshape(e.op('Concat', parts.map((p) => e.op('Unsqueeze', [p, e.ints([1])])), { axis: attr.int(1) }), [C, 1, 3, 3]);
@@ -75,10 +85,11 @@ for (const [N, C, H, S, count] of SHAPES) {
   };
   const feeds = randomFeeds({ X: [N, C, H, H], W: [C, 1, 3, 3], dY: [N, C, Ho, Ho] });
   const load0 = loadavg()[0]!;
-  const { minMs, out } = await timeVariants(variants, feeds, threads, runs);
+  if (ONLY) for (const k of Object.keys(variants)) if (!ONLY.includes(k) && k !== 'grouped_conv') delete variants[k];
+  const { minMs, minCpuMs, out } = await timeVariants(variants, feeds, threads, runs);
   const dws = Object.keys(variants).filter((k) => k !== 'forward' && !k.startsWith('dX') && k !== 'grouped_conv');
   console.log(JSON.stringify({
-    name: 'engine-depthwise-grad', config: { N, C, H, stride: S, pads, layers: count, threads, runs }, min_ms: minMs,
+    name: 'engine-depthwise-grad', config: { N, C, H, stride: S, pads, layers: count, threads, runs }, min_ms: minMs, min_cpu_ms: minCpuMs,
     rel_err_vs_grouped_conv: Object.fromEntries(dws.map((k) => [k, maxRelDiff(out[k], out.grouped_conv)])),
     load: [+load0.toFixed(2), +loadavg()[0]!.toFixed(2)], cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
   }));

@@ -41,6 +41,8 @@ export interface BenchOptions {
   nchwc?: boolean;
   /** Training only: closed-form batch-norm gradients (default true, as the trainer does). */
   closedFormBatchNorm?: boolean;
+  /** Training only: the trainer's `spin` (default 'auto', as the trainer does). */
+  spin?: boolean | 'auto';
 }
 
 /** The group a profiled node counts toward: from its graph node name and onnxruntime's op type. */
@@ -201,7 +203,7 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
   const t0 = performance.now();
   const trainer = await Trainer.compile(net.graph, {
     params: net.params, optimizer: createOptimizer({ name: 'adamw', lr: 1e-4 }), loss,
-    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads, nchwc: o.nchwc ?? true, closedFormBatchNorm: o.closedFormBatchNorm ?? true },
+    ...(net.keepOutputs ? { keepOutputs: net.keepOutputs } : {}), options: { threads: o.threads, nchwc: o.nchwc ?? true, closedFormBatchNorm: o.closedFormBatchNorm ?? true, spin: o.spin ?? 'auto' },
   });
   const compileMs = performance.now() - t0;
   const load0 = loadavg()[0]!;
