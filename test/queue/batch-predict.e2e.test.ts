@@ -93,24 +93,29 @@ describe('batch predict', () => {
     const [wA, wB] = workers;
     const q = new Queue(QUEUE_NAME, { connection: parseQueueUrl(redis.url) });
     const batch = batchPredict({ run: run.runDir, sources: [data.dir], out: out('kill'), queue: redis.url, chunkSize: 2, pollMs: 50 });
-    let victim: string | undefined;
-    for (let t = 0; t < 2000 && !victim; t++) {
-      victim = (await q.getJobs(['active'])).find((j) => j.processedBy === 'wA')?.id;
-      if (!victim) await sleep(5);
+    let busy: string | undefined;
+    for (let t = 0; t < 2000 && !busy; t++) {
+      busy = (await q.getJobs(['active'])).find((j) => j.processedBy === 'wA')?.id;
+      if (!busy) await sleep(5);
     }
     await killChild(wA!.proc, 'SIGKILL');
+    // wA may have moved on to another chunk between the look and the kill: the job it died holding is the one still
+    // active under its name (none if it had just finished one) — a dead worker's job stays active until it stalls
+    const held = (await q.getJobs(['active'])).filter((j) => j.processedBy === 'wA').map((j) => j.id!);
+    expect(held.length).toBeLessThanOrEqual(1);
+    const victim = held[0];
     const s = await batch;
     await q.close();
     const got = readBatchCsv(out('kill'));
     expect(got.ids).toEqual(reference.ids); // each once, in input order
     expect(maxProbDiff(got, reference)).toBeLessThanOrEqual(1e-6);
     expect(s.workers).toContain('wB');
-    expect(victim).toBeDefined();
+    expect(busy).toBeDefined();
     const records = await jobRecords(redis.url, jobIdsOf(out('kill')));
     expect(records.every((r) => r.state === 'completed')).toBe(true);
     // the job wA held when it died was started again (stalled → retried) unless wA had just finished it
     const retried = records.filter((r) => r.started > 1);
-    expect(retried.every((r) => r.id === victim)).toBe(true);
+    expect(retried.map((r) => r.id)).toEqual(victim ? [victim] : []);
     expect(wB!.proc.exitCode).toBeNull();
   });
 
