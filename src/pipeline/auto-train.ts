@@ -4,7 +4,7 @@ import {
   chooseAugment, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
 } from './recipe.js';
 import { backboneConfig, scratchConfig, type RecipeTarget } from './recipe-config.js';
-import { TUNE_TRAINABLE, backboneEvaluateSeconds, chooseBackbonePlan } from './recipe-backbone.js';
+import { TUNE_TRAINABLE, backboneEvaluateSeconds, backboneMaxEpochs, chooseBackbonePlan, type PlannedBackbone } from './recipe-backbone.js';
 import { dataStats } from './recipe-stats.js';
 import { probeBackbone, probeLoadSeconds, probeScratch } from './auto-train-probe.js';
 import { openRunSource } from './run-source.js';
@@ -121,8 +121,8 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   const stopAt = Math.max(o.budgetSeconds - Number(measured.evaluateSeconds) - 5, elapsed() + load + 1.5 * Number(measured.firstEpochSeconds));
   const summary = await runTraining(cfg, {
     runDir, force: o.force === true, deadline: t0 + stopAt * 1000,
-    // a from-scratch plan may grow (the probe's few steps can overstate the epoch time) up to the recipe's own cap
-    ...(o.backbone ? {} : { maxEpochs: Math.round(targetEpochs(nTrain) * 1.5) }),
+    // the last phase may grow (the probe's few steps can overstate the epoch time) up to the recipe's own cap
+    maxEpochs: o.backbone ? backboneMaxEpochs(measured.plan as PlannedBackbone) : Math.round(targetEpochs(nTrain) * 1.5),
     ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
   });
   const run = openRunDir(runDir);

@@ -40,6 +40,20 @@ export const TUNE_TRAINABLE = 'last:40';
 /** Longest tune phase the ladder plans (beyond it the budget is left unused rather than spent untested). */
 export const MAX_TUNE_EPOCHS = 16;
 
+/**
+ * Shortest tune phase the ladder plans: with 2 epochs the deadline's re-plan can still grow it after the first (a
+ * schedule cannot be stretched once it has ended), when the probe's steps overstated the epoch time.
+ */
+export const MIN_TUNE_EPOCHS = 2;
+
+/** Most head epochs a head-only plan may grow to under the deadline (the ladder's head phase from 4 tune epochs on). */
+export const MAX_HEAD_EPOCHS = 10;
+
+/** The epochs a backbone run's last phase may grow to under the deadline: the tune phase's or a head-only plan's cap. */
+export function backboneMaxEpochs(plan: BackbonePlan): number {
+  return plan.tuneEpochs > 0 ? MAX_TUNE_EPOCHS : MAX_HEAD_EPOCHS;
+}
+
 /** Most augmented passes (the example used 4 for 10 tune epochs). */
 const MAX_PASSES = 8;
 
@@ -71,15 +85,15 @@ export function maxPassesForMemory(nTrain: number, c: BackboneCosts, bytes = CAC
 
 /**
  * The plan ladder, cheapest first; each rung has at least the passes and epochs of the one before (so the chosen
- * plan grows with the budget): a head-only start, then tune epochs 1…MAX_TUNE_EPOCHS with the head phase at 10
- * epochs from 4 tune epochs on and one augmented pass per 2.5 tune epochs (as the example's 4 for 10), capped by memory.
+ * plan grows with the budget): a head-only start, then tune epochs MIN_TUNE_EPOCHS…MAX_TUNE_EPOCHS with the head phase
+ * at 10 epochs from 4 tune epochs on and one augmented pass per 2.5 tune epochs (as the example's 4 for 10), capped by memory.
  */
 export function backboneLadder(maxPasses: number): BackbonePlan[] {
   const rung = (passes: number, headEpochs: number, tuneEpochs: number): BackbonePlan => ({
     passes: Math.min(passes, maxPasses), headEpochs, tuneEpochs, tuneTrainable: TUNE_TRAINABLE, headLr: 0.003, tuneLr: 0.0005,
   });
   const out = [rung(0, 3, 0), rung(1, 6, 0)];
-  for (let e = 1; e <= MAX_TUNE_EPOCHS; e++) out.push(rung(Math.ceil(e / 2.5), e >= 4 ? 10 : 5 + e, e));
+  for (let e = MIN_TUNE_EPOCHS; e <= MAX_TUNE_EPOCHS; e++) out.push(rung(Math.ceil(e / 2.5), e >= 4 ? MAX_HEAD_EPOCHS : 5 + e, e));
   return out;
 }
 

@@ -16,12 +16,14 @@ export interface Replan {
  * the epochs that fit, at most `max` (the planned count: shrink only; more lets a plan from a pessimistic probe grow),
  * never fewer than `done` (end now). With the current plan `planned`, it changes only when needed: shrink as soon as
  * the plan does not fit, grow only by at least max(2, 10 % of the plan) and then to one epoch less than fits, so
- * noisy epoch times do not move the plan back and forth (BreastMNIST and brain MRI re-planned 27 and 50 times).
+ * noisy epoch times do not move the plan back and forth (BreastMNIST and brain MRI re-planned 27 and 50 times); never
+ * grow once the planned epochs are done (the schedule cannot be stretched behind its end).
  */
 export function replanEpochs(p: { max: number; done: number; secondsLeft: number; epochSeconds: number; planned?: number }): number {
   const fit = p.done + Math.floor(Math.max(0, p.secondsLeft) / Math.max(1e-9, p.epochSeconds));
   if (p.planned === undefined) return Math.min(p.max, Math.max(p.done, fit));
   if (fit < p.planned) return Math.max(p.done, fit);
+  if (p.done >= p.planned) return p.planned; // the schedule has ended: more epochs would run at its final (lowest) rate
   const grown = Math.min(p.max, fit - 1);
   return grown - p.planned >= Math.max(2, Math.ceil(0.1 * p.planned)) ? grown : p.planned;
 }

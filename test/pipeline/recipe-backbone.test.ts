@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_TUNE_EPOCHS, backboneEvaluateSeconds, backboneLadder, backbonePlanSeconds, chooseBackbonePlan, maxPassesForMemory, type BackboneCosts,
+  MAX_HEAD_EPOCHS, MAX_TUNE_EPOCHS, MIN_TUNE_EPOCHS, backboneEvaluateSeconds, backboneMaxEpochs, backboneLadder, backbonePlanSeconds, chooseBackbonePlan, maxPassesForMemory, type BackboneCosts,
 } from '../../src/pipeline/recipe-backbone.js';
 
 // Costs of the shape probeBackbone reports: idle-machine MobileNetV2 figures (bench/README.md: last:40 step ≈ 0.85 s
@@ -54,7 +54,9 @@ describe('chooseBackbonePlan', () => {
       expect(p.tuneEpochs).toBeGreaterThanOrEqual(prev.tuneEpochs);
       // budget well used: unless the ladder is at its top, one more tune epoch would not have fitted
       if (p.tuneEpochs < MAX_TUNE_EPOCHS && p.tuneEpochs > 0) {
-        const next = backboneLadder(maxPassesForMemory(train, c))[p.tuneEpochs + 2]!;
+        const ladder = backboneLadder(maxPassesForMemory(train, c));
+        const next = ladder[ladder.findIndex((r) => r.tuneEpochs === p.tuneEpochs) + 1]!;
+        expect(next.tuneEpochs).toBe(p.tuneEpochs + 1);
         expect(backbonePlanSeconds(next, n, c).total).toBeGreaterThan(s);
       }
       prev = p;
@@ -75,6 +77,19 @@ describe('chooseBackbonePlan', () => {
     expect(maxPassesForMemory(20000, idle, 2.5e9)).toBe(1);
     const p = chooseBackbonePlan({ train: 20000, val: 2000 }, 1e6, idle);
     expect(p.passes * 20000 * idle.tuneCacheBytesPerImage).toBeLessThanOrEqual(2.5e9);
+  });
+});
+
+describe('backboneLadder', () => {
+  it('plans a tune phase of at least MIN_TUNE_EPOCHS (so it can grow), and the last phase may grow to its cap', () => {
+    const ladder = backboneLadder(8);
+    const tuned = ladder.filter((r) => r.tuneEpochs > 0);
+    expect(tuned[0]!.tuneEpochs).toBe(MIN_TUNE_EPOCHS);
+    expect(MIN_TUNE_EPOCHS).toBeGreaterThanOrEqual(2);
+    expect(tuned.at(-1)!.tuneEpochs).toBe(MAX_TUNE_EPOCHS);
+    expect(backboneMaxEpochs(tuned[0]!)).toBe(MAX_TUNE_EPOCHS);
+    expect(backboneMaxEpochs(ladder[0]!)).toBe(MAX_HEAD_EPOCHS);
+    expect(Math.max(...ladder.map((r) => r.headEpochs))).toBe(MAX_HEAD_EPOCHS);
   });
 });
 

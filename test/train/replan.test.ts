@@ -20,6 +20,8 @@ describe('replanEpochs', () => {
     expect(at(30, 280)).toBe(30); // 33 fit → 32: +2 < 10 % of 30
     expect(at(30, 290)).toBe(33); // 34 fit → 33: +3 ≥ 3
     expect(at(30, 900)).toBe(40); // capped at max
+    expect(replanEpochs({ max: 40, done: 5, secondsLeft: 900, epochSeconds: 10, planned: 5 })).toBe(5); // its schedule is over: no growth
+    expect(replanEpochs({ max: 40, done: 4, secondsLeft: 900, epochSeconds: 10, planned: 5 })).toBe(40); // one epoch before: the rest is stretched
   });
 });
 
