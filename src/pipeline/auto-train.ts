@@ -4,7 +4,7 @@ import {
   chooseAugment, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
 } from './recipe.js';
 import { backboneConfig, scratchConfig, type RecipeTarget } from './recipe-config.js';
-import { TUNE_TRAINABLE, backboneEvaluateSeconds, backboneMaxEpochs, chooseBackbonePlan, type PlannedBackbone } from './recipe-backbone.js';
+import { TUNE_TRAINABLE, backboneEvaluateSeconds, backboneMaxEpochs, chooseBackbonePlan } from './recipe-backbone.js';
 import { dataStats } from './recipe-stats.js';
 import { probeBackbone, probeLoadSeconds, probeScratch } from './auto-train-probe.js';
 import { openRunSource } from './run-source.js';
@@ -73,6 +73,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   const target: RecipeTarget = { source: o.source, name: o.name, out: o.out, seed: o.seed, threads: o.threads, ...(o.data ? { data: o.data } : {}) };
   const channels = stats.colour ? 3 : 1;
   let input;
+  let maxEpochs: number; // the last phase may grow (the probe's few steps can overstate the epoch time) up to the recipe's own cap
   const measured: Record<string, unknown> = {};
   if (o.backbone) {
     emit?.({ type: 'stage', stage: 'recipe', detail: 'measuring the backbone: cache passes, head and tune steps' });
@@ -84,6 +85,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
     const plan = chooseBackbonePlan({ train: nTrain, val: nVal }, seconds, costs);
     Object.assign(measured, { probe: costs, loadSeconds, evaluateSeconds: evaluate, trainingSeconds: seconds, plan, firstEpochSeconds: plan.headSeconds });
     input = backboneConfig(target, stats, o, plan);
+    maxEpochs = backboneMaxEpochs(plan);
   } else {
     const maxSize = maxSizeForMemory(nAll, channels);
     const cands = sizeCandidates(stats.medianSide, maxSize);
@@ -111,6 +113,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
       evaluateSeconds: evalCost(spi), trainingSeconds: secondsFor(spi, 0), targetEpochs: targetEpochs(nTrain), epochSeconds: perEpoch(spi), firstEpochSeconds: perEpoch(spi),
     });
     input = scratchConfig(target, stats, o, shape, 3e-3, nTrain);
+    maxEpochs = Math.round(targetEpochs(nTrain) * 1.5);
   }
   const cfg = RunConfig.parse(input);
   const runDir = join(cfg.out, cfg.name);
@@ -121,8 +124,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
   const stopAt = Math.max(o.budgetSeconds - Number(measured.evaluateSeconds) - 5, elapsed() + load + 1.5 * Number(measured.firstEpochSeconds));
   const summary = await runTraining(cfg, {
     runDir, force: o.force === true, deadline: t0 + stopAt * 1000,
-    // the last phase may grow (the probe's few steps can overstate the epoch time) up to the recipe's own cap
-    maxEpochs: o.backbone ? backboneMaxEpochs(measured.plan as PlannedBackbone) : Math.round(targetEpochs(nTrain) * 1.5),
+    maxEpochs,
     ...(emit ? { onEvent: emit } : {}), ...(o.shouldStop ? { shouldStop: o.shouldStop } : {}),
   });
   const run = openRunDir(runDir);
