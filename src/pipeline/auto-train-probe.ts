@@ -3,7 +3,7 @@ import { createBackbone, createModel } from '../models/index.js';
 import type { ImageSet } from '../train/index.js';
 import { FitOptions, TrunkCache, fit } from '../train/index.js';
 import { monitorFor } from './monitors.js';
-import type { BackboneCosts } from './recipe-backbone.js';
+import type { BackboneCosts, TuneCosts } from './recipe-backbone.js';
 
 /** A measured training speed: seconds per training image (steady state, first batch left out). */
 export interface ProbeResult { secondsPerImage: number; seconds: number }
@@ -49,11 +49,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /**
  * Measures what a cached-trunk backbone run costs on this machine (`BackboneCosts`): a small run through the same
  * `fit` and trunk cache a run uses — 64 random images at the backbone's input size, 32 val images, batch 32, a head
- * epoch then 2 epochs of the `tune` phase, 2 augmented passes with the recipe's augmentation — timed from its
- * events: cache passes (whole trunk, prefix), phase opening (sessions, training graph), steps (each phase's first
- * left out), val forwards. About 25 s on an idle machine; heavy load stretches it (80 s at load 12).
+ * epoch then 2 epochs of each tune depth in `tunes` (shallow to deep), 2 augmented passes with the recipe's
+ * augmentation — timed from its events: cache passes (whole trunk, prefixes), phase opening (sessions, training
+ * graph), steps (each phase's first left out), val forwards. About 25 s on an idle machine for one depth, ~10 s more
+ * per further depth; heavy load stretches it (80 s at load 12).
  */
-export async function probeBackbone(o: { backbone: string; channels: 1 | 3; classes: number; threads: number; augment: Record<string, unknown>; tune: string }): Promise<BackboneCosts & { seconds: number }> {
+export async function probeBackbone(o: { backbone: string; channels: 1 | 3; classes: number; threads: number; augment: Record<string, unknown>; tunes: readonly string[] }): Promise<BackboneCosts & { seconds: number }> {
   const t0 = performance.now();
   const rng = new Rng(0).fork('probe');
   const head = { kind: 'linear' as const, dropout: 0.2 };
@@ -61,18 +62,20 @@ export async function probeBackbone(o: { backbone: string; channels: 1 | 3; clas
   const net = createBackbone(o.backbone, { ...backbone, rng: rng.fork('init') });
   const [c, h, w] = net.inputDims as [number, number, number];
   const n = 64, nv = 32, bs = 32;
-  const cache: number[][] = [[], []]; // per phase: timestamps of the val pass and each train pass ending
+  const phases = 1 + o.tunes.length;
+  const per = () => Array.from({ length: phases }, (): number[] => []);
+  const cache = per(); // per phase: timestamps of the val pass and each train pass ending
   const phaseStart: number[] = [];
-  const epochEnd: number[][] = [[], []];
-  const steps: number[][] = [[], []]; // per phase: gaps between batch ends, ms
-  const vals: number[][] = [[], []]; // per phase: val forward seconds per epoch
+  const epochEnd = per();
+  const steps = per(); // per phase: gaps between batch ends, ms
+  const vals = per(); // per phase: val forward seconds per epoch
   let lastMs = 0; // the last batch end, ms from its epoch's start
   const trunkCache = new TrunkCache(o.backbone, backbone, { augmentPasses: 2, threads: o.threads, onEvent: () => cache[phaseStart.length]?.push(performance.now()) });
   await fit({
     net, train: randomSet(n, [c, h, w], o.classes, rng.fork('x')), val: randomSet(nv, [c, h, w], o.classes, rng.fork('v')),
     options: FitOptions.parse({
       batchSize: bs, schedule: 'constant', cacheTrunk: true, cacheAugmentPasses: 2, augment: o.augment,
-      phases: [{ epochs: 1, lr: 1e-3, trainable: 'head' }, { epochs: 2, lr: 1e-4, trainable: o.tune }],
+      phases: [{ epochs: 1, lr: 1e-3, trainable: 'head' }, ...o.tunes.map((t) => ({ epochs: 2, lr: 1e-4, trainable: t }))],
     }),
     monitor: monitorFor('loss'), rng: rng.fork('fit'), threads: o.threads, trunkCache,
     onEvent: (e) => {
@@ -90,17 +93,23 @@ export async function probeBackbone(o: { backbone: string; channels: 1 | 3; clas
     },
   });
   const trunkPerImage = perImage(cache[0]!, n);
-  const prefixPerImage = perImage(cache[1]!, n);
   // Opening a phase: from the fit's start (phase 0) or the previous phase's last epoch to its first batch, less the cache passes.
-  const open0 = (phaseStart[0]! - t0) / 1000 - (nv + 2 * n) * trunkPerImage;
-  const open1 = (phaseStart[1]! - epochEnd[0]!.at(-1)!) / 1000 - (nv + 2 * n) * prefixPerImage;
-  const start = trunkCache.startFor(o.tune);
-  const suffixDims = start ? createBackbone(o.backbone, { ...backbone, startTensor: start, rng: rng.fork('suffix') }).inputDims : net.inputDims;
+  const opens = [(phaseStart[0]! - t0) / 1000 - (nv + 2 * n) * trunkPerImage];
+  const tune: Record<string, TuneCosts> = {};
+  o.tunes.forEach((t, i) => {
+    const k = i + 1;
+    const prefixPerImage = perImage(cache[k]!, n);
+    opens.push((phaseStart[k]! - epochEnd[k - 1]!.at(-1)!) / 1000 - (nv + 2 * n) * prefixPerImage);
+    const start = trunkCache.startFor(t);
+    const suffixDims = start ? createBackbone(o.backbone, { ...backbone, startTensor: start, rng: rng.fork('suffix') }).inputDims : net.inputDims;
+    tune[t] = {
+      prefixPerImage, tuneStepPerImage: median(steps[k]!) / 1000 / bs, tuneValPerImage: median(vals[k]!) / nv,
+      tuneCacheBytesPerImage: 4 * suffixDims.reduce((a, b) => a * b, 1),
+    };
+  });
   return {
-    trunkPerImage, prefixPerImage,
-    headStepPerImage: median(steps[0]!) / 1000 / bs, headValPerImage: median(vals[0]!) / nv,
-    tuneStepPerImage: median(steps[1]!) / 1000 / bs, tuneValPerImage: median(vals[1]!) / nv,
-    phaseOpenSeconds: Math.max(0, (open0 + open1) / 2), tuneCacheBytesPerImage: 4 * suffixDims.reduce((a, b) => a * b, 1),
+    trunkPerImage, headStepPerImage: median(steps[0]!) / 1000 / bs, headValPerImage: median(vals[0]!) / nv,
+    phaseOpenSeconds: Math.max(0, median(opens)), tune,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -4,7 +4,7 @@ import {
   chooseAugment, chooseScratchShape, epochsWithin, expectedTrainCount, maxSizeForMemory, scaleEpochSeconds, sizeCandidates, targetEpochs, trainingSeconds,
 } from './recipe.js';
 import { backboneConfig, scratchConfig, type RecipeTarget } from './recipe-config.js';
-import { TUNE_TRAINABLE, backboneEvaluateSeconds, backboneMaxEpochs, chooseBackbonePlan } from './recipe-backbone.js';
+import { TUNE_DEPTHS, backboneEvaluateSeconds, backboneMaxEpochs, chooseBackbonePlan } from './recipe-backbone.js';
 import { dataStats } from './recipe-stats.js';
 import { probeBackbone, probeLoadSeconds, probeScratch } from './auto-train-probe.js';
 import { openRunSource } from './run-source.js';
@@ -79,7 +79,7 @@ export async function autoTrain(o: AutoTrainOptions): Promise<AutoTrainResult> {
     emit?.({ type: 'stage', stage: 'recipe', detail: 'measuring the backbone: cache passes, head and tune steps' });
     const augment = chooseAugment(stats, o.flip, true);
     const loadSeconds = nAll * (await probeLoadSeconds(source.items));
-    const costs = await probeBackbone({ backbone: o.backbone, channels, classes: stats.classes.length, threads: o.threads, augment, tune: TUNE_TRAINABLE });
+    const costs = await probeBackbone({ backbone: o.backbone, channels, classes: stats.classes.length, threads: o.threads, augment, tunes: TUNE_DEPTHS });
     const evaluate = backboneEvaluateSeconds(nVal + nTest, costs, augment.hflip === true);
     const seconds = trainingSeconds(o.budgetSeconds, { load: loadSeconds, evaluate, probe: elapsed() });
     const plan = chooseBackbonePlan({ train: nTrain, val: nVal }, seconds, costs);

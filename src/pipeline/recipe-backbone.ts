@@ -3,22 +3,28 @@
  * fit the training time, from costs measured on this machine (`probeBackbone`). Pure functions.
  */
 
+/** Measured costs of one tune depth (a `last:N` phase), in seconds per image unless named otherwise. */
+export interface TuneCosts {
+  /** The frozen prefix before the tuned layers, with augmentation, per image: one tune-phase cache pass. */
+  prefixPerImage: number;
+  /** Training step per train image (batch 32), and the suffix forward per val image. */
+  tuneStepPerImage: number;
+  tuneValPerImage: number;
+  /** Bytes of one image's cached tune-phase input (float32): memory per image and pass. */
+  tuneCacheBytesPerImage: number;
+}
+
 /** Measured costs of a cached-trunk backbone run on this machine, in seconds (per image unless named otherwise). */
 export interface BackboneCosts {
   /** The whole frozen trunk (to the embedding) with augmentation, per image: one head-phase cache pass; bounds inference too. */
   trunkPerImage: number;
-  /** The frozen prefix before the tuned layers, with augmentation, per image: one tune-phase cache pass. */
-  prefixPerImage: number;
   /** Head phase: training step per train image (batch 32), and the head's forward per val image. */
   headStepPerImage: number;
   headValPerImage: number;
-  /** Tune phase: training step per train image (batch 32), and the suffix forward per val image. */
-  tuneStepPerImage: number;
-  tuneValPerImage: number;
   /** Opening a phase (prefix session, training graph compiled, predictor), once per phase. */
   phaseOpenSeconds: number;
-  /** Bytes of one image's cached tune-phase input (float32): memory per image and pass. */
-  tuneCacheBytesPerImage: number;
+  /** Per tune depth of `TUNE_DEPTHS` (those measured). */
+  tune: Record<string, TuneCosts>;
 }
 
 /** A backbone plan: augmented prefix passes, a head phase then a tune phase (`tuneTrainable`, 0 epochs = head only). */
@@ -34,8 +40,18 @@ export interface BackbonePlan {
 /** A chosen plan with its estimated training seconds (total, and the head phase alone: the deadline's floor). */
 export interface PlannedBackbone extends BackbonePlan { estimate: number; headSeconds: number }
 
-/** Layers the tune phase trains: MobileNetV2 blocks 4–16 + Conv_1 (examples/chest-xray-mobilenetv2.yaml). */
+/**
+ * Tune depths, shallow to deep: MobileNetV2's Conv_1 + blocks 14–16 (7×7), + blocks 11–13 (14×14), and blocks 4–16 + Conv_1
+ * (examples/chest-xray-mobilenetv2.yaml). A deeper tune is planned when it gets MIN_DEEPER_EPOCHS; the shallowest from
+ * MIN_TUNE_EPOCHS (large sets on a small budget, where one `last:40` epoch would take most of it).
+ */
+export const TUNE_DEPTHS = ['last:10', 'last:19', 'last:40'] as const;
+
+/** The deepest tune depth, the example's. */
 export const TUNE_TRAINABLE = 'last:40';
+
+/** Fewest epochs for which a deeper tune is preferred to a shallower one with more. */
+export const MIN_DEEPER_EPOCHS = 4;
 
 /** Longest tune phase the ladder plans (beyond it the budget is left unused rather than spent untested). */
 export const MAX_TUNE_EPOCHS = 16;
@@ -73,36 +89,53 @@ export function backbonePlanSeconds(p: BackbonePlan, n: { train: number; val: nu
   const stepped = Math.floor(n.train / 32) * 32;
   const head = c.phaseOpenSeconds + (n.val + passes * n.train) * c.trunkPerImage
     + p.headEpochs * (stepped * c.headStepPerImage + n.val * c.headValPerImage + EPOCH_OVERHEAD_SECONDS);
-  const tune = p.tuneEpochs === 0 ? 0 : c.phaseOpenSeconds + (n.val + passes * n.train) * c.prefixPerImage
-    + p.tuneEpochs * (stepped * c.tuneStepPerImage + n.val * c.tuneValPerImage + EPOCH_OVERHEAD_SECONDS);
+  const t = p.tuneEpochs === 0 ? undefined : tuneCosts(c, p.tuneTrainable);
+  const tune = !t ? 0 : c.phaseOpenSeconds + (n.val + passes * n.train) * t.prefixPerImage
+    + p.tuneEpochs * (stepped * t.tuneStepPerImage + n.val * t.tuneValPerImage + EPOCH_OVERHEAD_SECONDS);
   return { head, tune, total: head + tune };
 }
 
-/** Most augmented passes whose cached tune inputs fit `bytes` (0 when not even one does). */
-export function maxPassesForMemory(nTrain: number, c: BackboneCosts, bytes = CACHE_BYTES): number {
-  return Math.min(MAX_PASSES, Math.floor(bytes / Math.max(1, nTrain * c.tuneCacheBytesPerImage)));
+/** The measured costs of tune depth `trainable` (an error when the probe did not measure it). */
+function tuneCosts(c: BackboneCosts, trainable: string): TuneCosts {
+  const t = c.tune[trainable];
+  if (!t) throw new Error(`no measured costs for tune depth ${trainable}`);
+  return t;
+}
+
+/** Most augmented passes whose cached tune inputs (per image `bytesPerImage`) fit `bytes` (0 when not even one does). */
+export function maxPassesForMemory(nTrain: number, bytesPerImage: number, bytes = CACHE_BYTES): number {
+  return Math.min(MAX_PASSES, Math.floor(bytes / Math.max(1, nTrain * bytesPerImage)));
 }
 
 /**
- * The plan ladder, cheapest first; each rung has at least the passes and epochs of the one before (so the chosen
- * plan grows with the budget): a head-only start, then tune epochs MIN_TUNE_EPOCHS…MAX_TUNE_EPOCHS with the head phase
- * at 10 epochs from 4 tune epochs on and one augmented pass per 2.5 tune epochs (as the example's 4 for 10), capped by memory.
+ * The plan ladder in order of preference (the last fitting rung is chosen): head-only rungs (3 epochs without passes,
+ * 6 with one, then 10 with 2…MAX_PASSES: a budget too small for any tune spends itself on augmented copies), then per
+ * tune depth, shallow to deep, tune epochs from MIN_TUNE_EPOCHS (the shallowest) or MIN_DEEPER_EPOCHS to
+ * MAX_TUNE_EPOCHS, the head phase at 10 epochs from 4 tune epochs on and one augmented pass per 2.5 tune epochs (as
+ * the example's 4 for 10), capped by the memory of that depth's cache (`maxPasses`). Within a depth each rung has at
+ * least the passes and epochs of the one before.
  */
-export function backboneLadder(maxPasses: number): BackbonePlan[] {
-  const rung = (passes: number, headEpochs: number, tuneEpochs: number): BackbonePlan => ({
-    passes: Math.min(passes, maxPasses), headEpochs, tuneEpochs, tuneTrainable: TUNE_TRAINABLE, headLr: 0.003, tuneLr: 0.0005,
+export function backboneLadder(maxPasses: (trainable: string) => number, depths: readonly string[] = TUNE_DEPTHS): BackbonePlan[] {
+  const rung = (passes: number, headEpochs: number, tuneEpochs: number, tuneTrainable: string): BackbonePlan => ({
+    passes, headEpochs, tuneEpochs, tuneTrainable, headLr: 0.003, tuneLr: 0.0005,
   });
-  const out = [rung(0, 3, 0), rung(1, 6, 0)];
-  for (let e = MIN_TUNE_EPOCHS; e <= MAX_TUNE_EPOCHS; e++) out.push(rung(Math.ceil(e / 2.5), e >= 4 ? MAX_HEAD_EPOCHS : 5 + e, e));
+  const out = [rung(0, 3, 0, TUNE_TRAINABLE), rung(1, 6, 0, TUNE_TRAINABLE)];
+  for (let p = 2; p <= MAX_PASSES; p++) out.push(rung(p, MAX_HEAD_EPOCHS, 0, TUNE_TRAINABLE));
+  depths.forEach((d, i) => {
+    for (let e = i === 0 ? MIN_TUNE_EPOCHS : MIN_DEEPER_EPOCHS; e <= MAX_TUNE_EPOCHS; e++) {
+      out.push(rung(Math.min(Math.ceil(e / 2.5), maxPasses(d)), e >= 4 ? MAX_HEAD_EPOCHS : 5 + e, e, d));
+    }
+  });
   return out;
 }
 
 /**
- * The richest rung of the ladder whose estimated training time fits `seconds` (the cheapest rung when none does: a
- * result the deadline may cut short beats none). Monotone: more seconds never give fewer passes or epochs.
+ * The most preferred rung of the ladder whose estimated training time fits `seconds` (the cheapest rung when none
+ * does: a result the deadline may cut short beats none), over the tune depths the probe measured.
  */
 export function chooseBackbonePlan(n: { train: number; val: number }, seconds: number, c: BackboneCosts, cacheBytes = CACHE_BYTES): PlannedBackbone {
-  const ladder = backboneLadder(maxPassesForMemory(n.train, c, cacheBytes));
+  const depths = TUNE_DEPTHS.filter((d) => c.tune[d]);
+  const ladder = backboneLadder((d) => maxPassesForMemory(n.train, tuneCosts(c, d).tuneCacheBytesPerImage, cacheBytes), depths);
   let pick = ladder[0]!;
   for (const r of ladder) if (backbonePlanSeconds(r, n, c).total <= seconds) pick = r;
   const s = backbonePlanSeconds(pick, n, c);
