@@ -51,8 +51,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * `fit` and trunk cache a run uses — 64 random images at the backbone's input size, 32 val images, batch 32, a head
  * epoch then 2 epochs of each tune depth in `tunes` (shallow to deep), 2 augmented passes with the recipe's
  * augmentation — timed from its events: cache passes (whole trunk, prefixes), phase opening (sessions, training
- * graph), steps (each phase's first left out), val forwards. About 25 s on an idle machine for one depth, ~10 s more
- * per further depth; heavy load stretches it (80 s at load 12).
+ * graph), steps (each phase's first left out), val forwards. On the idle 2-vCPU Intel VM: 12 s with one depth, 34 s
+ * with the three of TUNE_DEPTHS (measured in two HAM10000 runs); heavy load stretches it (80 s at load 12, one depth).
  */
 export async function probeBackbone(o: { backbone: string; channels: 1 | 3; classes: number; threads: number; augment: Record<string, unknown>; tunes: readonly string[] }): Promise<BackboneCosts & { seconds: number }> {
   const t0 = performance.now();
