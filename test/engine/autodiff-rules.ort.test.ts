@@ -63,12 +63,14 @@ const CASES: OpCase[] = [
   { name: 'Conv dilation 2 asymmetric pads', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([1, 2, 7, 6]), w: r([2, 2, 3, 3]), b: r([2]) }), attrs: { dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 0, 2]) } },
   { name: 'Conv group 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 4, 5, 5]), w: r([6, 2, 3, 3]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 5x5 stride 2', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 3, 8, 8]), w: r([3, 1, 5, 5]), b: r([3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), pads: attr.ints([2, 2, 2, 2]) } },
-  // MobileNetV2's depthwise 3×3 (group = C): stride 1 at ≥ 100 output positions takes the per-offset window dW,
-  // smaller or strided ones the grouped Conv with dY as the kernel (see conv.ts).
-  { name: 'Conv depthwise 3x3 stride 1, 10x10 (window dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 2, 10, 10]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
-  { name: 'Conv depthwise 3x3 stride 1, 5x5 (grouped Conv dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 5, 5]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), pads: attr.ints([1, 1, 1, 1]) } },
+  // MobileNetV2's depthwise 3×3 (group = C): maps of at most 196 × 196 input × output positions take the two-MatMul
+  // (Toeplitz) dW, larger ones at stride 1 the per-offset windows, the rest the grouped Conv with dY as the kernel.
+  { name: 'Conv depthwise 3x3 stride 1, 10x10 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 2, 10, 10]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
+  { name: 'Conv depthwise 3x3 stride 1, 5x5 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 5, 5]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 3x3 stride 2 SAME_UPPER (as the TF MobileNetV2)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 8, 8]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), auto_pad: attr.string('SAME_UPPER') } },
-  { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 12x12 (window dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 12, 12]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
+  { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 12x12 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 12, 12]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
+  { name: 'Conv depthwise 3x3 stride 1, 16x16 (window dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([1, 2, 16, 16]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
+  { name: 'Conv depthwise 3x3 stride 2, 20x20 (grouped Conv dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 20, 20]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv auto_pad SAME_UPPER stride 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 5, 5]), w: r([2, 2, 2, 2]) }), attrs: { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) } },
   // Group-1 dW paths (conv.ts): the cases above have < 16 input channels (per-image columns); these reach the shifted
   // copies (stride 1, ≥ 196 outputs), the channels-last im2col Gemm (also with dilation, asymmetric pads and unequal
@@ -147,8 +149,8 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW nhwc gather']);
   });
 
-  it('depthwise dW: windows from 100 output positions at stride 1, the grouped Conv otherwise', () => {
-    const dwConvs = (x: number[], strides: number[]) => {
+  it('depthwise dW: two MatMuls on small maps, windows from 100 output positions at stride 1, the grouped Conv otherwise', () => {
+    const dwPath = (x: number[], strides: number[]) => {
       const g: Graph = {
         name: 'dw', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
         inputs: [{ name: 'x', dtype: 'float32', dims: x }, { name: 'w', dtype: 'float32', dims: [x[1]!, 1, 3, 3] }],
@@ -156,12 +158,12 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
       g.nodes.push({ opType: 'Conv', name: 'conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attrs: { group: attr.int(x[1]!), pads: attr.ints([1, 1, 1, 1]), strides: attr.ints(strides) } });
       g.nodes.push({ opType: 'ReduceSum', name: 'sum', domain: '', inputs: ['y'], outputs: ['L'], attrs: { keepdims: attr.int(0) } });
       differentiate(g, { loss: 'L', wrt: ['w'] });
-      // the grouped-Conv dW is the gradient Conv whose kernel is not 3×3 (it has dY's spatial size)
-      return g.nodes.filter((n) => n.name.startsWith('grad/') && n.opType === 'Conv' && n.attrs.kernel_shape?.value.toString() !== '3,3').length;
+      return [...new Set([...gradientOrigins(g).values()].filter((o) => o.includes('dW')))];
     };
-    expect(dwConvs([2, 4, 10, 10], [1, 1])).toBe(0);
-    expect(dwConvs([2, 4, 9, 9], [1, 1])).toBe(1);
-    expect(dwConvs([2, 4, 20, 20], [2, 2])).toBe(1);
+    expect(dwPath([2, 4, 14, 14], [1, 1])).toEqual(['Conv dW depthwise Toeplitz']);
+    expect(dwPath([2, 4, 9, 9], [1, 1])).toEqual(['Conv dW depthwise Toeplitz']);
+    expect(dwPath([2, 4, 16, 16], [1, 1])).toEqual(['Conv dW depthwise windows']);
+    expect(dwPath([2, 4, 20, 20], [2, 2])).toEqual(['Conv dW grouped Conv']);
   });
 
   it('covers every op in the rule registry', () => {

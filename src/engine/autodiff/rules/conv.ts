@@ -1,5 +1,6 @@
 import { windowAttrs } from '../../graph/op-attrs.js';
 import { attr } from '../../graph/types.js';
+import { f32 } from '../../tensor.js';
 import type { GradEmitter, RuleTable } from '../grad-emitter.js';
 
 /** Slices (or zero-pads at the end) the spatial axes of `v` (dims `have`) to `want`. */
@@ -148,6 +149,48 @@ function depthwiseWeightGradWindows(g: GradEmitter, x: string, dY: string, wd: r
 }
 
 /**
+ * Largest H·W·Ho·Wo (input times output positions) for which a 2-D depthwise dW is computed by
+ * `depthwiseWeightGradToeplitz`: its per-channel [H·W, Ho·Wo] product grows with the square of the image, so it pays
+ * only on small maps. `bench/engine-depthwise-toeplitz.bench.ts` on MobileNetV2's shapes (batch 32, 2 threads, min of
+ * 5, idle): 960×7² 28.5–29.2 → 8.1–10.1 ms, 576×14² stride 2 16.3–19.2 → 9.8–11.5, 384×14² 40.4–48.6 → 17.9–24.0,
+ * 576×14² 59.5 → 29.1; 192×28² stride 2 loses (23.1 → 31.6).
+ */
+const DEPTHWISE_TOEPLITZ_MAX = 196 * 196;
+
+/** One selection matrix per map geometry and graph (MobileNetV2 has six 14×14 stride-1 layers: 1.4 MB each). */
+const selectionConstants = new WeakMap<GradEmitter, Map<string, string>>();
+
+/**
+ * dW of a 2-D depthwise convolution as matrix products, for small maps: per channel c, the full correlation matrix
+ * dT[c] = X[c]ᵀ·dY[c] ([H·W, Ho·Wo], the batch contracted by a batched MatMul over channels), then the entries each
+ * kernel offset reads (those at input = output·stride + offset·dilation − pad, inside the image) summed by one MatMul
+ * with a constant 0/1 selection matrix [H·W·Ho·Wo, KH·KW]. Two GEMMs and two transposes, against the grouped Conv's
+ * im2col whose rows are only Ho·Wo long.
+ */
+function depthwiseWeightGradToeplitz(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
+  const [c, , kh, kw] = wd as [number, number, number, number];
+  const [h, w, ho, wo] = [xd[2]!, xd[3]!, yd[2]!, yd[3]!];
+  const hw = h * w, p = ho * wo, k = kh * kw;
+  const key = [h, w, ho, wo, kh, kw, ...a.strides, ...a.dilations, a.pads[0], a.pads[1]].join(',');
+  const cache = selectionConstants.get(g) ?? new Map<string, string>();
+  selectionConstants.set(g, cache);
+  let sel = cache.get(key);
+  if (!sel) {
+    const m = new Float32Array(hw * p * k);
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
+      const ih = oh * a.strides[0]! + i * a.dilations[0]! - a.pads[0]!, iw = ow * a.strides[1]! + j * a.dilations[1]! - a.pads[1]!;
+      if (ih >= 0 && iw >= 0 && ih < h && iw < w) m[((ih * w + iw) * p + oh * wo + ow) * k + i * kw + j] = 1;
+    }
+    sel = g.constant(f32(m, [hw * p, k]), 'dw_select');
+    cache.set(key, sel);
+  }
+  const xc = g.transpose(g.reshape(g.transpose(x, [1, 0, 2, 3]), [c, -1, hw]), [0, 2, 1]);
+  const dyc = g.reshape(g.transpose(dY, [1, 0, 2, 3]), [c, -1, p]);
+  const dT = g.reshape(g.op('MatMul', [xc, dyc]), [c, hw * p]);
+  return g.reshape(g.op('MatMul', [dT, sel]), [c, 1, kh, kw]);
+}
+
+/**
  * dX of a stride-1 2-D convolution (group 1 or depthwise) as a forward Conv of dY with the spatially flipped,
  * in/out-swapped weight; undefined when that does not apply (then ConvTranspose is used).
  */
@@ -169,7 +212,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
  * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs with at least
  * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
  * outputs, else one Gemm over channels-last im2col columns built by one Gather; per-offset windows of X times dY (2-D depthwise,
- * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), or otherwise a grouped convolution of X
+ * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), two MatMuls (2-D depthwise on maps of at most
+ * DEPTHWISE_TOEPLITZ_MAX input × output positions), or otherwise a grouped convolution of X
  * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
  */
@@ -207,6 +251,9 @@ export const convRules = {
       return [dx, g.part('dW nhwc gather', () => convWeightGradNhwcGather(g, x, dY!, wd, yd, a, xd)), db];
     }
     const depthwise = r === 2 && Cg === 1 && wd[0] === G;
+    if (depthwise && g.dtype(x) === 'float32' && sp[0]! * sp[1]! * yd[2]! * yd[3]! <= DEPTHWISE_TOEPLITZ_MAX) {
+      return [dx, g.part('dW depthwise Toeplitz', () => depthwiseWeightGradToeplitz(g, x, dY!, wd, yd, a, xd)), db];
+    }
     if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
       return [dx, g.part('dW depthwise windows', () => depthwiseWeightGradWindows(g, x, dY!, wd, yd, a)), db];
     }

@@ -1,0 +1,236 @@
+// The Conv gradient rule before the Toeplitz depthwise dW (src/engine/autodiff/rules/conv.ts at 8d6a3d9), for A/B runs:
+// AB_OLD_RULES=./conv-rule-before-toeplitz.ts node --import tsx bench/engine-step-ab.ts mobilenet_v2-224 32 2 4 old,after
+import { windowAttrs } from '../src/engine/graph/op-attrs.js';
+import { attr } from '../src/engine/graph/types.js';
+import type { GradEmitter, RuleTable } from '../src/engine/autodiff/grad-emitter.js';
+
+/** Slices (or zero-pads at the end) the spatial axes of `v` (dims `have`) to `want`. */
+export function fitSpatial(g: GradEmitter, v: string, have: readonly number[], want: readonly number[]): string {
+  const r = want.length;
+  const axes = [...Array(r).keys()].map((i) => i + 2);
+  let out = v;
+  if (have.some((h, i) => h > want[i]!)) out = g.slice(out, Array(r).fill(0), want.map((w, i) => Math.min(w, have[i]!)), axes);
+  if (have.some((h, i) => h < want[i]!)) {
+    const pads = [0, 0, ...Array(r).fill(0), 0, 0, ...want.map((w, i) => Math.max(0, w - have[i]!))];
+    out = g.pad(out, pads);
+  }
+  return out;
+}
+
+/** Pads the spatial axes of an NCHW value (begin pads, then end pads), or returns it when all are 0. */
+export function padSpatial(g: GradEmitter, v: string, pads: readonly number[]): string {
+  const r = pads.length / 2;
+  return pads.some((p) => p !== 0) ? g.pad(v, [0, 0, ...pads.slice(0, r), 0, 0, ...pads.slice(r)]) : v;
+}
+
+/** Slices of `xt` (spatial axes 2, 3) that each kernel offset of a 2-D convolution reads, one per (kh, kw). */
+export function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number[], out: readonly number[], strides: readonly number[], dilations: readonly number[]): string[] {
+  const slices: string[] = [];
+  for (let kh = 0; kh < kernel[0]!; kh++) {
+    for (let kw = 0; kw < kernel[1]!; kw++) {
+      const starts = [kh * dilations[0]!, kw * dilations[1]!];
+      const ends = starts.map((st, i) => st + (out[i]! - 1) * strides[i]! + 1);
+      const whole = strides.every((s) => s === 1);
+      slices.push(whole && kernel[0] === 1 && kernel[1] === 1 ? xt
+        : g.op('Slice', [xt, g.ints(starts), g.ints(ends), g.ints([2, 3]), g.ints(strides)]));
+    }
+  }
+  return slices;
+}
+
+/**
+ * Output positions (Ho·Wo) from which a stride-1 group-1 dW is `convWeightGradShifted` instead of the im2col Gemm.
+ * `bench/engine-conv-dw.bench.ts`, batch 128, 2 threads, min process CPU ms of 4 runs (load 10–14): 64→64 3×3
+ * 28×28 im2col 188.8 → shifted (per image) 146.1, 128→128 14×14 134.8 → 113.0 (shifted with one big Gemm: 162.2,
+ * 109.1), but 256 7×7 93.3 → 142.7 and 512 4×4 108.6 → 360.9 (the per-image products get too small): those take
+ * channels-last columns, now gathered: `convWeightGradNhwcGather` (`bench/engine-conv-dw-ab.bench.ts`, median CPU ms of alternated rounds, load 12–17: 256 7×7
+ * im2col 93.0 → 87.4, 512 4×4 129.0 → 76.0, 128→256 3×3 s2 62.6 → 42.2, 256→512 3×3 s2 64.2 → 40.6).
+ */
+const SHIFTED_DW_MIN_POSITIONS = 196;
+
+/**
+ * Input channels below which (and for strided 1×1 convs) dW is `convWeightGradBatched`. Same bench: the 1→64 3×3
+ * stem 9.6 → 4.6 CPU ms, the 64→128 1×1 stride-2 downsample 17.4 → 12.9 (the X and dY transposes cost more than
+ * the per-image products lose); 64→128 3×3 stride 2 is a tie (114.6 / 118.4) and keeps im2col.
+ */
+const BATCHED_DW_MAX_CHANNELS = 16;
+
+/**
+ * Output positions from which a strided 1×1 dW stays `convWeightGradBatched` (below: `convWeightGradNhwcGather`).
+ * `bench/engine-conv-dw-ab.bench.ts`, median process CPU ms of 15 alternated rounds (load 17): 64→128 at 14×14
+ * outputs batched 10.3 / channels-last 13.2, 128→256 at 7×7 8.2 / 9.0, 256→512 at 4×4 15.5 / 7.7.
+ */
+const STRIDED_1X1_BATCHED_MIN_POSITIONS = 49;
+
+/**
+ * dW of a 2-D group-1 convolution per image, without transposing X or dY: the k² windows of the padded X stacked
+ * as [N, C·k², Ho·Wo] columns, MatMul of dY as [N, K, Ho·Wo] with their transpose (onnxruntime fuses the Transpose
+ * into the MatMul), summed over the batch.
+ */
+function convWeightGradBatched(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const slices = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
+  const cols = slices.length === 1 ? slices[0]! : g.op('Concat', slices.map((s) => g.op('Unsqueeze', [s, g.ints([2])])), { axis: attr.int(2) });
+  const p = yd[2]! * yd[3]!;
+  const mm = g.matmul(g.reshape(dY, [0, co, p]), g.transpose(g.reshape(cols, [0, ci * kh * kw, p]), [0, 2, 1]));
+  return g.reshape(g.reduceSum(mm, [0], false), [co, ci, kh, kw]);
+}
+
+/**
+ * dW of a stride-1, dilation-1, 2-D group-1 convolution from KW column-shifted copies of the padded X and KH
+ * row-padded copies of dY (not KH·KW windows): per image [KH·K, L] × [L, KW·C] with L = (H + pads)·Wo, whose block
+ * (i, j) is dW[:, :, i, j] because Σ_h dY[h]·X[h + i] = Σ_r dY_i[r]·X[r] with dY_i = dY shifted down by i rows;
+ * summed over the batch. A third less copying than the windows and no transposes of X or dY.
+ */
+function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const hp = ho + kh - 1;
+  const xp = padSpatial(g, x, a.pads);
+  const xs = [...Array(kw).keys()].map((j) => g.op('Slice', [xp, g.ints([j]), g.ints([j + wo]), g.ints([3])]));
+  const ds = [...Array(kh).keys()].map((i) => g.pad(dY, [0, 0, i, 0, 0, 0, kh - 1 - i, 0]));
+  const cat = (v: string[], c: number) => g.reshape(v.length === 1 ? v[0]! : g.op('Concat', v, { axis: attr.int(1) }), [0, v.length * c, hp * wo]);
+  const mm = g.matmul(cat(ds, co), g.transpose(cat(xs, ci), [0, 2, 1]));
+  return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [kh, co, kw, ci]), [1, 3, 0, 2]);
+}
+
+/** Pads the spatial axes of an NHWC value (`pads` as a Conv's: begin pads, then end pads). */
+export function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): string {
+  return pads.some((p) => p !== 0) ? g.pad(v, [0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!, 0]) : v;
+}
+
+/**
+ * The channels-last im2col Gemm (`bench/conv-dw-variants.ts` `convWeightGradNhwc`) with the columns built by ONE Gather instead of k² Slices and a Concat (which copies each
+ * window twice): rows of C floats of the padded NHWC X, flattened to [N, Hp·Wp, C], gathered in (ho, wo, kh, kw)
+ * order, so the result reshapes to the same [N·Ho·Wo, KH·KW·C] columns.
+ */
+function convWeightGradNhwcGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
+  const hp = xd[2]! + a.pads[0]! + a.pads[2]!;
+  const xp = g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads), [0, hp * wp, ci]);
+  const [s, d] = [a.strides, a.dilations];
+  const idx: number[] = [];
+  for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx.push((oh * s[0]! + i * d[0]!) * wp + ow * s[1]! + j * d[1]!);
+  // a 1×1 stride-1 unpadded conv (MobileNetV2's pointwise ones) reads every row once, in order: no copy needed
+  const identity = idx.length === hp * wp && idx.every((v, i) => v === i);
+  const cols = g.reshape(identity ? xp : g.op('Gather', [xp, g.ints(idx)], { axis: attr.int(1) }), [-1, kh * kw * ci]);
+  const dw = g.op('Gemm', [g.reshape(g.transpose(dY, [1, 0, 2, 3]), [co, -1]), cols]);
+  return g.transpose(g.reshape(dw, [co, kh, kw, ci]), [0, 3, 1, 2]);
+}
+
+export type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]) => string;
+
+/** The group-1 2-D dW formulations the rule chooses from, by the name their profile part carries (for benches). */
+export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
+  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'nhwc gather': convWeightGradNhwcGather,
+};
+
+/**
+ * Output positions (Ho·Wo) from which a stride-1 depthwise dW is computed by `depthwiseWeightGradWindows` instead of
+ * the grouped Conv with dY as the kernel. `bench/engine-depthwise-grad.bench.ts` on MobileNetV2's shapes (batch 32,
+ * 1 thread): 28×28 45–58 → 29–44 ms, 14×14 23–37 → 16.5–29.5 ms, 7×7 a tie (≈ 14–15 ms each); at stride 2 the
+ * strided windows cost more than they save (10–13 → 17–20 ms), so strided convs keep the grouped Conv.
+ */
+const DEPTHWISE_WINDOWS_MIN_POSITIONS = 100;
+
+/**
+ * dW of a stride-1 2-D depthwise convolution (group = C, one filter per channel), one kernel offset at a time: the
+ * offset's window of the padded X times dY, summed over space (a contiguous reduction, [N, C, 1, 1]), the offsets
+ * concatenated and summed over the batch. Onnxruntime runs the grouped Conv with a dY kernel as an im2col whose rows
+ * are only kernel-width long, which costs more than these KH·KW passes over the activations once Ho·Wo is large.
+ */
+function depthwiseWeightGradWindows(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+  const [c, , kh, kw] = wd as [number, number, number, number];
+  const windows = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
+  const parts = windows.map((win) => g.reduceSum(g.mul(win, dY), [2, 3], true));
+  const cat = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(2) });
+  return g.reshape(g.reduceSum(cat, [0], false), [c, 1, kh, kw]);
+}
+
+/**
+ * dX of a stride-1 2-D convolution (group 1 or depthwise) as a forward Conv of dY with the spatially flipped,
+ * in/out-swapped weight; undefined when that does not apply (then ConvTranspose is used).
+ */
+function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonly number[], G: number, a: ReturnType<typeof windowAttrs>): string | undefined {
+  const depthwise = G > 1 && wd[1] === 1 && wd[0] === G;
+  if (wd.length !== 4 || a.strides.some((s) => s !== 1) || (G !== 1 && !depthwise)) return undefined;
+  const ext = [0, 1].map((i) => a.dilations[i]! * (wd[i + 2]! - 1));
+  const pads = [ext[0]! - a.pads[0]!, ext[1]! - a.pads[1]!, ext[0]! - a.pads[2]!, ext[1]! - a.pads[3]!];
+  if (pads.some((p) => p < 0)) return undefined;
+  const big = -(2 ** 31);
+  const flipped = g.op('Slice', [w, g.ints([-1, -1]), g.ints([big, big]), g.ints([2, 3]), g.ints([-1, -1])]);
+  const wt = depthwise ? flipped : g.transpose(flipped, [1, 0, 2, 3]);
+  return g.op('Conv', [dY, wt], { dilations: attr.ints(a.dilations), group: attr.int(G), pads: attr.ints(pads), kernel_shape: attr.ints(wd.slice(2)) });
+}
+
+/**
+ * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
+ * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
+ * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs with at least
+ * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
+ * outputs, else one Gemm over channels-last im2col columns built by one Gather; per-offset windows of X times dY (2-D depthwise,
+ * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), or otherwise a grouped convolution of X
+ * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
+ * dB sums dY over batch and space.
+ */
+export const convRules = {
+  Conv: (n, [dY], g) => {
+    const [x, w] = [n.input(0), n.input(1)];
+    const xd = n.inDims(0), wd = n.inDims(1), yd = n.outDims(0);
+    const sp = xd.slice(2), r = sp.length;
+    const a = windowAttrs(n.node, sp, wd.slice(2));
+    const C = xd[1]!, G = a.group, Cg = C / G;
+    const spAxes = [...Array(r).keys()].map((i) => i + 2);
+    const db = n.has(2) ? g.part('dB', () => g.reduceSum(dY!, [0, ...spAxes], false)) : undefined;
+
+    // dX
+    let dx = g.part('dX flipped', () => convInputGradFlipped(g, dY!, w, wd, G, a));
+    if (!dx) dx = g.part('dX ConvTranspose', () => {
+      const convT = g.op('ConvTranspose', [dY!, w], {
+        strides: attr.ints(a.strides), dilations: attr.ints(a.dilations), group: attr.int(G),
+        pads: attr.ints([...a.pads.slice(0, r), ...Array(r).fill(0)]), kernel_shape: attr.ints(a.kernelShape),
+      });
+      const full = sp.map((_, i) => (yd[i + 2]! - 1) * a.strides[i]! + (a.kernelShape[i]! - 1) * a.dilations[i]! + 1 - a.pads[i]!);
+      return fitSpatial(g, convT, full, sp);
+    });
+
+    if (r === 2 && G === 1) {
+      const ones = (v: readonly number[]) => v.every((s) => s === 1);
+      const k1 = wd[2] === 1 && wd[3] === 1;
+      const positions = yd[2]! * yd[3]!;
+      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && !ones(a.strides) && positions >= STRIDED_1X1_BATCHED_MIN_POSITIONS)) {
+        return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
+      }
+      if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
+        return [dx, g.part('dW shifted', () => convWeightGradShifted(g, x, dY!, wd, yd, a)), db];
+      }
+      return [dx, g.part('dW nhwc gather', () => convWeightGradNhwcGather(g, x, dY!, wd, yd, a, xd)), db];
+    }
+    const depthwise = r === 2 && Cg === 1 && wd[0] === G;
+    if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
+      return [dx, g.part('dW depthwise windows', () => depthwiseWeightGradWindows(g, x, dY!, wd, yd, a)), db];
+    }
+    g.origin += ' dW grouped Conv';
+
+    // dW: out[c', m, k] = Σ_{n,o} Xr[c', j·N + n, k·d + o·s − p] · dY[n, m, o], j = group of m. For depthwise
+    // (Cg = 1) this is X as [1, C·N, H, W] with dY as C kernels of N channels: one im2col + GEMV per channel, far
+    // cheaper than a strided slice, product and reduction per kernel offset.
+    const swap01 = [1, 0, ...spAxes];
+    const xr = G === 1
+      ? g.transpose(x, swap01)
+      : Cg === 1 ? g.reshape(g.transpose(x, swap01), [1, -1, ...sp])
+        : g.reshape(g.transpose(g.reshape(x, [0, G, Cg, ...sp]), [2, 1, 0, ...spAxes.map((i) => i + 1)]), [Cg, -1, ...sp]);
+    const dyr = g.transpose(dY!, swap01);
+    const dwc = g.op('Conv', [xr, dyr], {
+      strides: attr.ints(a.dilations), dilations: attr.ints(a.strides), group: attr.int(G),
+      pads: attr.ints(a.pads), kernel_shape: attr.ints(yd.slice(2)),
+    });
+    const kFull = sp.map((s, i) => Math.floor((s + a.pads[i]! + a.pads[i + r]! - ((yd[i + 2]! - 1) * a.strides[i]! + 1)) / a.dilations[i]!) + 1);
+    const dwSliced = fitSpatial(g, dwc, kFull, wd.slice(2));
+    const dw = g.transpose(dwSliced, swap01);
+    return [dx, dw, db];
+  },
+} satisfies RuleTable;
+export { convRules as rules };
