@@ -64,12 +64,14 @@ const CASES: OpCase[] = [
   { name: 'Conv group 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 4, 5, 5]), w: r([6, 2, 3, 3]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 5x5 stride 2', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 3, 8, 8]), w: r([3, 1, 5, 5]), b: r([3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), pads: attr.ints([2, 2, 2, 2]) } },
   // MobileNetV2's depthwise 3×3 (group = C): maps of at most 196 × 196 input × output positions take the two-MatMul
-  // (Toeplitz) dW, larger ones at stride 1 the per-offset windows, the rest the grouped Conv with dY as the kernel.
+  // (Toeplitz) dW, larger ones at stride 1 the per-row MatMuls, the rest the grouped Conv with dY as the kernel.
   { name: 'Conv depthwise 3x3 stride 1, 10x10 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 2, 10, 10]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 3x3 stride 1, 5x5 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 5, 5]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 3x3 stride 2 SAME_UPPER (as the TF MobileNetV2)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 3, 8, 8]), w: r([3, 1, 3, 3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), auto_pad: attr.string('SAME_UPPER') } },
   { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 12x12 (Toeplitz dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 12, 12]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
-  { name: 'Conv depthwise 3x3 stride 1, 16x16 (window dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([1, 2, 16, 16]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
+  { name: 'Conv depthwise 3x3 stride 1, 16x16 (rows dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([1, 2, 16, 16]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
+  { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 18x18 (rows dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 18, 18]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
+  { name: 'Conv depthwise 5x3 stride 1, 14x16 (rows dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 2, 14, 16]), w: r([2, 1, 5, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([2, 1, 2, 1]) } },
   { name: 'Conv depthwise 3x3 stride 2, 20x20 (grouped Conv dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 20, 20]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv auto_pad SAME_UPPER stride 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 5, 5]), w: r([2, 2, 2, 2]) }), attrs: { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) } },
   // Group-1 dW paths (conv.ts): the cases above have < 16 input channels (per-image columns); these reach the shifted
@@ -149,7 +151,7 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW nhwc gather']);
   });
 
-  it('depthwise dW: two MatMuls on small maps, windows from 100 output positions at stride 1, the grouped Conv otherwise', () => {
+  it('depthwise dW: two MatMuls on small maps, per-row MatMuls from 100 output positions at stride 1, the grouped Conv otherwise', () => {
     const dwPath = (x: number[], strides: number[]) => {
       const g: Graph = {
         name: 'dw', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
@@ -162,7 +164,7 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     };
     expect(dwPath([2, 4, 14, 14], [1, 1])).toEqual(['Conv dW depthwise Toeplitz']);
     expect(dwPath([2, 4, 9, 9], [1, 1])).toEqual(['Conv dW depthwise Toeplitz']);
-    expect(dwPath([2, 4, 16, 16], [1, 1])).toEqual(['Conv dW depthwise windows']);
+    expect(dwPath([2, 4, 16, 16], [1, 1])).toEqual(['Conv dW depthwise rows']);
     expect(dwPath([2, 4, 20, 20], [2, 2])).toEqual(['Conv dW grouped Conv']);
   });
 

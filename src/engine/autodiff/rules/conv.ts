@@ -127,25 +127,37 @@ export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
 };
 
 /**
- * Output positions (Ho·Wo) from which a stride-1 depthwise dW is computed by `depthwiseWeightGradWindows` instead of
- * the grouped Conv with dY as the kernel. `bench/engine-depthwise-grad.bench.ts` on MobileNetV2's shapes (batch 32,
- * 1 thread): 28×28 45–58 → 29–44 ms, 14×14 23–37 → 16.5–29.5 ms, 7×7 a tie (≈ 14–15 ms each); at stride 2 the
- * strided windows cost more than they save (10–13 → 17–20 ms), so strided convs keep the grouped Conv.
+ * Output positions (Ho·Wo) from which a stride-1 depthwise dW too large for the Toeplitz form is computed by
+ * `depthwiseWeightGradRows` instead of the grouped Conv with dY as the kernel.
+ * `bench/engine-depthwise-toeplitz.bench.ts` on MobileNetV2's shapes (batch 32, 2 threads, min of 5, idle), grouped
+ * Conv / the earlier per-offset windows / rows, wall (process CPU) ms: 192×28² 93.4 (166.4) / 121.7 (158.7) / 59.3
+ * (78.0); 144×56² 268.8 (482.8) / 344.7 (417.4) / 174.9 (225.7); 32×112² 200.1 (383.7) / 286.5 (378.8) / 133.8
+ * (217.6). At stride 2 rows lose to the grouped Conv (96×112² 174.5 vs 221.3, 192×28² 22.7 vs 26.9).
  */
-const DEPTHWISE_WINDOWS_MIN_POSITIONS = 100;
+const DEPTHWISE_ROWS_MIN_POSITIONS = 100;
 
 /**
- * dW of a stride-1 2-D depthwise convolution (group = C, one filter per channel), one kernel offset at a time: the
- * offset's window of the padded X times dY, summed over space (a contiguous reduction, [N, C, 1, 1]), the offsets
- * concatenated and summed over the batch. Onnxruntime runs the grouped Conv with a dY kernel as an im2col whose rows
- * are only kernel-width long, which costs more than these KH·KW passes over the activations once Ho·Wo is large.
+ * dW of a stride-1 2-D depthwise convolution, one kernel row at a time: channel-first X padded, its rows oh + i·d
+ * against dY's rows with the batch and the output rows contracted by a batched MatMul over channels (a [Wp, Wo]
+ * matrix per channel: every input column against every output column), then the kernel columns' diagonals
+ * (input column ow + j·d) of the KH matrices summed by one MatMul with a constant 0/1 selection matrix. KH copies of
+ * X and GEMMs, against the 9 window copies, products and reductions of the per-offset form.
  */
-function depthwiseWeightGradWindows(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>): string {
+function depthwiseWeightGradRows(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
   const [c, , kh, kw] = wd as [number, number, number, number];
-  const windows = kernelSlices(g, padSpatial(g, x, a.pads), [kh, kw], yd.slice(2), a.strides, a.dilations);
-  const parts = windows.map((win) => g.reduceSum(g.mul(win, dY), [2, 3], true));
-  const cat = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(2) });
-  return g.reshape(g.reduceSum(cat, [0], false), [c, 1, kh, kw]);
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
+  const sel = selectionConstant(g, ['rows', wp, ho, wo, kh, kw, ...a.dilations].join(','), kh * wp * wo, kh * kw, (m) => {
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ow = 0; ow < wo; ow++) m[((i * wp + ow + j * a.dilations[1]!) * wo + ow) * kh * kw + i * kw + j] = 1;
+  });
+  const xp = padSpatial(g, g.transpose(x, [1, 0, 2, 3]), a.pads);
+  const dyc = g.reshape(g.transpose(dY, [1, 0, 2, 3]), [c, -1, wo]);
+  const parts = [...Array(kh).keys()].map((i) => {
+    const rows = g.reshape(g.slice(xp, [i * a.dilations[0]!], [i * a.dilations[0]! + ho], [2]), [c, -1, wp]);
+    return g.reshape(g.op('MatMul', [g.transpose(rows, [0, 2, 1]), dyc]), [c, wp * wo]);
+  });
+  const cat = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.int(1) });
+  return g.reshape(g.op('MatMul', [cat, sel]), [c, 1, kh, kw]);
 }
 
 /**
@@ -160,6 +172,20 @@ const DEPTHWISE_TOEPLITZ_MAX = 196 * 196;
 /** One selection matrix per map geometry and graph (MobileNetV2 has six 14×14 stride-1 layers: 1.4 MB each). */
 const selectionConstants = new WeakMap<GradEmitter, Map<string, string>>();
 
+/** The float32 [rows, cols] constant `fill` writes, emitted once per `key` and graph. */
+function selectionConstant(g: GradEmitter, key: string, rows: number, cols: number, fill: (m: Float32Array) => void): string {
+  const cache = selectionConstants.get(g) ?? new Map<string, string>();
+  selectionConstants.set(g, cache);
+  let name = cache.get(key);
+  if (!name) {
+    const m = new Float32Array(rows * cols);
+    fill(m);
+    name = g.constant(f32(m, [rows, cols]), 'dw_select');
+    cache.set(key, name);
+  }
+  return name;
+}
+
 /**
  * dW of a 2-D depthwise convolution as matrix products, for small maps: per channel c, the full correlation matrix
  * dT[c] = X[c]ᵀ·dY[c] ([H·W, Ho·Wo], the batch contracted by a batched MatMul over channels), then the entries each
@@ -171,19 +197,12 @@ function depthwiseWeightGradToeplitz(g: GradEmitter, x: string, dY: string, wd: 
   const [c, , kh, kw] = wd as [number, number, number, number];
   const [h, w, ho, wo] = [xd[2]!, xd[3]!, yd[2]!, yd[3]!];
   const hw = h * w, p = ho * wo, k = kh * kw;
-  const key = [h, w, ho, wo, kh, kw, ...a.strides, ...a.dilations, a.pads[0], a.pads[1]].join(',');
-  const cache = selectionConstants.get(g) ?? new Map<string, string>();
-  selectionConstants.set(g, cache);
-  let sel = cache.get(key);
-  if (!sel) {
-    const m = new Float32Array(hw * p * k);
+  const sel = selectionConstant(g, [h, w, ho, wo, kh, kw, ...a.strides, ...a.dilations, a.pads[0], a.pads[1]].join(','), hw * p, k, (m) => {
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
       const ih = oh * a.strides[0]! + i * a.dilations[0]! - a.pads[0]!, iw = ow * a.strides[1]! + j * a.dilations[1]! - a.pads[1]!;
       if (ih >= 0 && iw >= 0 && ih < h && iw < w) m[((ih * w + iw) * p + oh * wo + ow) * k + i * kw + j] = 1;
     }
-    sel = g.constant(f32(m, [hw * p, k]), 'dw_select');
-    cache.set(key, sel);
-  }
+  });
   const xc = g.transpose(g.reshape(g.transpose(x, [1, 0, 2, 3]), [c, -1, hw]), [0, 2, 1]);
   const dyc = g.reshape(g.transpose(dY, [1, 0, 2, 3]), [c, -1, p]);
   const dT = g.reshape(g.op('MatMul', [xc, dyc]), [c, hw * p]);
@@ -211,8 +230,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
  * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs with at least
  * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
- * outputs, else one Gemm over channels-last im2col columns built by one Gather; per-offset windows of X times dY (2-D depthwise,
- * stride 1, at least DEPTHWISE_WINDOWS_MIN_POSITIONS output positions), two MatMuls (2-D depthwise on maps of at most
+ * outputs, else one Gemm over channels-last im2col columns built by one Gather; per kernel row a MatMul of X's rows and dY's (2-D depthwise,
+ * stride 1, at least DEPTHWISE_ROWS_MIN_POSITIONS output positions), two MatMuls (2-D depthwise on maps of at most
  * DEPTHWISE_TOEPLITZ_MAX input × output positions), or otherwise a grouped convolution of X
  * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
  * dB sums dY over batch and space.
@@ -254,8 +273,8 @@ export const convRules = {
     if (depthwise && g.dtype(x) === 'float32' && sp[0]! * sp[1]! * yd[2]! * yd[3]! <= DEPTHWISE_TOEPLITZ_MAX) {
       return [dx, g.part('dW depthwise Toeplitz', () => depthwiseWeightGradToeplitz(g, x, dY!, wd, yd, a, xd)), db];
     }
-    if (depthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_WINDOWS_MIN_POSITIONS) {
-      return [dx, g.part('dW depthwise windows', () => depthwiseWeightGradWindows(g, x, dY!, wd, yd, a)), db];
+    if (depthwise && g.dtype(x) === 'float32' && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_ROWS_MIN_POSITIONS) {
+      return [dx, g.part('dW depthwise rows', () => depthwiseWeightGradRows(g, x, dY!, wd, yd, a, xd)), db];
     }
     g.origin += ' dW grouped Conv';
 
