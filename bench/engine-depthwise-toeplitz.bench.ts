@@ -5,7 +5,10 @@
 //   dx_conv / dx_tz     dX by the flipped-kernel Conv (stride 1) or ConvTranspose (stride 2), or dY·T[c]ᵀ;
 //   dw_grouped          dW by the grouped Conv with dY as the kernel (the rule below 100 positions or at stride 2);
 //   dw_tz               dW = (X[c]ᵀ·dY[c]) [H·W·Ho·Wo] times the transposed selection matrix (the rule since this bench);
-//   dw_tzg              the same product, the kernel offsets' entries taken by one Gather, masked and summed.
+//   dw_tzg              the same product, the kernel offsets' entries taken by one Gather, masked and summed;
+//   dw_windows          9 × Slice(padded X) · dY, summed (the rule at stride 1 from 100 positions before dw_rows);
+//   dw_rows             per kernel row one MatMul of X's rows and dY's (the rule at stride 1 on larger maps);
+//   dx_phases, dx_zeroins  stride-2 dX by 4 phase Convs + DepthToSpace, or by zero insertion + a stride-1 Conv.
 // Args: [threads=2] [runs=5]; DW_SHAPES='N,C,H,stride;…' (default: MobileNetV2-224's 7×7, 14×14 and one 28×28 shape).
 import { loadavg } from 'node:os';
 import { attr, f32 } from '../src/engine/index.js';
@@ -53,6 +56,27 @@ for (const [N, C, H, S] of SHAPES) {
       ? e.op('Conv', ['dY', e.op('Slice', ['W', e.ints([-1, -1]), e.ints([-(2 ** 31), -(2 ** 31)]), e.ints([2, 3]), e.ints([-1, -1])])], { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]), group: attr.int(C) })
       : e.op('Slice', [e.op('ConvTranspose', ['dY', 'W'], { strides: attr.ints([S, S]), group: attr.int(C), pads: attr.ints([0, 0, 0, 0]), kernel_shape: attr.ints([3, 3]) }), e.ints([0, 0]), e.ints([H, H]), e.ints([2, 3])]))),
     dx_tz: makeTz((e) => nc(e, e.op('MatMul', [cn(e, 'dY', P), e.transpose(T(e), [0, 2, 1])]), H)),
+    // dX of a stride-2 conv by its 4 phases: per phase a stride-1 depthwise Conv of dY with the flipped sub-kernel,
+    // the phases interleaved by DepthToSpace (DCR), cropped to X
+    ...(S === 2 ? { dx_phases: make((e) => {
+      const parts: string[] = [];
+      for (let rh = 0; rh < 2; rh++) for (let rw = 0; rw < 2; rw++) {
+        const [mh, mw] = [rh === 0 ? 2 : 1, rw === 0 ? 2 : 1];
+        const sub = e.op('Slice', ['W', e.ints([rh, rw]), e.ints([3, 3]), e.ints([2, 3]), e.ints([2, 2])]);
+        const flip = e.op('Slice', [sub, e.ints([-1, -1]), e.ints([-(2 ** 31), -(2 ** 31)]), e.ints([2, 3]), e.ints([-1, -1])]);
+        parts.push(e.op('Conv', ['dY', flip], { kernel_shape: attr.ints([mh, mw]), group: attr.int(C), pads: attr.ints([mh - 1, mw - 1, 1, 1]) }));
+      }
+      const d2s = e.op('DepthToSpace', [e.op('Concat', parts, { axis: attr.int(1) })], { blocksize: attr.int(2), mode: attr.string('DCR') });
+      return e.op('Slice', [d2s, e.ints([pads[0]!, pads[1]!]), e.ints([pads[0]! + H, pads[1]! + H]), e.ints([2, 3])]);
+    }) } : {}),
+    // dX of a stride-2 conv by zero insertion: dY spread to every other position by Pad, then the stride-1 full
+    // correlation with the flipped kernel, cropped to X
+    ...(S === 2 ? { dx_zeroins: make((e) => {
+      const up = e.reshape(e.op('Pad', [e.reshape('dY', [-1, C, Ho, 1, Ho, 1]), e.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1])]), [-1, C, 2 * Ho, 2 * Ho]);
+      const flip = e.op('Slice', ['W', e.ints([-1, -1]), e.ints([-(2 ** 31), -(2 ** 31)]), e.ints([2, 3]), e.ints([-1, -1])]);
+      const full = e.op('Conv', [up, flip], { kernel_shape: attr.ints([3, 3]), group: attr.int(C), pads: attr.ints([2 - pads[0]!, 2 - pads[1]!, 0, 0]) });
+      return e.op('Slice', [full, e.ints([0, 0]), e.ints([H, H]), e.ints([2, 3])]);
+    }) } : {}),
     dw_grouped: make((e) => {
       const xr = e.reshape(e.transpose('X', [1, 0, 2, 3]), [1, -1, H, H]);
       const dwc = e.op('Conv', [xr, e.transpose('dY', [1, 0, 2, 3])], { strides: attr.ints([1, 1]), dilations: attr.ints([S, S]), group: attr.int(C), pads: attr.ints(pads), kernel_shape: attr.ints([Ho, Ho]) });
@@ -90,5 +114,5 @@ for (const [N, C, H, S] of SHAPES) {
   const feeds = randomFeeds({ X: [N, C, H, H], W: [C, 1, 3, 3], dY: [N, C, Ho, Ho] });
   const l0 = loadavg()[0]!;
   const { minMs, minCpuMs, out } = await timeVariants(variants as Record<string, Graph>, feeds, threads, runs);
-  console.log(JSON.stringify({ name: 'engine-depthwise-toeplitz', config: { N, C, H, stride: S, threads, runs }, min_ms: minMs, min_cpu_ms: minCpuMs, err: { fwd: maxRelDiff(out.fwd_tz, out.fwd_conv), dx: maxRelDiff(out.dx_tz, out.dx_conv), dw: maxRelDiff(out.dw_tz, out.dw_grouped), dwg: maxRelDiff(out.dw_tzg, out.dw_grouped), rows: maxRelDiff(out.dw_rows, out.dw_grouped) }, load: [l0, loadavg()[0]] }));
+  console.log(JSON.stringify({ name: 'engine-depthwise-toeplitz', config: { N, C, H, stride: S, threads, runs }, min_ms: minMs, min_cpu_ms: minCpuMs, err: { fwd: maxRelDiff(out.fwd_tz, out.fwd_conv), dxp: maxRelDiff(out.dx_phases, out.dx_conv), dxz: maxRelDiff(out.dx_zeroins, out.dx_conv), dx: maxRelDiff(out.dx_tz, out.dx_conv), dw: maxRelDiff(out.dw_tz, out.dw_grouped), dwg: maxRelDiff(out.dw_tzg, out.dw_grouped), rows: maxRelDiff(out.dw_rows, out.dw_grouped) }, load: [l0, loadavg()[0]] }));
 }
