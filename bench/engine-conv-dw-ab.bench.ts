@@ -18,14 +18,15 @@ const threads = Number(process.argv[2] ?? 2);
 const rounds = Number(process.argv[3] ?? 5);
 const wanted = process.argv[4] && process.argv[4] !== 'all' ? process.argv[4].split(',') : Object.keys(DW_VARIANTS);
 // [Cin, Cout, H, kernel, stride] of ResNet-18-28 (the stem, then per stage: 3×3 s1, the first 3×3 s2, the 1×1 s2 downsample)
-const SHAPES: [number, number, number, number, number][] = [
+// DW_SHAPES='Cin,Cout,H,kernel,stride;…' and DW_N replace them and the batch (e.g. MobileNetV2-224's 1×1 convs at 32).
+const SHAPES: [number, number, number, number, number][] = process.env.DW_SHAPES ? process.env.DW_SHAPES.split(';').map((t) => t.split(',').map(Number) as [number, number, number, number, number]) : [
   [1, 64, 28, 3, 1], [64, 64, 28, 3, 1],
   [64, 128, 28, 3, 2], [64, 128, 28, 1, 2], [128, 128, 14, 3, 1],
   [128, 256, 14, 3, 2], [128, 256, 14, 1, 2], [256, 256, 7, 3, 1],
   [256, 512, 7, 3, 2], [256, 512, 7, 1, 2], [512, 512, 4, 3, 1],
 ];
 const which = process.argv[5] && process.argv[5] !== 'all' ? process.argv[5].split(',').map(Number) : SHAPES.map((_, i) => i);
-const N = 128;
+const N = Number(process.env.DW_N ?? 128);
 
 for (const si of which) {
   const [C, K, H, k, S] = SHAPES[si]!;

@@ -129,7 +129,7 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     });
   }
 
-  it('group-1 dW: per image below 16 input channels and for strided 1×1 from 49 outputs, shifted copies at stride 1 from 196 outputs, else channels-last im2col', () => {
+  it('group-1 dW: per image below 16 input channels, for strided 1×1 from 49 outputs and stride-1 1×1 from 196, shifted copies at stride 1 from 196 outputs, else channels-last im2col', () => {
     const dwPath = (x: number[], k: number, stride: number) => {
       const g: Graph = {
         name: 'conv', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
@@ -148,7 +148,8 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     expect(dwPath([2, 32, 12, 12], 1, 2)).toEqual(['Conv dW nhwc gather']);
     expect(dwPath([2, 32, 13, 13], 3, 1)).toEqual(['Conv dW nhwc gather']);
     expect(dwPath([2, 32, 28, 28], 3, 2)).toEqual(['Conv dW nhwc gather']);
-    expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW nhwc gather']);
+    expect(dwPath([2, 32, 28, 28], 1, 1)).toEqual(['Conv dW batched']);
+    expect(dwPath([2, 32, 13, 13], 1, 1)).toEqual(['Conv dW nhwc gather']);
   });
 
   it('depthwise dW: two MatMuls on small maps, per-row MatMuls from 100 output positions at stride 1, the grouped Conv otherwise', () => {

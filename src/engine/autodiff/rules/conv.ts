@@ -62,6 +62,16 @@ const BATCHED_DW_MAX_CHANNELS = 16;
 const STRIDED_1X1_BATCHED_MIN_POSITIONS = 49;
 
 /**
+ * Output positions from which a stride-1 1×1 (pointwise) dW is `convWeightGradBatched` too. MobileNetV2-224's
+ * pointwise shapes, batch 32 (`DW_N=32 DW_SHAPES=… node --import tsx bench/engine-conv-dw-ab.bench.ts 2 5
+ * "batched,nhwc gather,im2col"`, median wall ms of 5 alternated rounds, load ≈ 1), batched / channels-last:
+ * 16→96 112² 9.9 / 43.5, 144→24 56² 10.0 / 35.1, 24→144 56² 6.0 / 19.5, 192→32 28² 3.7 / 9.3, 384→64 14² 6.3 / 6.8,
+ * 64→384 14² 3.7 / 5.0, 576→96 14² 7.1 / 11.4; at 7×7 the channels-last Gemm wins (960→160 8.4 / 6.6, 320→1280
+ * 21.5 / 13.7).
+ */
+const POINTWISE_BATCHED_MIN_POSITIONS = 196;
+
+/**
  * dW of a 2-D group-1 convolution per image, without transposing X or dY: the k² windows of the padded X stacked
  * as [N, C·k², Ho·Wo] columns, MatMul of dY as [N, K, Ho·Wo] with their transpose (onnxruntime fuses the Transpose
  * into the MatMul), summed over the batch.
@@ -228,8 +238,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
 /**
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
- * stride); dW (2-D, group 1) is per image for narrow inputs and strided 1×1 convs with at least
- * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
+ * stride); dW (2-D, group 1) is per image for narrow inputs, strided 1×1 convs with at least
+ * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs and stride-1 1×1 convs with at least POINTWISE_BATCHED_MIN_POSITIONS, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
  * outputs, else one Gemm over channels-last im2col columns built by one Gather; per kernel row a MatMul of X's rows and dY's (2-D depthwise,
  * stride 1, at least DEPTHWISE_ROWS_MIN_POSITIONS output positions), two MatMuls (2-D depthwise on maps of at most
  * DEPTHWISE_TOEPLITZ_MAX input × output positions), or otherwise a grouped convolution of X
@@ -261,7 +271,8 @@ export const convRules = {
       const ones = (v: readonly number[]) => v.every((s) => s === 1);
       const k1 = wd[2] === 1 && wd[3] === 1;
       const positions = yd[2]! * yd[3]!;
-      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && !ones(a.strides) && positions >= STRIDED_1X1_BATCHED_MIN_POSITIONS)) {
+      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && !ones(a.strides) && positions >= STRIDED_1X1_BATCHED_MIN_POSITIONS)
+        || (k1 && ones(a.strides) && positions >= POINTWISE_BATCHED_MIN_POSITIONS)) {
         return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
       }
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
