@@ -8,7 +8,8 @@
 //   dw_tzg              the same product, the kernel offsets' entries taken by one Gather, masked and summed;
 //   dw_windows          9 × Slice(padded X) · dY, summed (the rule at stride 1 from 100 positions before dw_rows);
 //   dw_rows             per kernel row one MatMul of X's rows and dY's (the rule at stride 1 on larger maps);
-//   dx_phases, dx_zeroins  stride-2 dX by 4 phase Convs + DepthToSpace, or by zero insertion + a stride-1 Conv.
+//   dx_phases, dx_zeroins, dx_rows  stride-2 dX by 4 phase Convs + DepthToSpace, by zero insertion + a stride-1 Conv,
+//                       or per kernel row a MatMul of dY's rows with the row's [Wo, Wp] matrix (none beat ConvTranspose).
 // Args: [threads=2] [runs=5]; DW_SHAPES='N,C,H,stride;…' (default: MobileNetV2-224's 7×7, 14×14 and one 28×28 shape).
 import { loadavg } from 'node:os';
 import { attr, f32 } from '../src/engine/index.js';
@@ -77,6 +78,21 @@ for (const [N, C, H, S] of SHAPES) {
       const full = e.op('Conv', [up, flip], { kernel_shape: attr.ints([3, 3]), group: attr.int(C), pads: attr.ints([2 - pads[0]!, 2 - pads[1]!, 0, 0]) });
       return e.op('Slice', [full, e.ints([0, 0]), e.ints([H, H]), e.ints([2, 3])]);
     }) } : {}),
+    // dX of a stride-2 conv by kernel rows: per row i, dY's rows times the [Wo, Wp] matrix of kernel row i (a batched
+    // MatMul over channels), rows 2·oh + i: even rows R0[q] + R2[q − 1], odd rows R1[q], interleaved, cropped
+    ...(S === 2 ? { dx_rows: make((e) => {
+      const Q = Ho + 1;
+      const tsel = new Float32Array(9 * 3 * Ho * Wp);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let ow = 0; ow < Ho; ow++) tsel[(i * 3 + j) * 3 * Ho * Wp + (i * Ho + ow) * Wp + ow * 2 + j] = 1;
+      const t = e.reshape(e.op('MatMul', [e.reshape('W', [C, 9]), e.constant(f32(tsel, [9, 3 * Ho * Wp]), 'tsel')]), [C, 3, Ho, Wp]);
+      const dyc = e.reshape(e.transpose('dY', [1, 0, 2, 3]), [C, -1, Ho]);
+      const r = [0, 1, 2].map((i) => e.reshape(e.op('MatMul', [dyc, e.op('Squeeze', [e.op('Slice', [t, e.ints([i]), e.ints([i + 1]), e.ints([1])]), e.ints([1])])]), [C, -1, Ho, Wp]));
+      const even = e.op('Add', [e.op('Pad', [r[0]!, e.ints([0, 0, 0, 0, 0, 0, 1, 0])]), e.op('Pad', [r[2]!, e.ints([0, 0, 1, 0, 0, 0, 0, 0])])]);
+      const odd = e.op('Pad', [r[1]!, e.ints([0, 0, 0, 0, 0, 0, 1, 0])]);
+      const inter = e.reshape(e.op('Concat', [e.op('Unsqueeze', [even, e.ints([3])]), e.op('Unsqueeze', [odd, e.ints([3])])], { axis: attr.int(3) }), [C, -1, 2 * Q, Wp]);
+      const crop = e.op('Slice', [inter, e.ints([pads[0]!, pads[1]!]), e.ints([pads[0]! + H, pads[1]! + H]), e.ints([2, 3])]);
+      return e.transpose(crop, [1, 0, 2, 3]);
+    }) } : {}),
     dw_grouped: make((e) => {
       const xr = e.reshape(e.transpose('X', [1, 0, 2, 3]), [1, -1, H, H]);
       const dwc = e.op('Conv', [xr, e.transpose('dY', [1, 0, 2, 3])], { strides: attr.ints([1, 1]), dilations: attr.ints([S, S]), group: attr.int(C), pads: attr.ints(pads), kernel_shape: attr.ints([Ho, Ho]) });
@@ -114,5 +130,5 @@ for (const [N, C, H, S] of SHAPES) {
   const feeds = randomFeeds({ X: [N, C, H, H], W: [C, 1, 3, 3], dY: [N, C, Ho, Ho] });
   const l0 = loadavg()[0]!;
   const { minMs, minCpuMs, out } = await timeVariants(variants as Record<string, Graph>, feeds, threads, runs);
-  console.log(JSON.stringify({ name: 'engine-depthwise-toeplitz', config: { N, C, H, stride: S, threads, runs }, min_ms: minMs, min_cpu_ms: minCpuMs, err: { fwd: maxRelDiff(out.fwd_tz, out.fwd_conv), dxp: maxRelDiff(out.dx_phases, out.dx_conv), dxz: maxRelDiff(out.dx_zeroins, out.dx_conv), dx: maxRelDiff(out.dx_tz, out.dx_conv), dw: maxRelDiff(out.dw_tz, out.dw_grouped), dwg: maxRelDiff(out.dw_tzg, out.dw_grouped), rows: maxRelDiff(out.dw_rows, out.dw_grouped) }, load: [l0, loadavg()[0]] }));
+  console.log(JSON.stringify({ name: 'engine-depthwise-toeplitz', config: { N, C, H, stride: S, threads, runs }, min_ms: minMs, min_cpu_ms: minCpuMs, err: { fwd: maxRelDiff(out.fwd_tz, out.fwd_conv), dxp: maxRelDiff(out.dx_phases, out.dx_conv), dxz: maxRelDiff(out.dx_zeroins, out.dx_conv), dxr: maxRelDiff(out.dx_rows, out.dx_conv), dx: maxRelDiff(out.dx_tz, out.dx_conv), dw: maxRelDiff(out.dw_tz, out.dw_grouped), dwg: maxRelDiff(out.dw_tzg, out.dw_grouped), rows: maxRelDiff(out.dw_rows, out.dw_grouped) }, load: [l0, loadavg()[0]] }));
 }
