@@ -1,21 +1,22 @@
 // A/B of one network's training graph (forward, loss, backward; no optimizer update) built with the current rules and
-// with the rules exported as `rules` by AB_OLD_RULES=path.ts: both sessions compiled first, then `rounds` rounds each
+// with the rules exported as `rules` by AB_OLD_RULES=path.ts or git:COMMIT: both sessions compiled first, then `rounds` rounds each
 // running A and B once on the same feeds (alternated, so both see the same machine load). Per variant the min and
 // median wall and process-CPU ms per run, the median of the per-round CPU ratios new/old, and the max relative
 // difference of the gradients. Cheaper than engine-step-ab.ts (no compile per round), so more rounds fit a busy hour.
 // AB_NEW_RULES=path.ts takes the new variant's rules from a module too (e.g. a threshold changed in a copy of conv.ts).
-// Usage: AB_OLD_RULES=path.ts node --import tsx bench/engine-graph-ab.ts [arch=resnet18-28] [batch=128] [threads=2] [rounds=8]
+// Usage: AB_OLD_RULES=path.ts or git:COMMIT node --import tsx bench/engine-graph-ab.ts [arch=resnet18-28] [batch=128] [threads=2] [rounds=8]
 import { cpus, loadavg } from 'node:os';
 import { ParameterStore, RULES, Rng, Session, bindParams, bnStatOutputs, buildTrainingGraph, f32, i64 } from '../src/engine/index.js';
 import type { Graph, Tensor } from '../src/engine/index.js';
 import { nchwcBlockSize } from '../src/engine/runtime/nchwc.js';
 import { createModel } from '../src/models/index.js';
 import { maxRelDiff } from './graph-variants.js';
+import { loadOldRules } from './old-rules.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
 const [batch, threads, rounds] = [128, 2, 8].map((d, i) => Number(process.argv[3 + i] ?? d)) as [number, number, number];
-if (!process.env.AB_OLD_RULES) throw new Error('set AB_OLD_RULES=path.ts (a module exporting `rules`)');
-const old = ((await import(process.env.AB_OLD_RULES)) as { rules: typeof RULES }).rules;
+if (!process.env.AB_OLD_RULES) throw new Error('set AB_OLD_RULES=path.ts or git:COMMIT (a module exporting `rules`)');
+const old = await loadOldRules();
 const current = { ...RULES };
 const fresh = process.env.AB_NEW_RULES ? ((await import(process.env.AB_NEW_RULES)) as { rules: typeof RULES }).rules : {};
 

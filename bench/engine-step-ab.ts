@@ -3,7 +3,7 @@
 // machine the CPU time per step is the steadier figure), and the load average.
 // Usage: node --import tsx bench/engine-step-ab.ts [arch=resnet18-28] [batch=128] [threads=2] [rounds=3] [variants=plain,nchwc]
 // Variants: plain (Convs as plain ONNX Convs), nchwc (the trainer default: measured Convs on onnxruntime's NCHWc kernels),
-// old (nchwc, with the rules exported as `rules` by the module AB_OLD_RULES=path.ts in place of the current ones:
+// old (nchwc, with the rules exported as `rules` by the module AB_OLD_RULES=path.ts or git:COMMIT in place of the current ones:
 // e.g. an earlier conv.ts, to A/B a gradient formulation), opbn (nchwc, batch norm differentiated op by op), before
 // (plain Convs, op-by-op batch norm and the AB_OLD_RULES rules: the engine before issue 16), after (the defaults),
 // spin / nospin (the defaults with the session's intra-op threads always / never spinning).
@@ -11,13 +11,14 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ParameterStore, RULES, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type BenchOptions, type Network } from '../src/engine/index.js';
 import { createBackbone, createModel } from '../src/models/index.js';
+import { loadOldRules } from './old-rules.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
 const [batch, threads, rounds] = [128, 2, 3].map((d, i) => Number(process.argv[3 + i] ?? d)) as [number, number, number];
 const names = (process.argv[6] ?? 'plain,nchwc').split(',');
 const VARIANTS: Record<string, Partial<BenchOptions>> = { plain: { nchwc: false }, nchwc: { nchwc: true }, after: {}, old: { nchwc: true }, opbn: { nchwc: true, closedFormBatchNorm: false }, before: { nchwc: false, closedFormBatchNorm: false }, spin: { spin: true }, nospin: { spin: false } };
 const current = { ...RULES };
-const old = process.env.AB_OLD_RULES ? ((await import(process.env.AB_OLD_RULES)) as { rules: typeof RULES }).rules : {};
+const old = await loadOldRules();
 const MOBILENET_V2 = fileURLToPath(new URL('../../shared/models/tf-mobilenet-coral/mobilenet_v2_1.0_224_quant.f32.onnx', import.meta.url));
 
 const rng = new Rng(0);

@@ -2,7 +2,7 @@
 // onnxruntime's kernel time per op type and per gradient rule (benchTrain's profileByRule: forward ops as 'fwd <op>',
 // gradient nodes by the forward op whose rule emitted them and the rule's part, e.g. 'grad Conv dW im2col').
 // Usage: node --import tsx bench/engine-step-profile.ts [arch=resnet18-28] [batch=128] [threads=2] [steps=3] [top=25] [variant=after]
-// variant before: plain Convs, op-by-op batch norm and the rules exported as `rules` by AB_OLD_RULES=path.ts (e.g. an
+// variant before: plain Convs, op-by-op batch norm and the rules exported as `rules` by AB_OLD_RULES=path.ts or git:COMMIT (e.g. an
 // earlier conv.ts) — the engine before issue 16; after: the current defaults.
 // arch: resnet18-28 | compact-cnn | mobilenet_v2-224 | any built-in (size 28 for *-28 / compact-cnn, else 224).
 import { cpus, loadavg } from 'node:os';
@@ -11,11 +11,12 @@ import {
   ParameterStore, RULES, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type Network,
 } from '../src/engine/index.js';
 import { createBackbone, createModel } from '../src/models/index.js';
+import { loadOldRules } from './old-rules.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
 const [batch, threads, steps, top] = [128, 2, 3, 25].map((d, i) => Number(process.argv[3 + i] ?? d)) as [number, number, number, number];
 const before = process.argv[7] === 'before';
-if (before && process.env.AB_OLD_RULES) Object.assign(RULES, ((await import(process.env.AB_OLD_RULES)) as { rules: typeof RULES }).rules);
+if (before) Object.assign(RULES, await loadOldRules());
 const variant = before ? { nchwc: false, closedFormBatchNorm: false } : {};
 const MOBILENET_V2 = fileURLToPath(new URL('../../shared/models/tf-mobilenet-coral/mobilenet_v2_1.0_224_quant.f32.onnx', import.meta.url));
 
