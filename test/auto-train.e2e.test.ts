@@ -44,6 +44,8 @@ describe('medclass train SOURCE --budget', () => {
     // config.yaml is the complete resolved config: parsed alone and through the CLI's loader it equals run.json's
     const yamlPath = join(runDir, 'config.yaml');
     expect(RunConfig.parse(parseYaml(readFileSync(yamlPath, 'utf8')))).toEqual(run.config);
+    // its header says what the class counts counted (a source without splits: every image, before the split)
+    expect(readFileSync(yamlPath, 'utf8')).toContain('2 classes, all-image (before the split) counts 20/20');
     expect(loadRunConfig({ config: yamlPath })).toEqual(run.config);
     // and it re-runs: the new run records the same config (name aside)
     const again = await runCli(['train', '--config', yamlPath, '--name', 'rerun', '--stop-after-batches', '1', '-q']);

@@ -30,13 +30,16 @@ export interface AutoTrainResult {
 /** Seconds to decode and resize one image of the source (sharp on 2 cores; npz arrays are nearly free). */
 const loadCost = (kind: string, side: number) => (kind === 'npz' ? 0.0002 : side > 400 ? 0.008 : 0.003);
 
+/** What `trainCounts` counted: the source's train split, else everything outside its test split, else all images. */
+const countsOf = (s: DataStats) => (s.sourceSplits.train > 0 ? 'train' : s.sourceSplits.test > 0 ? 'train + val' : 'all-image (before the split)');
+
 /** Describes the recipe in a few lines, for config.yaml's header and the CLI. */
 function describe(stats: DataStats, cfg: RunConfig, budget: number, extra: string): string[] {
   const f = cfg.fit;
   const a = f.augment;
   return [
     `Recipe chosen by medclass train SOURCE --budget ${budget} s from the data (train/val only; test untouched).`,
-    `data: ${stats.classes.length} classes, train counts ${stats.trainCounts.join('/')}, median shorter side ${stats.medianSide} px, ${stats.colour ? 'colour' : 'grey'}; split ${cfg.data.split.mode}`,
+    `data: ${stats.classes.length} classes, ${countsOf(stats)} counts ${stats.trainCounts.join('/')}, median shorter side ${stats.medianSide} px, ${stats.colour ? 'colour' : 'grey'}; split ${cfg.data.split.mode}`,
     cfg.model.arch === 'backbone'
       ? `model: ${cfg.model.backbone} (cached trunk, ${f.cacheAugmentPasses} augmented passes), phases ${f.phases.map((p) => `${p.trainable} ${p.epochs} ep @ ${p.lr}`).join(' → ')}`
       : `model: ${cfg.model.arch} width ${cfg.model.width} at ${cfg.data.preprocess.size} px, ${f.epochs} epochs, batch ${f.batchSize}, AdamW one-cycle lr ${f.lr}`,
