@@ -14,6 +14,7 @@ import { attr } from './types.js';
 export class Emitter {
   private counter = 0;
   private readonly taken: Set<string>;
+  private readonly shared = new Map<string, string>();
 
   constructor(readonly graph: Graph, private readonly prefix = 'n') {
     this.taken = new Set<string>([
@@ -49,6 +50,19 @@ export class Emitter {
   constant(t: Tensor, hint = 'const'): string {
     const name = this.fresh(hint);
     this.graph.initializers.set(name, t);
+    return name;
+  }
+
+  /**
+   * A constant built once per `key` in this emitter's graph: later calls with the same key return the same name
+   * without calling `make` (e.g. one selection matrix for every layer of one geometry).
+   */
+  sharedConstant(key: string, make: () => Tensor, hint = 'const'): string {
+    let name = this.shared.get(key);
+    if (!name) {
+      name = this.constant(make(), hint);
+      this.shared.set(key, name);
+    }
     return name;
   }
 

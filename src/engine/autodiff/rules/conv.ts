@@ -179,21 +179,16 @@ function depthwiseWeightGradRows(g: GradEmitter, x: string, dY: string, wd: read
  */
 const DEPTHWISE_TOEPLITZ_MAX = 196 * 196;
 
-/** One selection matrix per map geometry and graph (MobileNetV2 has six 14×14 stride-1 layers: 1.4 MB each). */
-const selectionConstants = new WeakMap<GradEmitter, Map<string, string>>();
-
-/** The float32 [rows, cols] constant `fill` writes, emitted once per `key` and graph. */
+/**
+ * The float32 0/1 [rows, cols] matrix `fill` writes, emitted once per geometry `key` and graph (MobileNetV2 has six
+ * 14×14 stride-1 depthwise layers: one 1.4 MB matrix for all of them).
+ */
 function selectionConstant(g: GradEmitter, key: string, rows: number, cols: number, fill: (m: Float32Array) => void): string {
-  const cache = selectionConstants.get(g) ?? new Map<string, string>();
-  selectionConstants.set(g, cache);
-  let name = cache.get(key);
-  if (!name) {
+  return g.sharedConstant(`dw_select ${key}`, () => {
     const m = new Float32Array(rows * cols);
     fill(m);
-    name = g.constant(f32(m, [rows, cols]), 'dw_select');
-    cache.set(key, name);
-  }
-  return name;
+    return f32(m, [rows, cols]);
+  }, 'dw_select');
 }
 
 /**
@@ -238,13 +233,15 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
 /**
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
- * stride); dW (2-D, group 1) is per image for narrow inputs, strided 1×1 convs with at least
- * STRIDED_1X1_BATCHED_MIN_POSITIONS outputs and stride-1 1×1 convs with at least POINTWISE_BATCHED_MIN_POSITIONS, from shifted copies for stride 1 with at least SHIFTED_DW_MIN_POSITIONS
- * outputs, else one Gemm over channels-last im2col columns built by one Gather; per kernel row a MatMul of X's rows and dY's (2-D depthwise,
- * stride 1, at least DEPTHWISE_ROWS_MIN_POSITIONS output positions), two MatMuls (2-D depthwise on maps of at most
- * DEPTHWISE_TOEPLITZ_MAX input × output positions), or otherwise a grouped convolution of X
- * (batch and channel axes swapped) with dY as the kernel, stride and dilation exchanged;
- * dB sums dY over batch and space.
+ * stride). dB sums dY over batch and space. dW, by shape, as measured fastest:
+ * - 2-D, group 1: per image for narrow inputs (< BATCHED_DW_MAX_CHANNELS), strided 1×1 convs from
+ *   STRIDED_1X1_BATCHED_MIN_POSITIONS outputs and stride-1 1×1 from POINTWISE_BATCHED_MIN_POSITIONS; from shifted
+ *   copies at stride 1 from SHIFTED_DW_MIN_POSITIONS outputs; else one Gemm over channels-last im2col columns built
+ *   by one Gather;
+ * - 2-D depthwise: two MatMuls on maps of at most DEPTHWISE_TOEPLITZ_MAX input × output positions; at stride 1 from
+ *   DEPTHWISE_ROWS_MIN_POSITIONS outputs, one MatMul per kernel row;
+ * - otherwise a grouped convolution of X (batch and channel axes swapped) with dY as the kernel, stride and dilation
+ *   exchanged.
  */
 export const convRules = {
   Conv: (n, [dY], g) => {
@@ -271,8 +268,8 @@ export const convRules = {
       const ones = (v: readonly number[]) => v.every((s) => s === 1);
       const k1 = wd[2] === 1 && wd[3] === 1;
       const positions = yd[2]! * yd[3]!;
-      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && !ones(a.strides) && positions >= STRIDED_1X1_BATCHED_MIN_POSITIONS)
-        || (k1 && ones(a.strides) && positions >= POINTWISE_BATCHED_MIN_POSITIONS)) {
+      const batched1x1From = ones(a.strides) ? POINTWISE_BATCHED_MIN_POSITIONS : STRIDED_1X1_BATCHED_MIN_POSITIONS;
+      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && positions >= batched1x1From)) {
         return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
       }
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
@@ -281,10 +278,12 @@ export const convRules = {
       return [dx, g.part('dW nhwc gather', () => convWeightGradNhwcGather(g, x, dY!, wd, yd, a, xd)), db];
     }
     const depthwise = r === 2 && Cg === 1 && wd[0] === G;
-    if (depthwise && g.dtype(x) === 'float32' && sp[0]! * sp[1]! * yd[2]! * yd[3]! <= DEPTHWISE_TOEPLITZ_MAX) {
+    // the MatMul forms build float32 selection constants
+    const matmulDepthwise = depthwise && g.dtype(x) === 'float32';
+    if (matmulDepthwise && sp[0]! * sp[1]! * yd[2]! * yd[3]! <= DEPTHWISE_TOEPLITZ_MAX) {
       return [dx, g.part('dW depthwise Toeplitz', () => depthwiseWeightGradToeplitz(g, x, dY!, wd, yd, a, xd)), db];
     }
-    if (depthwise && g.dtype(x) === 'float32' && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_ROWS_MIN_POSITIONS) {
+    if (matmulDepthwise && a.strides.every((s) => s === 1) && yd[2]! * yd[3]! >= DEPTHWISE_ROWS_MIN_POSITIONS) {
       return [dx, g.part('dW depthwise rows', () => depthwiseWeightGradRows(g, x, dY!, wd, yd, a, xd)), db];
     }
     g.origin += ' dW grouped Conv';
