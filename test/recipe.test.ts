@@ -47,6 +47,7 @@ describe('size, width and epochs from the budget', () => {
     expect(sizeCandidates(224)[0]).toEqual({ size: 192, width: 1.5 });
     expect(sizeCandidates(224, maxSizeForMemory(10015, 3))[0]!.size).toBe(96); // HAM10000 in RGB: 1.5 GB of tensors at most
     expect(sizeCandidates(150).map((c) => c.size)).toContain(64);
+    expect(sizeCandidates(150)).toContainEqual({ size: 96, width: 0.5 });
     expect(sizeCandidates(50).every((c) => c.size <= 50)).toBe(true);
   });
   it('more epochs for smaller sets, bounded 10–60', () => {
@@ -76,6 +77,9 @@ describe('size, width and epochs from the budget', () => {
     const large = chooseScratchShape(224, 2100, 600, (c) => scaleEpochSeconds(20, { size: 64, width: 1 }, c));
     expect(large).toMatchObject({ size: 192, width: 1 }); // 192 px at width 1.5 would give 18 < 28 epochs in 600 s
     expect(large.epochs).toBeGreaterThanOrEqual(28);
+    // HAM10000-like: a 15-epoch budget that 32 px at width 0.5 fits only 2× over buys 96 px at width 0.5 (its stem is strided)
+    const ham = chooseScratchShape(150, 7010, 770, (c) => scaleEpochSeconds(22.6, { size: 32, width: 0.5 }, c), maxSizeForMemory(10015, 3));
+    expect(ham).toMatchObject({ size: 96, width: 0.5 });
   });
 });
 
