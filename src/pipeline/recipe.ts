@@ -77,9 +77,7 @@ export function targetEpochs(nTrain: number): number {
 export function sizeCandidates(side: number, maxSize = Infinity): { size: number; width: number }[] {
   if (side <= 32) return [2, 1.5, 1, 0.75, 0.5].map((width) => ({ size: Math.max(16, side), width }));
   const sizes = [192, 160, 128, 96, 64, 48, 32].filter((z) => z <= Math.max(32, Math.min(side, maxSize)));
-  const out: { size: number; width: number }[] = [];
-  for (const size of sizes) for (const width of [1.5, 1, 0.5]) out.push({ size, width });
-  return out;
+  return sizes.flatMap((size) => [1.5, 1, 0.5].map((width) => ({ size, width })));
 }
 
 /** Largest input side whose float32 tensors for `items` images of `channels` channels fit `bytes` (default 1.5 GB). */
