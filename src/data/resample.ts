@@ -2,7 +2,8 @@ import type { DecodedImage } from './types.js';
 
 /**
  * HWC uint8 pixels → `channels` float planes (0–255) at the source size. Alpha is flattened onto black
- * (colour × alpha/255). RGB → grey uses ITU-R 601-2 luma (0.299, 0.587, 0.114), as PIL's `convert('L')`;
+ * (colour × alpha/255). RGB → grey uses ITU-R 601-2 luma (0.299, 0.587, 0.114) in PIL's `convert('L')` integer
+ * form, `(19595·R + 38470·G + 7471·B + 2¹⁵) >> 16`, so grey levels are whole (exact in a float32 serving graph too);
  * grey → RGB repeats the plane.
  */
 export function toPlanes(img: DecodedImage, channels: 1 | 3): Float32Array[] {
@@ -14,7 +15,7 @@ export function toPlanes(img: DecodedImage, channels: 1 | 3): Float32Array[] {
     const g = new Float32Array(n);
     for (let i = 0, p = 0; i < n; i++, p += c) {
       const a = hasAlpha ? data[p + 3]! / 255 : 1;
-      g[i] = (0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]!) * a;
+      g[i] = ((19595 * data[p]! + 38470 * data[p + 1]! + 7471 * data[p + 2]! + 0x8000) >> 16) * a;
     }
     return [g];
   }

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { Network } from '../engine/index.js';
 import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '../engine/index.js';
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
-import { Dataset, assignSplits, checkTrainable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
+import { Dataset, assignSplits, checkTrainable, normalizationTable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, Replan, ResumeFrom } from '../train/index.js';
-import { TrunkCache, fit, loadWeights, lrFind } from '../train/index.js';
+import { TrunkCache, fit, loadWeights, lrFind, rowRange } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -66,28 +66,30 @@ export interface RunSummary {
   replans?: Replan[];
 }
 
+/** A split's images as preprocessed bytes (a quarter of float32's memory; rows are expanded as batches are read). */
 async function loadSplit(ds: Dataset, split: SplitName, cfg: RunConfig, onEvent: RunOptions['onEvent'], skipped: RunSummary['skipped']): Promise<ImageSet> {
   const indices = ds.indicesOf(split);
   const t0 = performance.now();
   const chunk = 512;
-  const parts: Float32Array[] = [];
+  const pre = cfg.data.preprocess;
+  const parts: Uint8Array[] = [];
   const labels: number[] = [];
   const kept: number[] = [];
-  let dims: number[] = [0, cfg.data.preprocess.channels, cfg.data.preprocess.size, cfg.data.preprocess.size];
   for (let s = 0; s < indices.length; s += chunk) {
-    const b = await ds.loadBatch(indices.slice(s, s + chunk), cfg.data.preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-    parts.push(b.x.data);
+    const b = await ds.loadBytes(indices.slice(s, s + chunk), pre, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
+    parts.push(b.bytes);
     labels.push(...b.labels);
     kept.push(...b.indices);
-    dims = [...b.x.dims];
     skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
     onEvent?.({ type: 'progress', phase: `load ${split}`, done: Math.min(s + chunk, indices.length), total: indices.length, elapsedMs: performance.now() - t0 });
   }
-  const per = dims[1]! * dims[2]! * dims[3]!;
-  const x = new Float32Array(kept.length * per);
+  const data = new Uint8Array(kept.length * pre.channels * pre.size * pre.size);
   let off = 0;
-  for (const p of parts) { x.set(p, off); off += p.length; }
-  return { x, dims: [kept.length, dims[1]!, dims[2]!, dims[3]!], labels: Int32Array.from(labels), indices: kept };
+  for (const p of parts) { data.set(p, off); off += p.length; }
+  return {
+    bytes: { data, table: normalizationTable(pre.normalize, pre.channels) },
+    dims: [kept.length, pre.channels, pre.size, pre.size], labels: Int32Array.from(labels), indices: kept,
+  };
 }
 
 function backboneOptions(cfg: RunConfig, classes: number, tabularFeatures: number) {
@@ -285,7 +287,16 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   let valLogits: Float32Array;
   let testLogits: Float32Array;
   try {
-    const logitsOf = (s: ImageSet) => model.logits(s.x, s.dims[0], { tta: cfg.fit.tta, ...(s.tabular ? { tab: s.tabular.data } : {}) });
+    // in chunks of 512 images (a multiple of the model's batch of 32): rows are expanded from bytes a chunk at a time
+    const logitsOf = async (s: ImageSet) => {
+      const n = s.dims[0], k = classes.length, f = s.tabular?.features ?? 0, chunk = 512;
+      const out = new Float32Array(n * k);
+      for (let i = 0; i < n; i += chunk) {
+        const m = Math.min(chunk, n - i);
+        out.set(await model.logits(rowRange(s, i, m), m, { tta: cfg.fit.tta, ...(s.tabular ? { tab: s.tabular.data.subarray(i * f, (i + m) * f) } : {}) }), i * k);
+      }
+      return out;
+    };
     valLogits = await logitsOf(val);
     testLogits = await logitsOf(test);
   } finally {

@@ -76,7 +76,11 @@ export function buildServingGraph(model: Graph, pre: RunPreprocess, o: ServingGr
     const cin = o.rawChannels ?? c;
     inputs.push({ name: RAW_IMAGE_INPUT, dtype: 'uint8', dims: [batch, size, size, cin] });
     let px = e.op('Cast', [RAW_IMAGE_INPUT], { to: attr.int(1) });
-    if (cin === 3 && c === 1) px = e.matmul(px, e.constant(f32([0.299, 0.587, 0.114], [3, 1]), 'luma'));
+    // PIL's integer luma, as data/resample.ts: every partial sum stays below 2²⁴, so float32 holds it exactly
+    if (cin === 3 && c === 1) {
+      const l24 = e.add(e.matmul(px, e.constant(f32([19595, 38470, 7471], [3, 1]), 'luma')), e.scalar(0x8000));
+      px = e.op('Floor', [e.mul(l24, e.scalar(1 / 65536))]);
+    }
     else if (cin === 1 && c === 3) px = e.op('Concat', [px, px, px], { axis: attr.int(3) });
     const chw = e.transpose(px, [0, 3, 1, 2]);
     const { mean, std } = normalizationStats(pre.normalize, c);

@@ -20,7 +20,7 @@ const pct = (v) => (100 * v).toFixed(1) + ' %';
 const state = { timing: { start: performance.now() } };
 globalThis.medclassPrivate = state;
 
-// ---- preprocessing: the same float32 arithmetic as src/data/resample.ts and preprocessImage ----
+// ---- preprocessing: the same arithmetic as src/data/resample.ts and preprocessImage (8-bit levels after the resize) ----
 function toPlanes(img, channels) {
   const w = img.width, h = img.height, c = img.channels, data = img.data, n = w * h;
   const hasAlpha = c === 2 || c === 4;
@@ -29,7 +29,7 @@ function toPlanes(img, channels) {
     const g = new Float32Array(n);
     for (let i = 0, p = 0; i < n; i++, p += c) {
       const a = hasAlpha ? data[p + 3] / 255 : 1;
-      g[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2]) * a;
+      g[i] = ((19595 * data[p] + 38470 * data[p + 1] + 7471 * data[p + 2] + 0x8000) >> 16) * a;
     }
     return [g];
   }
@@ -108,7 +108,7 @@ function preprocess(img, pre) {
     if (pre.fit === 'letterbox') dst.fill((0 - m) * s, base, base + plane);
     for (let y = 0; y < at.h; y++) {
       const row = base + (at.y + y) * size + at.x;
-      for (let x = 0; x < at.w; x++) dst[row + x] = (small[y * at.w + x] / 255 - m) * s;
+      for (let x = 0; x < at.w; x++) dst[row + x] = (Math.min(255, Math.max(0, Math.round(small[y * at.w + x]))) / 255 - m) * s;
     }
   }
   return dst;

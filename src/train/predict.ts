@@ -1,7 +1,7 @@
 import type { Network, Tensor } from '../engine/index.js';
 import { Session } from '../engine/index.js';
 import { TABULAR_INPUT } from '../models/index.js';
-import { hflipBatch, type ImageSet } from './image-set.js';
+import { hflipBatch, rowRange, type ImageSet } from './image-set.js';
 
 /**
  * Runs a network's inference graph over an ImageSet in batches and returns logits `[N, K]`. One session is created
@@ -30,7 +30,7 @@ export class Predictor {
     for (const [name, data] of [...this.net.params, ...this.net.buffers]) weights[name] = { dtype: 'float32', dims: this.net.shapes.get(name)!, data };
     for (let s = 0; s < n; s += bs) {
       const m = Math.min(bs, n - s);
-      const x = set.x.slice(s * per, (s + m) * per);
+      const x = rowRange(set, s, m);
       const dims = [m, ...this.net.inputDims]; // = [m, c, h, w], or [m, D] for a cached [D,1,1] set
       const f = set.tabular?.features ?? 0;
       const tab: Record<string, Tensor> = set.tabular ? { [TABULAR_INPUT]: { dtype: 'float32' as const, dims: [m, f], data: set.tabular.data.slice(s * f, (s + m) * f) } } : {};

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeBytes, normalizationStats, preprocessImage, sniffFormat } from '../../src/data/index.js';
+import { decodeBytes, normalizationStats, normalizationTable, preprocessBytes, preprocessImage, sniffFormat } from '../../src/data/index.js';
 import { placement, resampleArea, resampleBilinear, toPlanes } from '../../src/data/resample.js';
 import { isMedclassError } from '../../src/errors.js';
 
@@ -102,6 +102,26 @@ describe('preprocessImage', () => {
     expect(buf[15]).toBe(-9);
     expect(buf[16]).toBeCloseTo(1, 6);
   });
+
+  it('resizes to bytes rounded to the nearest level; the float tensor is exactly the table of those bytes', async () => {
+    const o = { size: 2, channels: 1 as const, fit: 'squash' as const, normalize: 'half' as const };
+    const dot = { width: 1, height: 1, channels: 1 as const, data: Uint8Array.from([31]) }; // enlarged: all 31
+    expect([...(await preprocessBytes(dot, o, 'd'))]).toEqual([31, 31, 31, 31]);
+    // 3 → 2 area averaging of rows [0, 31, 90]: (0 + 15.5) / 1.5 = 10.33 → 10 and (15.5 + 90) / 1.5 = 70.33 → 70
+    const wide = { width: 3, height: 3, channels: 1 as const, data: Uint8Array.from([0, 31, 90, 0, 31, 90, 0, 31, 90]) };
+    const bytes = await preprocessBytes(wide, o, 'w');
+    expect([...bytes]).toEqual([10, 70, 10, 70]);
+    const table = normalizationTable('half', 1);
+    expect(table[10]).toBe(Math.fround((10 / 255 - 0.5) / 0.5));
+    const x = (await preprocessImage(wide, o, 'w')).data;
+    expect([...x]).toEqual([...bytes].map((b) => table[b]));
+    // letterbox padding is byte 0; RGB tables are per channel (ImageNet mean/std)
+    const boxed = await preprocessBytes(wide, { ...o, size: 4, fit: 'letterbox' }, 'w');
+    expect(boxed.length).toBe(16);
+    const inet = normalizationTable('imagenet', 3);
+    const { mean, std } = normalizationStats('imagenet', 3);
+    [0, 1, 2].forEach((c) => expect(inet[c * 256 + 255]).toBeCloseTo((1 - mean[c]!) / std[c]!, 5));
+  });
 });
 
 describe('resampling arithmetic', () => {
@@ -116,8 +136,10 @@ describe('resampling arithmetic', () => {
   });
 
   it('RGB → grey uses ITU-R 601-2 luma like PIL convert("L"); letterbox placement centres the image', () => {
-    const [g] = toPlanes({ width: 1, height: 1, channels: 3, data: Uint8Array.from([255, 0, 0]) }, 1);
-    expect(g![0]).toBeCloseTo(76.245, 3);
+    // pixels and the grey levels Debian's PIL gives for them: np.asarray(Image.fromarray(a).convert('L'))
+    const rgb = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 200, 33], [128, 128, 129], [1, 2, 3], [250, 251, 252], [77, 3, 199]];
+    const [g] = toPlanes({ width: rgb.length, height: 1, channels: 3, data: Uint8Array.from(rgb.flat()) }, 1);
+    expect([...g!]).toEqual([76, 150, 29, 124, 128, 2, 251, 47]);
     expect(placement(200, 150, 64, 'letterbox')).toEqual({ x: 0, y: 8, w: 64, h: 48 });
     expect(placement(200, 150, 64, 'squash')).toEqual({ x: 0, y: 0, w: 64, h: 64 });
   });

@@ -2,9 +2,9 @@
 // seed), on 64 Kermany chest X-rays at 224 px through the shared MobileNetV2; the exported full model agrees too.
 import { describe, expect, it } from 'vitest';
 import { Rng, Session, loadModel, saveModel, type Graph, type Network } from '../../src/engine/index.js';
-import { Dataset, PreprocessOptions, openSource } from '../../src/data/index.js';
+import { Dataset, PreprocessOptions, normalizationTable, openSource } from '../../src/data/index.js';
 import { createBackbone } from '../../src/models/index.js';
-import { FitOptions, TrunkCache, copyWeights, fit, type EpochRecord, type ImageSet } from '../../src/train/index.js';
+import { FitOptions, TrunkCache, copyWeights, fit, rowRange, type EpochRecord, type ImageSet } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 
 const SHARED = new URL('../../../shared/', import.meta.url).pathname;
@@ -18,8 +18,8 @@ async function load(n: number, skip: number): Promise<ImageSet> {
   const ds = new Dataset(source);
   const byClass = [0, 1].map((c) => ds.indicesOf('train').filter((i) => source.items[i]!.label === source.classes[c]).slice(skip, skip + n));
   const rows = byClass[0]!.flatMap((a, i) => [a, byClass[1]![i]!]);
-  const b = await ds.loadBatch(rows, PreprocessOptions.parse({ size: 224, channels: 1, normalize: 'half' }));
-  return { x: b.x.data, dims: b.x.dims as [number, number, number, number], labels: Int32Array.from(b.labels), indices: b.indices };
+  const b = await ds.loadBytes(rows, PreprocessOptions.parse({ size: 224, channels: 1, normalize: 'half' }));
+  return { bytes: { data: b.bytes, table: normalizationTable('half', 1) }, dims: b.dims, labels: b.labels, indices: b.indices }; // as a run holds them
 }
 
 const monitor = { name: 'loss', higherIsBetter: false, score: () => 0 };
@@ -59,7 +59,7 @@ describe('cached-trunk training (MobileNetV2, 64 chest X-rays)', () => {
 
     // Export after cached training: the full inference graph, with the trained weights, on raw images.
     const run = async (net: Network) => (await (await Session.create(saveModel(net.inferenceGraph()))).run({
-      x: { dtype: 'float32', dims: valSet.dims, data: valSet.x },
+      x: { dtype: 'float32', dims: valSet.dims, data: rowRange(valSet, 0, valSet.dims[0]) },
     })).logits!.data as Float32Array;
     expectAllClose(await run(cached.net), await run(plain.net), { atol: 1e-4, rtol: 1e-4, label: 'exported logits' });
   }, 120_000);
@@ -79,7 +79,7 @@ describe('cached-trunk training (MobileNetV2, 64 chest X-rays)', () => {
     expect(p0!.x).not.toEqual(phase!.val.x);
     const plain = await new TrunkCache(graph, OPTS, { threads: 2 }).phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
     expect(plain!.trainFor(0).x).toEqual(plain!.val.x);
-    expectAllClose(phase!.val.x, plain!.val.x, { atol: 0, rtol: 0, label: 'val cache' });
+    expectAllClose(phase!.val.x!, plain!.val.x!, { atol: 0, rtol: 0, label: 'val cache' });
     // Same key → same cache object; after a phase trains a weight before `embedding`, it is recomputed.
     const again = await cache.phase({ net, trainable: 'head', train: set, val: set, augment, rng: new Rng(1) });
     expect(again!.val).toBe(phase!.val);
