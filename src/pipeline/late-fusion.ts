@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
+import { resolveClassWeights, type ClassWeightSpec } from '../train/index.js';
 import { DISCLAIMER, evaluateRun, type MetricsReport, type PredictionTable } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
@@ -55,16 +56,10 @@ function aligned(img: ReturnType<typeof rowsOf>, tab: ReturnType<typeof rowsOf>,
   return out;
 }
 
-/** Per-class weights of the combiner's val NLL: 'auto' → N/(K·n_c) over the val labels, a list as given, 'none' → none. */
-function combinerWeights(spec: 'auto' | 'none' | readonly number[], labels: Int32Array, k: number): number[] | undefined {
-  if (spec === 'none') return undefined;
-  if (spec !== 'auto') {
-    if (spec.length !== k) throw new MedclassError('MC_TRAIN_BAD_CONFIG', `late fusion: ${spec.length} class weights for ${k} classes`);
-    return [...spec];
-  }
-  const n = new Array<number>(k).fill(0);
-  labels.forEach((y) => { n[y]!++; });
-  return n.map((c) => (c > 0 ? labels.length / (k * c) : 0));
+/** Per-class weights of the combiner's val NLL: 'auto'/'sqrt' over the val labels (as training resolves them), a list as given, 'none' → none. */
+function combinerWeights(spec: ClassWeightSpec, labels: Int32Array, k: number): number[] | undefined {
+  if (typeof spec !== 'string' && spec.length !== k) throw new MedclassError('MC_TRAIN_BAD_CONFIG', `late fusion: ${spec.length} class weights for ${k} classes`);
+  return resolveClassWeights(spec, labels, k);
 }
 
 function member(dir: string): { run: RunDir; table: PredictionTable } {

@@ -8,7 +8,7 @@ import type { EpochRecord, FitArgs } from './fit-types.js';
 import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
-import { balancedClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
+import { resolveClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
 import { ResizableSchedule } from './replan.js';
 
 /** One phase, compiled: its optimizer, and one epoch of training plus validation at a time. */
@@ -29,7 +29,7 @@ export interface PhaseRun {
 }
 
 function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
-  const classWeights = o.classWeights === 'auto' ? balancedClassWeights(train.labels, k) : o.classWeights === 'none' ? undefined : o.classWeights;
+  const classWeights = resolveClassWeights(o.classWeights, train.labels, k);
   const soft = o.mixup > 0 || o.cutmix > 0;
   if (o.loss.kind === 'focal') {
     const alpha = o.loss.alpha ?? classWeights;

@@ -3,7 +3,7 @@ import { ParameterStore, Trainer, bnStatOutputs, createOptimizer, dropoutFeeds, 
 import { augmentBatch } from './augment.js';
 import { gatherRows, type ImageSet } from './image-set.js';
 import type { FitOptions } from './options.js';
-import { balancedClassWeights, batches, shuffledOrder } from './sampling.js';
+import { batches, resolveClassWeights, shuffledOrder } from './sampling.js';
 import { copyWeights, loadWeights } from './weights.js';
 
 /** An LR range test's curve and suggestion. */
@@ -59,7 +59,7 @@ export async function lrFind(o: {
   const rate = (s: number) => (end / start) ** (s / Math.max(1, steps - 1));
   const forward = net.trainGraph();
   forward.inputs = forward.inputs.map((v) => (v.name === 'x' ? { ...v, dims: [bs, ...v.dims.slice(1)] } : v));
-  const cw = f.classWeights === 'auto' ? balancedClassWeights(train.labels, k) : f.classWeights === 'none' ? undefined : f.classWeights;
+  const cw = resolveClassWeights(f.classWeights, train.labels, k);
   const trainer = await Trainer.compile(forward, {
     params: store, optimizer, keepOutputs: bnStatOutputs(net), schedule: rate,
     loss: { kind: 'cross-entropy', ...(cw ? { classWeights: cw } : {}), ...(f.labelSmoothing > 0 ? { labelSmoothing: f.labelSmoothing } : {}) },

@@ -51,7 +51,7 @@ export const FitOptions = z.strictObject({
   momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
   schedule: z.enum(['onecycle', 'cosine', 'plateau', 'constant']).default('onecycle').describe('learning-rate schedule'),
   warmup: z.number().min(0).max(0.5).default(0.2).describe('warm-up fraction of the steps (onecycle, cosine)'),
-  classWeights: z.union([z.enum(['auto', 'none']), z.array(z.number().positive())]).default('none').describe("'auto' = N/(C·n_c), 'none', or one weight per class"),
+  classWeights: z.union([z.enum(['auto', 'sqrt', 'none']), z.array(z.number().positive())]).default('none').describe("'auto' = N/(C·n_c), 'sqrt' = its square root (rescaled to mean row weight 1; milder, keeps more accuracy on imbalanced data), 'none', or one weight per class"),
   sampler: z.enum(['shuffle', 'balanced']).default('shuffle').describe("'balanced' oversamples rare classes (weighted random sampler)"),
   labelSmoothing: z.number().min(0).max(0.5).default(0).describe('label smoothing for cross-entropy'),
   loss: LossOptions.default({ kind: 'cross-entropy' }).describe("training loss: { kind: cross-entropy } or { kind: focal, gamma, alpha? }"),

@@ -17,6 +17,21 @@ export function balancedClassWeights(labels: ArrayLike<number>, numClasses: numb
   return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
 }
 
+/** A class-weight setting: 'auto' (N/(C·n_c)), 'sqrt' (its square root, rescaled so the mean row weight stays 1), 'none', or one per class. */
+export type ClassWeightSpec = 'auto' | 'sqrt' | 'none' | readonly number[];
+
+/** The per-class loss weights a setting stands for on these labels (undefined = unweighted). */
+export function resolveClassWeights(spec: ClassWeightSpec, labels: ArrayLike<number>, numClasses: number): number[] | undefined {
+  if (spec === 'none') return undefined;
+  if (typeof spec !== 'string') return [...spec];
+  const balanced = balancedClassWeights(labels, numClasses);
+  if (spec === 'auto') return balanced;
+  const counts = countLabels(labels, numClasses);
+  const root = balanced.map(Math.sqrt);
+  const mean = root.reduce((a, w, c) => a + w * counts[c]!, 0) / labels.length;
+  return root.map((w) => w / mean);
+}
+
 /** Shuffled epoch order: a permutation of 0..n-1 from `rng`. */
 export function shuffledOrder(n: number, rng: Rng): number[] {
   return rng.permutation(n);

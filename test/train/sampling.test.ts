@@ -1,12 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
-import { balancedClassWeights, balancedSampleOrder, batches, countLabels } from '../../src/train/sampling.js';
+import { balancedClassWeights, balancedSampleOrder, batches, countLabels, resolveClassWeights } from '../../src/train/sampling.js';
 
 describe('class weights and sampling', () => {
   it('balanced weights equal sklearn compute_class_weight("balanced") = N/(C·n_c)', () => {
     // labels: 6×0, 2×1, 2×2 → sklearn gives [10/(3·6), 10/(3·2), 10/(3·2)]
     const y = [0, 0, 0, 0, 0, 0, 1, 1, 2, 2];
     expect(balancedClassWeights(y, 3)).toEqual([10 / 18, 10 / 6, 10 / 6]);
+  });
+
+  it("'sqrt' weights are the square roots of the balanced ones, rescaled to mean row weight 1", () => {
+    // 8×0, 2×1: balanced [10/16, 10/4] → roots [√0.625, √2.5]; mean row weight (8·√0.625 + 2·√2.5)/10 = √2.5·0.6
+    const y = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+    const w = resolveClassWeights('sqrt', y, 2)!;
+    expect(w[0]).toBeCloseTo(Math.sqrt(0.625) / (Math.sqrt(2.5) * 0.6), 12);
+    expect(w[1]).toBeCloseTo(1 / 0.6, 12);
+    expect(w[1]! / w[0]!).toBeCloseTo(2, 12); // √(8/2)
+    expect(resolveClassWeights('none', y, 2)).toBeUndefined();
+    expect(resolveClassWeights('auto', y, 2)).toEqual(balancedClassWeights(y, 2));
   });
 
   it('balanced sampler draws classes about equally often from 9:1 data', () => {
