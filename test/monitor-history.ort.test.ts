@@ -44,4 +44,14 @@ describe('history.csv: train and val accuracy beside the named monitor', () => {
       fit: { epochs: 1, monitor: 'sensitivity:tumour' },
     })).rejects.toMatchObject({ code: 'MC_TRAIN_BAD_CONFIG' });
   });
+
+  it('a class-weight or focal α list of the wrong length stops before the images load, naming the key', async () => {
+    const stages: string[] = [];
+    const base = { out, seed: 3, threads: 1, data: { source: TINY_SOURCE, preprocess: { size: 32, channels: 1 as const } } };
+    await expect(runTraining({ ...base, name: 'bad-cw', fit: { epochs: 1, classWeights: [2] } }, { onEvent: (e) => { if (e.type === 'stage') stages.push(e.stage); } }))
+      .rejects.toMatchObject({ code: 'MC_TRAIN_BAD_CONFIG', message: expect.stringContaining('fit.classWeights lists 1 weight for 2 classes') });
+    expect(stages).toEqual(['data']); // no split was decoded
+    await expect(runTraining({ ...base, name: 'bad-alpha', fit: { epochs: 1, loss: { kind: 'focal', gamma: 2, alpha: [1, 2, 3] } } }))
+      .rejects.toMatchObject({ code: 'MC_TRAIN_BAD_CONFIG', message: expect.stringContaining('fit.loss.alpha lists 3 weights for 2 classes') });
+  });
 });

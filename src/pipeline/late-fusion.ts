@@ -58,8 +58,7 @@ function aligned(img: ReturnType<typeof rowsOf>, tab: ReturnType<typeof rowsOf>,
 
 /** Per-class weights of the combiner's val NLL: 'auto'/'sqrt' over the val labels (as training resolves them), a list as given, 'none' → none. */
 function combinerWeights(spec: ClassWeightSpec, labels: Int32Array, k: number): number[] | undefined {
-  if (typeof spec !== 'string' && spec.length !== k) throw new MedclassError('MC_TRAIN_BAD_CONFIG', `late fusion: ${spec.length} class weights for ${k} classes`);
-  return resolveClassWeights(spec, labels, k);
+  return resolveClassWeights(spec, labels, k, 'late fusion: the image run\'s fit.classWeights');
 }
 
 function member(dir: string): { run: RunDir; table: PredictionTable } {

@@ -32,7 +32,7 @@ function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
   const classWeights = resolveClassWeights(o.classWeights, train.labels, k);
   const soft = o.mixup > 0 || o.cutmix > 0;
   if (o.loss.kind === 'focal') {
-    const alpha = o.loss.alpha ?? classWeights;
+    const alpha = o.loss.alpha ? resolveClassWeights(o.loss.alpha, train.labels, k, 'fit.loss.alpha') : classWeights;
     return { kind: 'focal', gamma: o.loss.gamma, ...(alpha ? { alpha } : {}), ...(soft ? { soft: true } : {}) };
   }
   return {

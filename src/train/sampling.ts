@@ -1,4 +1,5 @@
 import type { Rng } from '../engine/index.js';
+import { MedclassError } from '../errors.js';
 
 /** Per-class counts for labels in [0, numClasses). */
 export function countLabels(labels: ArrayLike<number>, numClasses: number): number[] {
@@ -20,10 +21,24 @@ export function balancedClassWeights(labels: ArrayLike<number>, numClasses: numb
 /** A class-weight setting: 'auto' (N/(C·n_c)), 'sqrt' (its square root, rescaled so the mean row weight stays 1), 'none', or one per class. */
 export type ClassWeightSpec = 'auto' | 'sqrt' | 'none' | readonly number[];
 
-/** The per-class loss weights a setting stands for on these labels (undefined = unweighted). */
-export function resolveClassWeights(spec: ClassWeightSpec, labels: ArrayLike<number>, numClasses: number): number[] | undefined {
+/** Throws when a per-class list (class weights, focal α) does not hold one entry per class. */
+export function checkPerClass(list: readonly number[], numClasses: number, what: string): void {
+  if (list.length === numClasses) return;
+  throw new MedclassError('MC_TRAIN_BAD_CONFIG', `${what} lists ${list.length} weight${list.length === 1 ? '' : 's'} for ${numClasses} classes`, {
+    hint: "give one weight per class, in class order, or 'auto' / 'sqrt' / 'none'",
+  });
+}
+
+/**
+ * The per-class loss weights a setting stands for on these labels (undefined = unweighted). A list must hold one
+ * weight per class: a single weight would broadcast in the loss graph, another wrong length fail inside onnxruntime.
+ */
+export function resolveClassWeights(spec: ClassWeightSpec, labels: ArrayLike<number>, numClasses: number, what = 'fit.classWeights'): number[] | undefined {
   if (spec === 'none') return undefined;
-  if (typeof spec !== 'string') return [...spec];
+  if (typeof spec !== 'string') {
+    checkPerClass(spec, numClasses, what);
+    return [...spec];
+  }
   const balanced = balancedClassWeights(labels, numClasses);
   if (spec === 'auto') return balanced;
   const counts = countLabels(labels, numClasses);

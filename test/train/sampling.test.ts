@@ -20,6 +20,13 @@ describe('class weights and sampling', () => {
     expect(resolveClassWeights('auto', y, 2)).toEqual(balancedClassWeights(y, 2));
   });
 
+  it('a weight list must hold one weight per class (a single weight would broadcast silently)', () => {
+    const y = [0, 1, 2];
+    expect(resolveClassWeights([1, 2, 3], y, 3)).toEqual([1, 2, 3]);
+    expect(() => resolveClassWeights([2], y, 3)).toThrow(/fit\.classWeights lists 1 weight for 3 classes/);
+    expect(() => resolveClassWeights([1, 2, 3, 4], y, 3, 'fit.loss.alpha')).toThrow(/fit\.loss\.alpha lists 4 weights for 3 classes/);
+  });
+
   it('balanced sampler draws classes about equally often from 9:1 data', () => {
     const y = Array.from({ length: 1000 }, (_, i) => (i < 900 ? 0 : 1));
     const order = balancedSampleOrder(y, 2, 20000, new Rng(0));
