@@ -1,5 +1,6 @@
 import type { Rng } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
+import type { FitOptions } from './options.js';
 
 /** Per-class counts for labels in [0, numClasses). */
 export function countLabels(labels: ArrayLike<number>, numClasses: number): number[] {
@@ -18,8 +19,8 @@ export function balancedClassWeights(labels: ArrayLike<number>, numClasses: numb
   return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
 }
 
-/** A class-weight setting: 'auto' (N/(C·n_c)), 'sqrt' (its square root, rescaled so the mean row weight stays 1), 'none', or one per class. */
-export type ClassWeightSpec = 'auto' | 'sqrt' | 'none' | readonly number[];
+/** A class-weight setting (`fit.classWeights`): 'auto' (N/(C·n_c)), 'sqrt' (its square root, rescaled so the mean row weight stays 1), 'none', or one per class. */
+export type ClassWeightSpec = FitOptions['classWeights'];
 
 /** Throws when a per-class list (class weights, focal α) does not hold one entry per class. */
 export function checkPerClass(list: readonly number[], numClasses: number, what: string): void {
