@@ -68,7 +68,7 @@ export function backboneConfig(t: RecipeTarget, s: DataStats, req: RecipeRequest
     data: { ...t.data, source: t.source, preprocess: { size: 224, channels: s.colour ? 3 : 1, fit: 'squash', normalize: 'half' }, split: chooseSplit(s) },
     model: { arch: 'backbone', backbone: req.backbone!, head: 'linear', dropout: 0.2 },
     fit: {
-      batchSize: 32, classWeights: chooseClassWeights(s, 'sqrt'), cacheTrunk: true, cacheAugmentPasses: plan.passes, augment, monitor: chooseMonitor(s),
+      batchSize: 32, classWeights: chooseClassWeights(s), cacheTrunk: true, cacheAugmentPasses: plan.passes, augment, monitor: chooseMonitor(s),
       labelSmoothing: 0.05, tta: augment.hflip, minEpochs: Math.floor(0.5 * plan.headEpochs),
       phases: [
         { epochs: plan.headEpochs, lr: plan.headLr, trainable: 'head' },
