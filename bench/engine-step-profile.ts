@@ -4,7 +4,9 @@
 // Usage: node --import tsx bench/engine-step-profile.ts [arch=resnet18-28] [batch=128] [threads=2] [steps=3] [top=25] [variant=after]
 // variant before: plain Convs, op-by-op batch norm and the rules exported as `rules` by AB_OLD_RULES=path.ts or git:COMMIT (e.g. an
 // earlier conv.ts) — the engine before issue 16; after: the current defaults.
-// arch: resnet18-28 | compact-cnn | mobilenet_v2-224 | any built-in (size 28 for *-28 / compact-cnn, else 224).
+// arch: resnet18-28 | compact-cnn | mobilenet_v2-224 | any built-in (size 28 for *-28 / compact-cnn, else 224);
+// PROFILE_SIZE, PROFILE_WIDTH and PROFILE_CHANNELS override a built-in's input size, width and input channels
+// (e.g. the recipe's compact-resnet: PROFILE_SIZE=96 PROFILE_WIDTH=0.5 … compact-resnet 64).
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,7 +25,11 @@ const MOBILENET_V2 = fileURLToPath(new URL('../../shared/models/tf-mobilenet-cor
 const rng = new Rng(0);
 const net: Network = arch === 'mobilenet_v2-224'
   ? createBackbone(MOBILENET_V2, { numClasses: 2, inChannels: 3, rng: rng.fork('init') })
-  : createModel(arch, { inChannels: arch === 'resnet18-28' ? 1 : 3, numClasses: 2, inputSize: arch.endsWith('-28') || arch === 'compact-cnn' ? 28 : 224, rng: rng.fork('init') });
+  : createModel(arch, {
+    inChannels: Number(process.env.PROFILE_CHANNELS ?? (arch === 'resnet18-28' ? 1 : 3)), numClasses: 2,
+    inputSize: Number(process.env.PROFILE_SIZE ?? (arch.endsWith('-28') || arch === 'compact-cnn' ? 28 : 224)),
+    ...(process.env.PROFILE_WIDTH ? { width: Number(process.env.PROFILE_WIDTH) } : {}), rng: rng.fork('init'),
+  });
 const params = ParameterStore.fromWeights(net.params, net.shapes);
 const graph = net.trainGraph();
 const keepOutputs = bnStatOutputs(net);

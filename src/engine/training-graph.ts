@@ -1,6 +1,7 @@
 import { MedclassError } from '../errors.js';
 import { differentiate } from './autodiff/gradient.js';
 import { lowerConvsToNchwc } from './graph/nchwc-lower.js';
+import { pruneDeadNodes } from './graph/prune.js';
 import { inferShapes } from './graph/shape-inference.js';
 import type { Dim, Graph, ValueInfo } from './graph/types.js';
 import { emitLoss, type LossSpec } from './loss.js';
@@ -148,5 +149,6 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
     ...opts.trainable.map((p) => info(gradOutputs[p]!, p)),
     ...keptOutputs.filter((k) => k !== logits).map((k) => info(k, k, true)),
   ];
+  pruneDeadNodes(graph);
   return { graph, dataInputs, labelsInput, paramInputs: [...opts.trainable], lossOutput, logitsOutput: logits, gradOutputs, keptOutputs };
 }

@@ -21,6 +21,7 @@ interface BenchFlags {
   threads: number;
   channels?: number;
   size?: number;
+  width?: number;
   classes: number;
   profile?: boolean;
   byRule?: boolean;
@@ -30,6 +31,11 @@ interface BenchFlags {
 const int = (flag: string, min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new MedclassError('MC_CLI_BAD_OPTION', `${flag}: expected an integer ≥ ${min}, got '${v}'`);
+  return n;
+};
+const positive = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new MedclassError('MC_CLI_BAD_OPTION', `${flag}: expected a positive number, got '${v}'`);
   return n;
 };
 
@@ -42,7 +48,7 @@ function buildNetwork(f: BenchFlags, rng: Rng): Network {
   }
   if (!arch || !ARCHS.includes(arch)) throw new MedclassError('MC_CLI_BAD_OPTION', `--arch: unknown '${arch}'; valid: ${ARCHS.join(', ')}`, { hint: 'or --model FILE.onnx' });
   const size = f.size ?? (arch.endsWith('-28') || arch === 'compact-cnn' ? 28 : 224);
-  return createModel(arch, { inChannels: f.channels ?? (arch === 'resnet18-28' ? 1 : 3), numClasses: f.classes, inputSize: size, rng: rng.fork('init') });
+  return createModel(arch, { inChannels: f.channels ?? (arch === 'resnet18-28' ? 1 : 3), numClasses: f.classes, inputSize: size, ...(f.width ? { width: f.width } : {}), rng: rng.fork('init') });
 }
 
 function addFlags(c: Command, defaults: { batch: number; steps: number }): Command {
@@ -55,6 +61,7 @@ function addFlags(c: Command, defaults: { batch: number; steps: number }): Comma
     .addOption(new Option('--threads <n>', 'onnxruntime intra-op threads (0 = all cores)').argParser(int('--threads', 0)).default(2))
     .addOption(new Option('--channels <n>', 'input channels (default: 1 for resnet18-28, else 3)').argParser(int('--channels', 1)))
     .addOption(new Option('--size <px>', 'input side for built-in networks (default 28 for *-28 and compact-cnn, else 224)').argParser(int('--size', 8)))
+    .addOption(new Option('--width <w>', 'width multiplier of built-in networks (e.g. the recipe\'s compact-resnet 0.5)').argParser(positive('--width')))
     .addOption(new Option('--classes <n>', 'classes of the head').argParser(int('--classes', 2)).default(2))
     .option('--profile', 'also profile (onnxruntime) and print the time per op type')
     .option('--by-rule', 'train: group the profile by the gradient rule that emitted each node (with --profile)')

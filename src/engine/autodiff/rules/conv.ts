@@ -55,6 +55,15 @@ const SHIFTED_DW_MIN_POSITIONS = 196;
 const BATCHED_DW_MAX_CHANNELS = 16;
 
 /**
+ * Narrow strided convs with at least this many input channels (RGB stems) take `convWeightGradNhwcGather` instead:
+ * `DW_SHAPES=… bench/engine-conv-dw-ab.bench.ts 2 5 "batched,nhwc gather"` (AMD EPYC, idle, median wall ms), batch 64:
+ * 3→16 7×7 s2 at 96 px 28.1 / 17.8, at 160 px 140.3 / 49.9, 3→48 at 192 px 270.9 / 89.4; batch 32: MobileNetV2's
+ * 3→32 3×3 s2 at 224 px 35.1 / 17.6. With one channel the gathered rows are single floats and batched keeps winning
+ * (1→16 7×7 s2 at 128 px 17.0 / 21.3), as it does at stride 1 (3→16 3×3 at 28 px, batch 128: 2.0 / 3.1).
+ */
+const STRIDED_GATHER_MIN_CHANNELS = 3;
+
+/**
  * Output positions from which a strided 1×1 dW stays `convWeightGradBatched` (below: `convWeightGradNhwcGather`).
  * `bench/engine-conv-dw-ab.bench.ts`, median process CPU ms of 15 alternated rounds (load 17): 64→128 at 14×14
  * outputs batched 10.3 / channels-last 13.2, 128→256 at 7×7 8.2 / 9.0, 256→512 at 4×4 15.5 / 7.7.
@@ -234,7 +243,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
  * Convolution. dX is a forward Conv with the flipped weight when the stride is 1, else a ConvTranspose of dY with
  * the same weight (begin pads only, then sliced or padded to X's size, so no output_padding is needed for any
  * stride). dB sums dY over batch and space. dW, by shape, as measured fastest:
- * - 2-D, group 1: per image for narrow inputs (< BATCHED_DW_MAX_CHANNELS), strided 1×1 convs from
+ * - 2-D, group 1: per image for narrow inputs (< BATCHED_DW_MAX_CHANNELS; strided ones from
+ *   STRIDED_GATHER_MIN_CHANNELS take the gathered columns below), strided 1×1 convs from
  *   STRIDED_1X1_BATCHED_MIN_POSITIONS outputs and stride-1 1×1 from POINTWISE_BATCHED_MIN_POSITIONS; from shifted
  *   copies at stride 1 from SHIFTED_DW_MIN_POSITIONS outputs; else one Gemm over channels-last im2col columns built
  *   by one Gather;
@@ -269,7 +279,8 @@ export const convRules = {
       const k1 = wd[2] === 1 && wd[3] === 1;
       const positions = yd[2]! * yd[3]!;
       const batched1x1From = ones(a.strides) ? POINTWISE_BATCHED_MIN_POSITIONS : STRIDED_1X1_BATCHED_MIN_POSITIONS;
-      if (C < BATCHED_DW_MAX_CHANNELS || (k1 && positions >= batched1x1From)) {
+      const rgbStem = C >= STRIDED_GATHER_MIN_CHANNELS && !ones(a.strides) && !k1;
+      if ((C < BATCHED_DW_MAX_CHANNELS && !rgbStem) || (k1 && positions >= batched1x1From)) {
         return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
       }
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
