@@ -77,7 +77,7 @@ describe('size, width and epochs from the budget', () => {
     const mid = chooseScratchShape(28, 4708, 80, cost); // width 2 (5.7 s/epoch) gives 14 < 18 epochs, width 1.5 (3.7 s) 21
     expect(mid.width).toBe(1.5);
     const large = chooseScratchShape(224, 2100, 600, (c) => scaleEpochSeconds(20, { size: 64, width: 1 }, c));
-    expect(large).toMatchObject({ size: 192, width: 1 }); // 192 px at width 1.5 would give 18 < 28 epochs in 600 s
+    expect(large).toMatchObject({ size: 192, width: 0.5 }); // 192 px at width 1 (48²·2.4/64² × 20 s = 27 s) would give 22 < 28 epochs in 600 s
     expect(large.epochs).toBeGreaterThanOrEqual(28);
     // HAM10000-like: a 15-epoch budget that 32 px at width 0.5 fits only 2× over buys 96 px at width 0.5 (its stem is strided)
     const ham = chooseScratchShape(150, 7010, 770, (c) => scaleEpochSeconds(22.6, { size: 32, width: 0.5 }, c), maxSizeForMemory(10015, 3));

@@ -87,10 +87,13 @@ export function maxSizeForMemory(items: number, channels: number, bytes = 1.5e9)
 
 /**
  * Cost in seconds of one from-scratch epoch at (size, width), scaled from a measured one at (size0, width0): the
- * conv cost grows with the pixels and about width^1.5 on this CPU (small layers do not use the cores fully).
+ * conv cost grows with the pixels and about width^1.5 on this CPU (small layers do not use the cores fully). From
+ * 96 px the strided stem cuts the work 16× and its 7×7 conv and max-pool add some back: `medclass bench train --arch
+ * compact-resnet --width 0.5 --batch 64 --size S` (AMD EPYC, idle) gave 1.29 / 2.28 / 4.06 / 5.73× the 32 px step at
+ * 96 / 128 / 160 / 192 px; the factor 2.4 gives 1.35 / 2.4 / 3.75 / 5.4×.
  */
 export function scaleEpochSeconds(measured: number, from: { size: number; width: number }, to: { size: number; width: number }): number {
-  const px = (z: number) => (z >= 96 ? (z / 4) ** 2 * 1.6 : z * z); // the strided stem cuts the work 16×, its 7×7 conv adds some back
+  const px = (z: number) => (z >= 96 ? (z / 4) ** 2 * 2.4 : z * z);
   return measured * (px(to.size) / px(from.size)) * (to.width / from.width) ** 1.5;
 }
 
