@@ -279,8 +279,8 @@ export const convRules = {
       const k1 = wd[2] === 1 && wd[3] === 1;
       const positions = yd[2]! * yd[3]!;
       const batched1x1From = ones(a.strides) ? POINTWISE_BATCHED_MIN_POSITIONS : STRIDED_1X1_BATCHED_MIN_POSITIONS;
-      const rgbStem = C >= STRIDED_GATHER_MIN_CHANNELS && !ones(a.strides) && !k1;
-      if ((C < BATCHED_DW_MAX_CHANNELS && !rgbStem) || (k1 && positions >= batched1x1From)) {
+      const stridedGather = C >= STRIDED_GATHER_MIN_CHANNELS && !ones(a.strides) && !k1;
+      if ((C < BATCHED_DW_MAX_CHANNELS && !stridedGather) || (k1 && positions >= batched1x1From)) {
         return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
       }
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
