@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { resolveClassWeights, type ClassWeightSpec } from '../train/index.js';
+import { resolveClassWeights } from '../train/index.js';
 import { DISCLAIMER, evaluateRun, type MetricsReport, type PredictionTable } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
@@ -56,11 +56,6 @@ function aligned(img: ReturnType<typeof rowsOf>, tab: ReturnType<typeof rowsOf>,
   return out;
 }
 
-/** Per-class weights of the combiner's val NLL: 'auto'/'sqrt' over the val labels (as training resolves them), a list as given, 'none' → none. */
-function combinerWeights(spec: ClassWeightSpec, labels: Int32Array, k: number): number[] | undefined {
-  return resolveClassWeights(spec, labels, k, 'late fusion: the image run\'s fit.classWeights');
-}
-
 function member(dir: string): { run: RunDir; table: PredictionTable } {
   const run = openRunDir(dir);
   if (run.manifest.status !== 'done') throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${dir}: the run is ${run.manifest.status}, not done`, { file: 'run.json' });
@@ -103,7 +98,8 @@ export async function runLateFusion(imageDir: string, tabularDir: string, outDir
   const val = split('val');
   const test = split('test');
   const yVal = Int32Array.from(val.labels);
-  const cw = combinerWeights(o.classWeights === 'image-run' ? im.config.fit.classWeights : o.classWeights, yVal, k);
+  // the combiner's val-NLL class weights, resolved over the val labels as training resolves them over train
+  const cw = resolveClassWeights(o.classWeights === 'image-run' ? im.config.fit.classWeights : o.classWeights, yVal, k, 'late fusion: the image run\'s fit.classWeights');
   const combiner = o.method === 'weighted' ? fitWeightedAverage(val.logits, val.b, yVal, k, o.steps, cw) : fitStacking(val.logits, val.b, yVal, k, o.l2, 3000, cw);
   // float32, as model.onnx computes them (predictions.csv holds what the shipped model gives)
   const fused = (s: typeof val) => Float32Array.from(combineLogits(combiner, s.logits, s.b, k));

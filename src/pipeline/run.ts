@@ -7,7 +7,7 @@ import { Dataset, assignSplits, checkTrainable, normalizationTable, tabularColum
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, Replan, ResumeFrom } from '../train/index.js';
-import { TrunkCache, checkPerClass, fit, loadWeights, lrFind, rowRange } from '../train/index.js';
+import { TrunkCache, checkClassLists, fit, loadWeights, lrFind, rowRange } from '../train/index.js';
 import type { MetricsReport } from '../eval/index.js';
 import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -182,8 +182,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const opened = openRunSource(cfg.data.source, cfg.data);
   const source: DatasetSource = withBinnedSource(await withDicomMeta(opened, { tags: cfg.data.dicomMeta }), cfg.data.binned);
   monitorFor(cfg.fit.monitor, source.classes); // a per-class monitor naming no class fails before the images load
-  if (typeof cfg.fit.classWeights !== 'string') checkPerClass(cfg.fit.classWeights, source.classes.length, 'fit.classWeights');
-  if (cfg.fit.loss.kind === 'focal' && cfg.fit.loss.alpha) checkPerClass(cfg.fit.loss.alpha, source.classes.length, 'fit.loss.alpha');
+  checkClassLists(cfg.fit, source.classes.length); // so is a class-weight or focal α list of the wrong length
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const fingerprint = dataFingerprint(source.items, splits);

@@ -8,7 +8,7 @@ import type { EpochRecord, FitArgs } from './fit-types.js';
 import { gatherRows, gatherTabular, type ImageSet } from './image-set.js';
 import type { FitOptions, PhaseOptions } from './options.js';
 import { Predictor, softmaxRows } from './predict.js';
-import { resolveClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
+import { checkClassLists, resolveClassWeights, balancedSampleOrder, batches, shuffledOrder } from './sampling.js';
 import { ResizableSchedule } from './replan.js';
 
 /** One phase, compiled: its optimizer, and one epoch of training plus validation at a time. */
@@ -29,10 +29,11 @@ export interface PhaseRun {
 }
 
 function lossSpec(o: FitOptions, train: ImageSet, k: number): LossSpec {
+  checkClassLists(o, k);
   const classWeights = resolveClassWeights(o.classWeights, train.labels, k);
   const soft = o.mixup > 0 || o.cutmix > 0;
   if (o.loss.kind === 'focal') {
-    const alpha = o.loss.alpha ? resolveClassWeights(o.loss.alpha, train.labels, k, 'fit.loss.alpha') : classWeights;
+    const alpha = o.loss.alpha ?? classWeights;
     return { kind: 'focal', gamma: o.loss.gamma, ...(alpha ? { alpha } : {}), ...(soft ? { soft: true } : {}) };
   }
   return {

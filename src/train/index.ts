@@ -4,7 +4,7 @@ export { applyCutMix, cutmixBatch, drawCutMix } from './cutmix.js';
 export type { CutMixDraw } from './cutmix.js';
 export { applyAugment, augmentBatch, drawAugment, isAugmenting, mixupBatch } from './augment.js';
 export type { AugmentDraw, AugmentSpec } from './augment.js';
-export { balancedClassWeights, balancedSampleOrder, batches, checkPerClass, countLabels, resolveClassWeights, shuffledOrder, type ClassWeightSpec } from './sampling.js';
+export { balancedClassWeights, balancedSampleOrder, batches, checkClassLists, countLabels, resolveClassWeights, shuffledOrder, type ClassWeightSpec } from './sampling.js';
 export { gatherRows, gatherTabular, hflipBatch, rowRange, subsetImages } from './image-set.js';
 export type { ImageBytes, ImageSet } from './image-set.js';
 export { Predictor, softmaxRows } from './predict.js';

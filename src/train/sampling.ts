@@ -30,6 +30,12 @@ export function checkPerClass(list: readonly number[], numClasses: number, what:
   });
 }
 
+/** Checks every per-class list of the fit options (class weights, focal α) against the class count. */
+export function checkClassLists(o: Pick<FitOptions, 'classWeights' | 'loss'>, numClasses: number): void {
+  if (typeof o.classWeights !== 'string') checkPerClass(o.classWeights, numClasses, 'fit.classWeights');
+  if (o.loss.kind === 'focal' && o.loss.alpha) checkPerClass(o.loss.alpha, numClasses, 'fit.loss.alpha');
+}
+
 /**
  * The per-class loss weights a setting stands for on these labels (undefined = unweighted). A list must hold one
  * weight per class: a single weight would broadcast in the loss graph, another wrong length fail inside onnxruntime.
