@@ -8,6 +8,7 @@ import pkg from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunModel, compareLogits, exportInt8, predictImages, type Int8Export } from '../src/pipeline/index.js';
 import { openRunDir } from '../src/run/index.js';
+import { int8MaySaturate } from '../src/engine/index.js';
 import { batchPredict } from '../src/queue/index.js';
 import { buildServer } from '../src/serve/index.js';
 import { phantomSource, preprocessImage } from '../src/data/index.js';
@@ -51,7 +52,12 @@ describe('export --int8', () => {
       const axis = Number(n.attribute!.find((a) => a.name === 'axis')?.i ?? 1);
       expect(scale.dims!.map(Number)).toEqual([Number(w.dims![axis])]); // one scale per output channel
       expect(inits.get(n.input![2]!)!.dataType).toBe(onnx.TensorProto.DataType.INT8);
+      // auto range: 7-bit weights where this CPU's int8 kernels may saturate (x86 without VNNI), else full range
+      const q = new Int8Array(w.rawData!.buffer, w.rawData!.byteOffset, w.rawData!.byteLength);
+      const maxQ = q.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxQ).toBe(int8MaySaturate() ? 64 : 127);
     }
+    expect(exported.comparison!.reduce_range).toBe(int8MaySaturate());
     const convDq = weightDq.filter((n) => inits.get(n.input![0]!)!.dims!.length === 4);
     expect(convDq.every((n) => Number(n.attribute!.find((a) => a.name === 'axis')!.i) === 0)).toBe(true);
     const act = g.node!.filter((n) => n.opType === 'QuantizeLinear').map((n) => inits.get(n.input![2]!)!.dataType);

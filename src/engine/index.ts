@@ -9,6 +9,7 @@ export { Emitter } from './graph/emitter.js';
 export { Session } from './runtime/session.js';
 export type { SessionOptions, RunTensor, Float64Tensor } from './runtime/session.js';
 export { runtimeVersion } from './runtime/session.js';
+export { int8MaySaturate } from './runtime/int8-saturation.js';
 export { loadModel, saveModel, onnxTypeCode } from './graph/onnx-io.js';
 export type { InitSpec } from './init.js';
 export { fans, initScale, initTensor } from './init.js';
@@ -47,7 +48,7 @@ export { checkFixture, fixturePasses, FIXTURE_TOLERANCE, ADAM_NOISE_FLOOR } from
 export type { FixtureCheck } from './check.js';
 export { benchInfer, benchTrain, peakRssMb, profileByOp, ruleKey } from './bench.js';
 export type { BenchNetwork, BenchOptions, BenchResult, OpCost, ProfileKey } from './bench.js';
-export { activationParams, planQdq, planRange, prepareForQdq, quantizeWeight, rewriteQdq, weightAxis } from './quantize.js';
+export { activationParams, planQdq, planRange, prepareForQdq, quantizeWeight, rewriteQdq, weightAxis, weightQmax } from './quantize.js';
 export type { QdqPlan, QuantRange } from './quantize.js';
 export { calibrateMinMax, calibratePercentile } from './quantize-calibrate.js';
 export { correctBiases } from './quantize-bias.js';

@@ -13,7 +13,17 @@ export interface QuantRange { min: number; max: number }
  * taken after a following Relu or Clip ≥ 0 (onnxruntime folds the activation into the QuantizeLinear). `shared`
  * maps a MaxPool/Flatten output to its input, whose scale it takes (so onnxruntime drops the Q/DQ pair around it).
  */
-export interface QdqPlan { tensors: string[]; shared: Map<string, string> }
+export interface QdqPlan {
+  tensors: string[];
+  shared: Map<string, string>;
+  /**
+   * Weights in the 7-bit range [−64, 64] instead of [−127, 127] (onnxruntime's `reduce_range`). x86 CPUs without
+   * VNNI run u8·s8 products through VPMADDUBSW, whose 16-bit sums of two products saturate past 32767
+   * (255·127·2 = 64770); with |w| ≤ 64 a pair stays ≤ 32640, so the int8 kernels compute exactly what the QDQ
+   * graph says on every CPU.
+   */
+  reduceRange?: boolean;
+}
 
 const POOLS = new Set(['GlobalAveragePool', 'AveragePool']);
 const PASS_THROUGH = new Set(['MaxPool', 'Flatten']);
@@ -36,6 +46,8 @@ export interface PlanQdqOptions {
    * CNN, batch 32: 2.3 vs 0.7 ms); to keep the stem's output float too, leave it out with `withoutTensors`.
    */
   floatStem?: boolean;
+  /** Quantize weights to the 7-bit range (see `QdqPlan.reduceRange`; default false). */
+  reduceRange?: boolean;
 }
 
 /** The QDQ plan of a prepared float graph (see `QdqPlan`). */
@@ -65,7 +77,7 @@ export function planQdq(graph: Graph, opts: PlanQdqOptions = {}): QdqPlan {
   for (const n of graph.nodes) if (PASS_THROUGH.has(n.opType) && set.has(n.inputs[0]!) && set.has(n.outputs[0]!)) shared.set(n.outputs[0]!, n.inputs[0]!);
   // graph order, so a shared tensor's source comes first
   const order = [...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)];
-  return { tensors: order.filter((v) => set.has(v)), shared };
+  return { tensors: order.filter((v) => set.has(v)), shared, ...(opts.reduceRange ? { reduceRange: true } : {}) };
 }
 
 /** The range a planned tensor is quantized with: its own, or its source's for a shared (MaxPool/Flatten) output. */
@@ -87,17 +99,21 @@ export function activationParams(r: QuantRange): { scale: number; zeroPoint: num
   return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
 }
 
-/** Symmetric int8 per-channel quantization of `w` along `axis` (scale max|w|/127, zero point 0). */
-export function quantizeWeight(w: Tensor, axis: number): { q: Int8Array; scales: Float32Array } {
+/** The largest |q| of a weight: 127, or 64 in the reduced (7-bit) range onnxruntime's quantizer uses. */
+export const weightQmax = (reduceRange = false): number => (reduceRange ? 64 : 127);
+
+/** Symmetric int8 per-channel quantization of `w` along `axis` (scale max|w|/qmax, zero point 0; qmax 127, or 64 reduced). */
+export function quantizeWeight(w: Tensor, axis: number, reduceRange = false): { q: Int8Array; scales: Float32Array } {
+  const qmax = weightQmax(reduceRange);
   const d = w.data as Float32Array;
   const c = w.dims[axis]!;
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const chan = (i: number) => Math.floor(i / inner) % c;
   const max = new Float32Array(c);
   for (let i = 0; i < d.length; i++) max[chan(i)] = Math.max(max[chan(i)]!, Math.abs(d[i]!));
-  const scales = max.map((m) => (m > 0 ? Math.fround(m / 127) : 1));
+  const scales = max.map((m) => (m > 0 ? Math.fround(m / qmax) : 1));
   const q = new Int8Array(d.length);
-  for (let i = 0; i < d.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(d[i]! / scales[chan(i)]!)));
+  for (let i = 0; i < d.length; i++) q[i] = Math.max(-qmax, Math.min(qmax, Math.round(d[i]! / scales[chan(i)]!)));
   return { q, scales };
 }
 
@@ -140,7 +156,7 @@ export function rewriteQdq(graph: Graph, plan: QdqPlan, ranges: ReadonlyMap<stri
       const wName = n.inputs[1]!;
       const w = inits.get(wName)!;
       const axis = weightAxis(n);
-      const { q, scales } = quantizeWeight(w, axis);
+      const { q, scales } = quantizeWeight(w, axis, plan.reduceRange);
       const c = scales.length;
       const wq = scalar(`${wName}_quantized`, { dtype: 'int8', dims: [...w.dims], data: q });
       const ws = scalar(`${wName}_scale`, { dtype: 'float32', dims: [c], data: scales });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Rng, calibrateMinMax, calibratePercentile, correctBiases, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
+import { Rng, calibrateMinMax, calibratePercentile, correctBiases, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
 import { Dataset, SplitOptions, assignSplits, type SplitName } from '../data/index.js';
 import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -16,6 +16,8 @@ export const Int8ExportOptions = z.strictObject({
   floatStem: z.boolean().default(true).describe('keep the first Conv (stem) in float, its output quantized: int8 Convs on 1–3 input channels are slower than float ones'),
   biasCorrection: z.boolean().default(true)
     .describe('empirical bias correction on the calibration images (Nagel et al. 2019): Kermany MobileNetV2 val agreement 97.3 → 99.1 %'),
+  reduceRange: z.enum(['auto', 'on', 'off']).default('auto')
+    .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm here: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
 });
@@ -28,7 +30,9 @@ export interface Int8Comparison {
   float_stem: boolean;
   /** layers whose bias was corrected for the mean output shift of quantization (0: off) */
   bias_corrected_layers: number;
-  weights: 'int8 symmetric per-channel';
+  weights: 'int8 symmetric per-channel' | 'int8 symmetric per-channel, 7-bit range';
+  /** weights in [−64, 64] so x86 CPUs without VNNI compute them exactly; `auto` decides by this machine's CPU */
+  reduce_range: boolean;
   activations: 'uint8 asymmetric per-tensor';
   quantized_weights: number;
   quantized_tensors: number;
@@ -111,7 +115,8 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
     const idx = Array.from({ length: take }, (_, i) => all[Math.floor((i * all.length) / take)]!);
     const cal = await ds.loadBatch(idx, float.preprocessOptions);
     const graph = prepareForQdq(loadModel(run.modelBytes()));
-    const plan = planQdq(graph, { floatStem: o.floatStem });
+    const reduceRange = o.reduceRange === 'auto' ? int8MaySaturate() : o.reduceRange === 'on';
+    const plan = planQdq(graph, { floatStem: o.floatStem, reduceRange });
     const dims = [pre.channels, pre.size, pre.size];
     const batches = () => batchesOf(pre.input, cal.x.data, cal.labels.length, dims);
     const ranges = o.ranges === 'percentile' ? await calibratePercentile(graph, plan.tensors, batches, 99.999, o.threads) : await calibrateMinMax(graph, plan.tensors, batches(), o.threads);
@@ -142,7 +147,7 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
       const { agreement, maxAbsProbDiff } = compareLogits(test.fl, test.q, k);
       const comparison: Int8Comparison = {
         method: 'qdq-static', calibration: { split: o.calibration, images: cal.labels.length, ranges: o.ranges }, float_stem: o.floatStem, bias_corrected_layers: corrected,
-        weights: 'int8 symmetric per-channel', activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
+        weights: reduceRange ? 'int8 symmetric per-channel, 7-bit range' : 'int8 symmetric per-channel', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
         n_test: test.labels.length, top1_agreement: agreement, max_abs_prob_diff: maxAbsProbDiff,
         float_auc: floatAuc, int8_auc: mq.roc_auc ?? null, auc_drop: floatAuc !== null && mq.roc_auc !== undefined ? floatAuc - mq.roc_auc : null,
       };

@@ -1,7 +1,7 @@
 // Empirical bias correction (correctBiases) against a plain-JS reference of the quantized arithmetic, and its effect
 // on the int8 session onnxruntime fuses (QGemm): the mean output shift on the calibration images goes to ~0.
 import { describe, expect, it } from 'vitest';
-import { Session, cloneGraph, correctBiases, rewriteQdq, saveModel, type CalibrationFeeds, type Graph, type QdqPlan, type QuantRange } from '../../src/engine/index.js';
+import { Session, cloneGraph, correctBiases, int8MaySaturate, rewriteQdq, saveModel, type CalibrationFeeds, type Graph, type QdqPlan, type QuantRange } from '../../src/engine/index.js';
 import { attr } from '../../src/engine/graph/types.js';
 
 let seed = 7;
@@ -14,13 +14,13 @@ const qx = (v: number, r: QuantRange) => {
   const z = Math.round(-Math.min(0, r.min) / s);
   return (Math.max(0, Math.min(255, Math.round(v / s) + z)) - z) * s;
 };
-const qw = (w: Float32Array, rows: number) => {
+const qw = (w: Float32Array, rows: number, qmax = 127) => {
   const per = w.length / rows;
   const out = new Float32Array(w.length);
   for (let c = 0; c < rows; c++) {
     let m = 0;
     for (let j = 0; j < per; j++) m = Math.max(m, Math.abs(w[c * per + j]!));
-    const s = Math.fround(m / 127);
+    const s = Math.fround(m / qmax);
     for (let j = 0; j < per; j++) out[c * per + j] = Math.round(w[c * per + j]! / s) * s;
   }
   return out;
@@ -114,13 +114,32 @@ describe('correctBiases', () => {
     got.forEach((v, c) => expect(v).toBeCloseTo(want[c]!, 5));
   });
 
-  it("onnxruntime's fused int8 model (QGemm) has ~0 mean output shift on the calibration images after correction", async () => {
+  // reduceRange keeps |w| ≤ 64, so onnxruntime's u8·s8 kernels compute the QDQ arithmetic exactly on every CPU (x86
+  // without VNNI saturates 16-bit pair sums at full range: 255·127·2 > 32767)
+  const fused = async (correct: boolean, reduceRange: boolean) => {
+    const g = gemmGraph(w, b);
+    const p: QdqPlan = { ...plan, reduceRange };
+    if (correct) await correctBiases(g, p, ranges, batchesOf(x, [K]), 1);
+    rewriteQdq(g, p, ranges);
+    return run(cloneGraph(g), x, [K]);
+  };
+
+  it('reduceRange: the fused QGemm output is the integer arithmetic of the JS reference with 7-bit weights', async () => {
+    const q = await fused(false, true);
+    const wq = qw(w, C, 64);
+    const s = Math.fround((2.5 + 0.3) / 255);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+      let y = b[c]!;
+      for (let k = 0; k < K; k++) y += qx(x[n * K + k]!, range) * wq[c * K + k]!;
+      // the bias is stored as int32 at x_scale·w_scale: half a step of rounding, plus float summation order
+      expect(Math.abs(q[n * C + c]! - y)).toBeLessThan(s * (Math.max(...Array.from(w.slice(c * K, c * K + K), Math.abs)) / 64) + 1e-5);
+    }
+  });
+
+  it("onnxruntime's fused int8 model (QGemm, 7-bit weights) has ~0 mean output shift on the calibration images after correction", async () => {
     const ref = await run(gemmGraph(w, b), x, [K]);
     const shift = async (correct: boolean) => {
-      const g = gemmGraph(w, b);
-      if (correct) await correctBiases(g, plan, ranges, batchesOf(x, [K]), 1);
-      rewriteQdq(g, plan, ranges);
-      const q = await run(cloneGraph(g), x, [K]);
+      const q = await fused(correct, true);
       return [0, 1, 2].map((c) => { let d = 0; for (let n = 0; n < N; n++) d += q[n * C + c]! - ref[n * C + c]!; return Math.abs(d / N); });
     };
     const before = await shift(false);
@@ -128,5 +147,12 @@ describe('correctBiases', () => {
     expect(Math.max(...before)).toBeGreaterThan(2e-3);
     // what remains is the int32 bias rounding (x_scale·w_scale ≈ 1e-4) and float summation order
     expect(Math.max(...after)).toBeLessThan(Math.max(...before) / 20);
+  });
+
+  it('int8MaySaturate reads VNNI from the CPU flags; Arm never saturates', () => {
+    expect(int8MaySaturate('flags\t\t: fpu sse2 avx avx2 fma\n', 'x64')).toBe(true);
+    expect(int8MaySaturate('flags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n', 'x64')).toBe(false);
+    expect(int8MaySaturate('flags\t\t: fpu avx2 avx_vnni\n', 'x64')).toBe(false);
+    expect(int8MaySaturate('', 'arm64')).toBe(false);
   });
 });

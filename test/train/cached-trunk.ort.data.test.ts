@@ -52,8 +52,15 @@ describe('cached-trunk training (MobileNetV2, 64 chest X-rays)', () => {
     // Phase 1 trains the head; phase 2 the last two convs (block 16's projection, Conv_1) and the head.
     expect(changed.sort()).toEqual(['head.fc.bias', 'head.fc.weight', 'n60_conv_2d_B', 'n60_conv_2d_W', 'n61_conv_2d_B', 'n61_conv_2d_W']);
     // The prefix runs in an optimised inference session, the uncached step in the unoptimised training graph:
-    // the inputs differ by float32 rounding only, and so do the trained weights.
-    for (const n of changed) expectAllClose(b.get(n)!, a.get(n)!, { atol: 2e-5, rtol: 1e-3, label: n });
+    // the inputs differ by float32 rounding only, and so do the trained weights — except where AdamW divides a
+    // gradient at the float32 noise level by its own RMS: there the two steps can differ by up to one step, lr
+    // (one weight of 409,600 on a Zen 1 host: 7.6e-5). At most 1 in 10,000 may, and by no more than the largest lr.
+    for (const n of changed) {
+      const [x, y] = [b.get(n)!, a.get(n)!];
+      const off = Array.from(y, (v, i) => i).filter((i) => Math.abs(x[i]! - y[i]!) > 2e-5 + 1e-3 * Math.abs(y[i]!));
+      expect(off.length, `${n}: ${off.length} of ${y.length} outside float rounding`).toBeLessThanOrEqual(Math.floor(y.length / 10_000));
+      for (const i of off) expect(Math.abs(x[i]! - y[i]!), `${n}[${i}]`).toBeLessThan(3e-3);
+    }
     for (const n of a.keys()) if (!changed.includes(n)) expect(b.get(n), n).toEqual(a.get(n));
     plain.history.forEach((h, i) => expect(cached.history[i]!.trainLoss).toBeCloseTo(h.trainLoss, 4));
 

@@ -30,7 +30,7 @@ export function formatInt8Export(r: Int8Export): string {
   return [
     `wrote ${r.model} (${(r.bytes / 1024).toFixed(0)} KiB)`,
     ...(c ? [
-      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights int8 per-channel, ${c.quantized_tensors} activations uint8`,
+      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights int8 per-channel${c.reduce_range ? ' (7-bit range)' : ''}, ${c.quantized_tensors} activations uint8`,
       `test (${c.n_test}): top-1 agreement ${(100 * c.top1_agreement).toFixed(2)} %, max |Δp| ${f(c.max_abs_prob_diff)}, AUC ${f(c.float_auc)} → ${f(c.int8_auc)} (drop ${f(c.auc_drop)}); metrics in metrics.int8.json`,
     ] : []),
     DISCLAIMER,
@@ -50,13 +50,14 @@ export function registerExport(program: Command): void {
     .option('--images <n>', 'with --int8: calibration images (default 256)', Number)
     .option('--threads <n>', 'with --int8: onnxruntime threads (0 = all cores)', Number)
     .option('--ranges <method>', 'with --int8: activation ranges, percentile (99.999th of |v|) or minmax (default percentile)')
+    .option('--reduce-range <mode>', 'with --int8: weights in the 7-bit range, auto (on where this x86 CPU lacks VNNI, whose int8 kernels saturate), on or off (default auto)')
     .option('--no-bias-correction', 'with --int8: keep the float biases (no empirical bias correction on the calibration images)')
     .option('--name <name>', desc('name'))
     .option('--raw-input', desc('rawInput'))
     .option('--raw-channels <n>', desc('rawChannels'), Number)
     .option('--max-batch-size <n>', desc('maxBatchSize'), Number)
     .option('--json', 'print the result as JSON')
-    .action(async (f: { run: string; zip?: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; biasCorrection?: boolean; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+    .action(async (f: { run: string; zip?: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; reduceRange?: string; biasCorrection?: boolean; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
       if (f.zip) {
         const z = exportZip(f.run, f.zip);
         out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, file: z.file, bytes: z.bytes, missing: z.missing, manifest: z.manifest }, null, 2)
@@ -64,7 +65,7 @@ export function registerExport(program: Command): void {
         if (!f.triton && !f.int8) return;
       }
       if (f.int8) {
-        const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges, biasCorrection: f.biasCorrection }).filter(([, v]) => v !== undefined)));
+        const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges, reduceRange: f.reduceRange, biasCorrection: f.biasCorrection }).filter(([, v]) => v !== undefined)));
         if (!q.success) throw new MedclassError('MC_CLI_BAD_OPTION', `export --int8: ${q.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`, { hint: 'medclass export --help' });
         const r = await exportInt8(f.run, q.data);
         out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, model: r.model, bytes: r.bytes, quantization: r.comparison }, null, 2) : formatInt8Export(r));
