@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import pkg from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunModel, compareLogits, exportInt8, predictImages, type Int8Export } from '../src/pipeline/index.js';
+import { RunModel, compareLogits, exportInt8, int8SaturationWarning, predictImages, type Int8Export } from '../src/pipeline/index.js';
 import { openRunDir } from '../src/run/index.js';
 import { int8MaySaturate } from '../src/engine/index.js';
 import { batchPredict } from '../src/queue/index.js';
@@ -135,5 +135,14 @@ describe('export --int8', () => {
     expect(b[0]).toBe(a[0]);
     expect(b.length).toBe(a.length);
     expect(b.slice(1).join('\n')).not.toBe(a.slice(1).join('\n')); // other probabilities: the int8 session answered
+  });
+
+  it('--reduce-range off writes full-range weights; int8SaturationWarning (serve, batch predict) names them only where the CPU saturates', async () => {
+    const off = await exportInt8(runDir, { images: 64, threads: 1, reduceRange: 'off', evaluate: false });
+    expect(off.comparison).toBeUndefined();
+    expect(int8SaturationWarning(runDir, true)).toMatch(/full-range int8 weights .* --reduce-range on/);
+    expect(int8SaturationWarning(runDir, false)).toBeUndefined();
+    await exportInt8(runDir, { images: 64, threads: 1, reduceRange: 'on', evaluate: false });
+    expect(int8SaturationWarning(runDir, true)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Rng, calibrateMinMax, calibratePercentile, correctBiases, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
+import { Rng, calibrateMinMax, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
 import { Dataset, SplitOptions, assignSplits, type SplitName } from '../data/index.js';
 import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -160,4 +160,15 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
   } finally {
     await float.dispose();
   }
+}
+
+/**
+ * A warning when the run's model.int8.onnx has full-range int8 weights (exported with `--reduce-range off`, or
+ * `auto` on a CPU with VNNI) and this CPU's int8 kernels saturate them; undefined when it is safe here.
+ */
+export function int8SaturationWarning(runDir: string, maySaturate = int8MaySaturate()): string | undefined {
+  if (!maySaturate) return undefined;
+  const run = openRunDir(runDir);
+  if (!hasFullRangeWeights(loadModel(run.modelBytes('int8')))) return undefined;
+  return `${run.path(INT8_MODEL)} has full-range int8 weights and this x86 CPU has no VNNI: onnxruntime's int8 kernels can saturate them (outputs off the exported model's); re-export with medclass export --int8 --reduce-range on --run ${runDir}`;
 }

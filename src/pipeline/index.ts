@@ -35,7 +35,7 @@ export { RAW_IMAGE_INPUT, SERVING_OUTPUTS, buildServingGraph, servingModelName }
 export type { ServingGraphOptions } from './serving-graph.js';
 export { TritonExportOptions, exportTriton, tritonConfig } from './export-triton.js';
 export type { TritonExport, TritonExportOptionsInput } from './export-triton.js';
-export { Int8ExportOptions, compareLogits, exportInt8 } from './export-int8.js';
+export { Int8ExportOptions, compareLogits, exportInt8, int8SaturationWarning } from './export-int8.js';
 export type { Int8Comparison, Int8Export, Int8ExportOptionsInput } from './export-int8.js';
 export { shapTabularRun } from './tabular-attribution.js';
 export type { TabularShap } from './tabular-attribution.js';

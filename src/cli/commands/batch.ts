@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
+import { int8SaturationWarning } from '../../pipeline/index.js';
 import { BatchPredictOptions, batchPredict, type BatchEvent } from '../../queue/index.js';
 import { out } from '../output.js';
 
@@ -52,6 +53,9 @@ export function registerBatch(program: Command): void {
         ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.conformal ? { conformal: o.conformal } : {}), ...(o.tta ? { tta: true } : {}), ...(o.int8 ? { int8: true } : {}),
       });
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `batch predict: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass batch predict --help' });
+      // with --queue the workers' CPUs run the model, not this one's
+      const saturates = parsed.data.int8 && !parsed.data.queue ? int8SaturationWarning(parsed.data.run) : undefined;
+      if (saturates) process.stderr.write(`warning: ${saturates}\n`);
       const s = await batchPredict(parsed.data, batchRenderer());
       out(`${s.out}: ${s.inputs} inputs (${s.failedInputs} unreadable) in ${s.chunks} chunks, ${s.reused} reused, workers ${s.workers.join(', ')}; ${s.seconds.toFixed(1)} s (${(s.inputs / s.seconds).toFixed(1)} img/s)`);
       process.exitCode = s.failedInputs === s.inputs ? 1 : s.failedInputs > 0 ? 2 : 0;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
+import { int8SaturationWarning } from '../../pipeline/index.js';
 import { ListenOptions, ServeOptions, buildServer } from '../../serve/index.js';
 import { out } from '../output.js';
 
@@ -57,6 +58,8 @@ export function registerServe(program: Command): void {
       for (const p of [serve, listen]) {
         if (!p.success) throw new MedclassError('MC_CLI_BAD_OPTION', `serve: ${p.error.issues.map((i) => `--${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; ')}`, { hint: 'medclass serve --help' });
       }
+      const saturates = serve.data!.int8 ? int8SaturationWarning(f.run) : undefined;
+      if (saturates) process.stderr.write(`warning: ${saturates}\n`);
       const app = buildServer(f.run, serve.data!, { stream: process.stderr });
       const address = await app.listen({ port: listen.data!.port, host: listen.data!.host });
       out(`medclass serve: ${address} (run ${f.run}) — ${DISCLAIMER}; Ctrl-C stops`);
