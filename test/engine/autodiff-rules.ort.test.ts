@@ -72,6 +72,9 @@ const CASES: OpCase[] = [
   { name: 'Conv depthwise 3x3 stride 1, 16x16 (rows dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([1, 2, 16, 16]), w: r([2, 1, 3, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv depthwise 3x3 dilation 2, asymmetric pads, 18x18 (rows dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 18, 18]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), dilations: attr.ints([2, 2]), pads: attr.ints([2, 1, 1, 2]) } },
   { name: 'Conv depthwise 5x3 stride 1, 14x16 (rows dW)', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 2, 14, 16]), w: r([2, 1, 5, 3]), b: r([2]) }), attrs: { group: attr.int(2), pads: attr.ints([2, 1, 2, 1]) } },
+  // strided depthwise with odd sizes, asymmetric pads and unequal strides (dX through ConvTranspose)
+  { name: 'Conv depthwise 3x3 stride 2, 9x9, pads 0,1,1,0', op: 'Conv', inputs: ['x', 'w', 'b'], values: v({ x: r([2, 3, 9, 9]), w: r([3, 1, 3, 3]), b: r([3]) }), attrs: { group: attr.int(3), strides: attr.ints([2, 2]), pads: attr.ints([0, 1, 1, 0]) } },
+  { name: 'Conv depthwise 3x2 strides 3,2, 10x7, no pads', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 10, 7]), w: r([2, 1, 3, 2]) }), attrs: { group: attr.int(2), strides: attr.ints([3, 2]) } },
   { name: 'Conv depthwise 3x3 stride 2, 20x20 (grouped Conv dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 20, 20]), w: r([2, 1, 3, 3]) }), attrs: { group: attr.int(2), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } },
   { name: 'Conv auto_pad SAME_UPPER stride 2', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 2, 5, 5]), w: r([2, 2, 2, 2]) }), attrs: { auto_pad: attr.string('SAME_UPPER'), strides: attr.ints([2, 2]) } },
   // Group-1 dW paths (conv.ts): the cases above have < 16 input channels (per-image columns); these reach the shifted
@@ -168,6 +171,7 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     expect(dwPath([2, 4, 16, 16], [1, 1])).toEqual(['Conv dW depthwise rows']);
     expect(dwPath([2, 4, 20, 20], [2, 2])).toEqual(['Conv dW grouped Conv']);
   });
+
 
   it('covers every op in the rule registry', () => {
     const tested = new Set(CASES.map((c) => c.op));
