@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunModel, compareLogits, exportInt8, int8SaturationWarning, predictImages, type Int8Export } from '../src/pipeline/index.js';
 import { openRunDir } from '../src/run/index.js';
 import { int8MaySaturate } from '../src/engine/index.js';
-import { batchPredict } from '../src/queue/index.js';
+import { ChunkRunner, batchPredict, chunkJob, planBatch } from '../src/queue/index.js';
 import { buildServer } from '../src/serve/index.js';
 import { phantomSource, preprocessImage } from '../src/data/index.js';
 import { removeTempDir } from './pipeline/predict-helpers.js';
@@ -142,6 +142,12 @@ describe('export --int8', () => {
     expect(off.comparison).toBeUndefined();
     expect(int8SaturationWarning(runDir, true)).toMatch(/full-range int8 weights .* --reduce-range on/);
     expect(int8SaturationWarning(runDir, false)).toBeUndefined();
+    // a queue worker's chunk runner reports it once per run, by this CPU
+    const plan = planBatch(runDir, files, join(pngDir, 'warn.csv'), { calibrate: true, conformal: 'lac', batchSize: 32, int8: true }, 4);
+    const warnings: string[] = [];
+    const runner = new ChunkRunner({ threads: 1, worker: 'test', onWarning: (m) => warnings.push(m) });
+    for (const i of [0, 1]) await runner.run(chunkJob(plan, i), `warn-${i}`, 1);
+    expect(warnings).toHaveLength(int8MaySaturate() ? 1 : 0);
     await exportInt8(runDir, { images: 64, threads: 1, reduceRange: 'on', evaluate: false });
     expect(int8SaturationWarning(runDir, true)).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { mapLimit } from '../data/index.js';
 import { MedclassError, type ErrorCode } from '../errors.js';
-import { RunModel, predictWith } from '../pipeline/index.js';
+import { RunModel, int8SaturationWarning, predictWith } from '../pipeline/index.js';
 import { openRunDir, sha256File, sha256Of, versions, writeAtomic } from '../run/index.js';
 import { BatchInputs, type BatchEntry, type BatchSourceRef } from './batch-inputs.js';
 
@@ -58,7 +58,8 @@ export class ChunkRunner {
   private readonly hashes = new Map<string, string>();
   private readonly inputs = new BatchInputs();
 
-  constructor(private readonly opts: { threads: number; concurrency?: number; worker: string }) {}
+  /** `onWarning` hears, once per run, that its int8 model's full-range weights saturate on this CPU. */
+  constructor(private readonly opts: { threads: number; concurrency?: number; worker: string; onWarning?: (message: string) => void }) {}
 
   /** Refuses a job made by another medclass version or for a run directory whose files differ here. */
   check(job: PredictChunkJob): void {
@@ -83,7 +84,15 @@ export class ChunkRunner {
   private model(runDir: string, int8 = false): Promise<RunModel> {
     const key = `${runDir}${int8 ? '#int8' : ''}`;
     let m = this.models.get(key);
-    if (!m) { m = RunModel.open(runDir, { threads: this.opts.threads, int8 }); this.models.set(key, m); }
+    if (!m) {
+      const warn = this.opts.onWarning;
+      m = RunModel.open(runDir, { threads: this.opts.threads, int8 }).then((model) => {
+        const saturates = int8 && warn ? int8SaturationWarning(runDir) : undefined;
+        if (saturates) warn!(saturates);
+        return model;
+      });
+      this.models.set(key, m);
+    }
     return m;
   }
 

@@ -24,6 +24,7 @@ export type WorkerEvent =
   | { type: 'ready'; name: string }
   | { type: 'job-done'; jobId: string; rows: number; ms: number }
   | { type: 'job-failed'; jobId: string; code?: string; message: string }
+  | { type: 'warning'; message: string }
   | { type: 'error'; message: string };
 
 /** A running worker: `stop()` lets the current jobs finish; `stop(true)` hands them back at once (they are retried). */
@@ -39,7 +40,7 @@ export async function runWorker(options: WorkerOptionsInput, onEvent: (e: Worker
   const o = WorkerOptions.parse(options);
   await checkQueueReachable(o.queue);
   const name = o.name ?? `${hostname()}:${process.pid}`;
-  const runner = new ChunkRunner({ threads: o.threads, worker: name });
+  const runner = new ChunkRunner({ threads: o.threads, worker: name, onWarning: (message) => onEvent({ type: 'warning', message }) });
   const processJob = async (job: Job<PredictChunkJob | TrainFoldJob>): Promise<{ rows: number }> => {
     const data = job.data;
     if (data.type !== 'predict-chunk' && data.type !== 'train-fold') throw new UnrecoverableError(`unknown job type ${String((data as { type?: unknown }).type)}`);

@@ -22,6 +22,7 @@ export function registerWorker(program: Command): void {
         if (e.type === 'ready') process.stderr.write(`worker ${e.name} ready on ${parsed.data.queue.replace(/:[^:@/]*@/, ':***@')} (concurrency ${parsed.data.concurrency}, threads ${parsed.data.threads})\n`);
         else if (e.type === 'job-done') process.stderr.write(`  ${e.jobId}: ${e.rows} rows in ${(e.ms / 1000).toFixed(1)} s\n`);
         else if (e.type === 'job-failed') process.stderr.write(`  ${e.jobId} refused/failed: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+        else if (e.type === 'warning') process.stderr.write(`warning: ${e.message}\n`);
         else process.stderr.write(`  queue: ${e.message}\n`);
       });
       let signals = 0;
