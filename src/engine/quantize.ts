@@ -100,11 +100,12 @@ export function activationParams(r: QuantRange): { scale: number; zeroPoint: num
 }
 
 /** The largest |q| of a weight: 127, or 64 in the reduced (7-bit) range onnxruntime's quantizer uses. */
-export const weightQmax = (reduceRange = false): number => (reduceRange ? 64 : 127);
+const weightQmax = (reduceRange = false): number => (reduceRange ? 64 : 127);
 
 /** Whether a QDQ graph holds int8 weights outside the 7-bit range [−64, 64] (written without `reduceRange`). */
 export function hasFullRangeWeights(graph: Graph): boolean {
-  for (const t of graph.initializers.values()) if (t.dtype === 'int8' && (t.data as Int8Array).some((v) => v > 64 || v < -64)) return true;
+  const q = weightQmax(true);
+  for (const t of graph.initializers.values()) if (t.dtype === 'int8' && (t.data as Int8Array).some((v) => v > q || v < -q)) return true;
   return false;
 }
 

@@ -17,7 +17,7 @@ export const Int8ExportOptions = z.strictObject({
   biasCorrection: z.boolean().default(true)
     .describe('empirical bias correction on the calibration images (Nagel et al. 2019): Kermany MobileNetV2 val agreement 97.3 → 99.1 %'),
   reduceRange: z.enum(['auto', 'on', 'off']).default('auto')
-    .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm here: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
+    .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm on an AVX2 Zen 1: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
 });
