@@ -41,7 +41,7 @@ export interface AuditReport {
   };
   /** When items carry groups (a CSV group column or `groupPattern`): distinct groups, items without one, and groups
    * found in more than one of the source's own splits. */
-  groups?: { count: number; without_group: number; pattern?: string; cross_split: { group: string; splits: string[] }[] };
+  groups?: { count: number; without_group: number; pattern?: string; column?: { name: string; detected: boolean }; cross_split: { group: string; splits: string[] }[] };
   /** With `metaKeys`: items per value of each key (missing or null counted as `''`). */
   meta?: Record<string, Record<string, number>>;
 }
@@ -154,6 +154,7 @@ export async function auditSource(source: DatasetSource, options: AuditOptions =
   const groups: AuditReport['groups'] = withGroup.length === 0 && !source.groupPattern ? undefined : {
     count: new Set(withGroup.map((it) => it.group)).size, without_group: items.length - withGroup.length,
     ...(source.groupPattern ? { pattern: source.groupPattern.pattern } : {}),
+    ...(source.groupColumn ? { column: { ...source.groupColumn } } : {}),
     cross_split: groupLeaks(items, items.map((it) => it.split)),
   };
   return {

@@ -9,6 +9,23 @@ import type { DatasetItem, DatasetSource, MetaValue, SplitName } from './types.j
 
 const DEFAULTS = CsvOptions.parse({});
 
+/**
+ * Column names (lower case, without `_`, `-`, spaces) taken as the group when the manifest has no `group` column and
+ * none was named, coarsest first: a patient holds lesions, so patient-level wins when both are present. A split that
+ * ignores such a column puts one patient's images on both sides and overstates every test figure.
+ */
+const GROUP_COLUMN_NAMES = ['patientid', 'patient', 'patientno', 'patientnumber', 'subjectid', 'subject', 'participantid', 'participant', 'lesionid', 'lesion'];
+const normalisedName = (h: string) => h.toLowerCase().replace(/[\s_-]+/g, '');
+
+/** The index of the detected group column in `header` (−1 when none): the first of GROUP_COLUMN_NAMES present. */
+export function detectGroupColumn(header: readonly string[], taken: ReadonlySet<number>): number {
+  for (const name of GROUP_COLUMN_NAMES) {
+    const i = header.findIndex((h, j) => !taken.has(j) && normalisedName(h) === name);
+    if (i >= 0) return i;
+  }
+  return -1;
+}
+
 function metaValue(s: string): MetaValue {
   const t = s.trim();
   if (t === '') return null;
@@ -23,6 +40,8 @@ function metaValue(s: string): MetaValue {
  * Item ids are the paths relative to the CSV's folder. A path that leads outside that folder (absolute, or through
  * `..`) fails the whole manifest with MC_DATA_OUTSIDE_ROOT naming its line, before any file is opened, unless
  * `allowOutsidePaths` is set. `guard` sets the images' pixel limit and minimum size (defaults when absent).
+ * With the default `groupCol` and no `group` column, a patient/subject/lesion id column (`patient_id`, `PatientID`,
+ * `lesion_id`, …) is taken as the group and the source says so (`groupColumn.detected`); `groupCol: ''` turns groups off.
  */
 export function openCsvSource(path: string, options: CsvOptions = {}, guard?: ImageGuardOptions): DatasetSource {
   const o = CsvOptions.parse(options);
@@ -47,7 +66,10 @@ export function openCsvSource(path: string, options: CsvOptions = {}, guard?: Im
   const pathIdx = col(o.pathCol, 'path', true, false);
   const labelIdx = col(o.labelCol, 'label', true, false);
   const splitIdx = col(o.splitCol, 'split', false, o.splitCol === DEFAULTS.splitCol);
-  const groupIdx = col(o.groupCol, 'group', false, o.groupCol === DEFAULTS.groupCol);
+  const isDefaultGroup = o.groupCol === DEFAULTS.groupCol;
+  let groupIdx = o.groupCol === '' ? -1 : col(o.groupCol, 'group', false, isDefaultGroup);
+  const detected = groupIdx < 0 && isDefaultGroup;
+  if (detected) groupIdx = detectGroupColumn(header, new Set([pathIdx, labelIdx, splitIdx]));
   const used = new Set([pathIdx, labelIdx, splitIdx, groupIdx]);
   const metaCols = header.map((h, i) => [h, i] as const).filter(([, i]) => !used.has(i));
   const root = dirname(path);
@@ -85,5 +107,5 @@ export function openCsvSource(path: string, options: CsvOptions = {}, guard?: Im
     ...(r.split ? { split: r.split } : {}), ...(r.group !== undefined ? { group: r.group } : {}),
     ...(metaCols.length ? { meta: r.meta } : {}), ...(guard ? { guard } : {}),
   }));
-  return { kind: 'csv', name: file, classes, items };
+  return { kind: 'csv', name: file, classes, items, ...(groupIdx >= 0 ? { groupColumn: { name: header[groupIdx]!, detected } } : {}) };
 }

@@ -43,5 +43,6 @@ export function withGroupPattern(source: DatasetSource, pattern: string): Datase
     groups.add(group);
     return { ...item, group };
   });
-  return { ...source, items, groupPattern: { pattern, groups: groups.size, unmatched } };
+  const { groupColumn: _replaced, ...rest } = source;
+  return { ...rest, items, groupPattern: { pattern, groups: groups.size, unmatched } };
 }

@@ -17,7 +17,7 @@ export const CsvOptions = z.strictObject({
   pathCol: z.string().default('path').describe('column holding the image path (or id, with pathTemplate)'),
   labelCol: z.string().default('label').describe('column holding the class name'),
   splitCol: z.string().default('split').describe('column holding train/val/test (optional in the file)'),
-  groupCol: z.string().default('group').describe('column holding a patient/lesion id for group-aware splits (optional in the file)'),
+  groupCol: z.string().default('group').describe("column holding a patient/lesion id for group-aware splits (optional in the file); by default a 'group' column, else a patient_id / subject_id / lesion_id-like column if present; '' = no groups"),
   pathTemplate: z.string().default('{}').describe("turns the path column into a path relative to the CSV: '{}' is replaced by the value, e.g. 'images/{}.jpg'"),
   delimiter: z.string().length(1).default(',').describe('field delimiter'),
   allowOutsidePaths: z.boolean().default(false)

@@ -184,6 +184,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   monitorFor(cfg.fit.monitor, source.classes); // a per-class monitor naming no class fails before the images load
   checkClassLists(cfg.fit, source.classes.length); // so is a class-weight or focal α list of the wrong length
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
+  if (source.groupColumn?.detected) emit?.({ type: 'stage', stage: 'groups', detail: `splits keep each value of column '${source.groupColumn.name}' (detected as a patient/lesion id) in one split; data.csv.groupCol '' turns it off` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const fingerprint = dataFingerprint(source.items, splits);
   const recorded = run.manifest.data?.fingerprint;
@@ -205,7 +206,8 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const groupMeta = { val: metaColumns(source, val, groups), test: metaColumns(source, test, groups) };
   const classes = [...source.classes];
   const counts = { train: train.dims[0], val: val.dims[0], test: test.dims[0] };
-  const data = { source: cfg.data.source, fingerprint, counts, skipped, ...(source.groupPattern ? { groupPattern: { ...source.groupPattern } } : {}) };
+  const data = { source: cfg.data.source, fingerprint, counts, skipped, ...(source.groupPattern ? { groupPattern: { ...source.groupPattern } } : {}),
+    ...(source.groupColumn ? { groupColumn: { ...source.groupColumn } } : {}) };
   run.update({ classes, data, splits: splitRecord(source, splits) });
   const net = buildNet(cfg, classes.length, root, tabularFeatures);
   const monitor = monitorFor(cfg.fit.monitor, classes);

@@ -53,4 +53,15 @@ describe('medclass data audit / split (spawned CLI)', () => {
     for (const [, , group, split] of rows) splitOf.set(group!, (splitOf.get(group!) ?? new Set()).add(split!));
     expect([...splitOf.values()].filter((s) => s.size > 1)).toEqual([]);
   }, 180_000);
+
+  it("data split on HAM10000 without --group-col detects lesion_id and says so; --group-col '' splits image by image", async () => {
+    const base = ['data', 'split', `${DATA}ham10000/HAM10000_metadata.csv`, '--path-col', 'image_id', '--label-col', 'dx',
+      '--path-template', 'images/{}.jpg', '--mode', 'stratified', '--seed', '3'];
+    const detected = await cli(...base);
+    expect(detected.code).toBe(0);
+    expect(detected.stdout).toContain("groups (column 'lesion_id', detected as a patient/lesion id; --group-col '' turns it off): 7470; groups in more than one split: 0");
+    const off = await cli(...base, '--group-col', '');
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain('groups: none in this source');
+  }, 180_000);
 });

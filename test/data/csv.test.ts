@@ -28,6 +28,7 @@ describe('CSV manifests', () => {
     }
     writeFileSync(join(root, 'default.csv'), 'path,label,split,group,age\nimg/p0.png,a,train,P1,40\nimg/p1.png,b,Training,P1,\nimg/p2.png,a,test,P2,3.5\nimg/missing.png,b,val,P3,7\n');
     writeFileSync(join(root, 'mapped.csv'), 'id,dx,patient\np0,a,P1\np1,b,P2\np3,b,P2\n');
+    writeFileSync(join(root, 'ids.csv'), 'path,label,Lesion ID,PatientID,age\nimg/p0.png,a,L1,P1,40\nimg/p1.png,b,L2,P1,41\nimg/p2.png,a,L3,P2,3\nimg/p3.png,b,L3,P2,3\n');
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -45,6 +46,20 @@ describe('CSV manifests', () => {
     const s = openSource(join(root, 'mapped.csv'), { csv: { pathCol: 'id', labelCol: 'dx', groupCol: 'patient', pathTemplate: 'img/{}.png' } });
     expect(s.items.map((i) => [i.id, i.group])).toEqual([['img/p0.png', 'P1'], ['img/p1.png', 'P2'], ['img/p3.png', 'P2']]);
     expect((await s.items[2]!.load()).width).toBe(8);
+  });
+
+  it('without a group column or mapping, takes a patient id column (before a lesion id) as the group and says it was detected', async () => {
+    const s = openSource(join(root, 'ids.csv'));
+    expect(s.groupColumn).toEqual({ name: 'PatientID', detected: true });
+    expect(s.items.map((i) => [i.group, i.meta?.['Lesion ID']])).toEqual([['P1', 'L1'], ['P1', 'L2'], ['P2', 'L3'], ['P2', 'L3']]);
+    expect((await auditSource(s)).groups).toMatchObject({ count: 2, without_group: 0, column: { name: 'PatientID', detected: true } });
+    const named = openSource(join(root, 'ids.csv'), { csv: { groupCol: 'Lesion ID' } });
+    expect(named.groupColumn).toEqual({ name: 'Lesion ID', detected: false });
+    expect(new Set(named.items.map((i) => i.group)).size).toBe(3);
+    const off = openSource(join(root, 'ids.csv'), { csv: { groupCol: '' } });
+    expect(off.groupColumn).toBeUndefined();
+    expect(off.items.every((i) => i.group === undefined && i.meta?.PatientID !== undefined)).toBe(true);
+    expect(openSource(join(root, 'default.csv')).groupColumn).toEqual({ name: 'group', detected: false });
   });
 
   it('names the missing column and lists the header', () => {

@@ -8,6 +8,7 @@ import { TABULAR_INPUT, createModel } from '../../src/models/index.js';
 import { writeReport } from '../../src/report/index.js';
 import { RunModel, buildRunIndex, evaluateRunDir, explainImages, findSimilar, gradCamExamples, openExplainer, predictImages, runTraining, type RunSummary } from '../../src/pipeline/index.js';
 import { buildServer } from '../../src/serve/index.js';
+import { openRunDir } from '../../src/run/index.js';
 import { loadWeights } from '../../src/train/index.js';
 import { expectAllClose } from '../helpers/all-close.js';
 import { runCli } from '../helpers/cli.js';
@@ -41,6 +42,10 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
     const F = enc.features.length;
     expect(g.inputs.map((v) => [v.name, v.dims.slice(1)])).toEqual([['x', [3, 32, 32]], [TABULAR_INPUT, [F]]]);
     expect(pre).toMatchObject({ tabularInput: TABULAR_INPUT, tabularFeatures: F, tabularColumns: ['age', 'sex', 'localization'] });
+  });
+
+  it('run.json records the CSV column the groups came from', () => {
+    expect(openRunDir(runDir).manifest.data?.groupColumn).toEqual({ name: 'lesion_id', detected: false });
   });
 
   it('fits the encoder on the train split only (age mean and vocabularies of the train rows, not of all rows)', () => {

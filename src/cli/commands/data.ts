@@ -67,7 +67,9 @@ export function formatAudit(r: AuditReport, list = 50): string {
   }
   const g = r.groups;
   if (g) {
-    lines.push(`groups${g.pattern ? ` (from file names, /${g.pattern}/)` : ''}: ${g.count}; items without a group: ${g.without_group}; groups in more than one split: ${g.cross_split.length}`);
+    const from = g.pattern ? ` (from file names, /${g.pattern}/)`
+      : g.column?.detected ? ` (from column '${g.column.name}', detected as a patient/lesion id; --group-col '' turns it off)` : '';
+    lines.push(`groups${from}: ${g.count}; items without a group: ${g.without_group}; groups in more than one split: ${g.cross_split.length}`);
     for (const x of g.cross_split.slice(0, Math.min(list, 20))) lines.push(`    ${x.group} [${x.splits.join(', ')}]`);
   }
   return lines.join('\n');
@@ -109,7 +111,7 @@ export function addCsvFlags(cmd: Command): Command {
     .option('--path-col <name>', 'CSV: column with the image path or id (default path)')
     .option('--label-col <name>', 'CSV: column with the class name (default label)')
     .option('--split-col <name>', 'CSV: column with train/val/test (default split, optional)')
-    .option('--group-col <name>', 'CSV: column with a patient/lesion id (default group, optional)')
+    .option('--group-col <name>', "CSV: column with a patient/lesion id (default group, else a patient_id/subject_id/lesion_id-like column; '' = none)")
     .option('--path-template <tpl>', "CSV: path relative to the CSV, '{}' = the path column, e.g. 'images/{}.jpg'")
     .option('--csv-config <file>', 'CSV: YAML/JSON file with the mapping {pathCol, labelCol, splitCol, groupCol, pathTemplate, delimiter}')
     .option('--allow-outside-paths', `CSV: ${CsvOptions.shape.allowOutsidePaths.description!}`);
@@ -252,7 +254,8 @@ export function registerData(program: Command): void {
         const leaks = groupLeaks(src.items, assignment as never[]);
         const distinct = new Set(src.items.flatMap((i) => (i.group === undefined ? [] : [i.group]))).size;
         const unmatched = src.groupPattern ? `; files unmatched by --group-pattern: ${src.groupPattern.unmatched}` : '';
-        out(`groups: ${distinct}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}${unmatched}`);
+        const from = src.groupColumn?.detected ? ` (column '${src.groupColumn.name}', detected as a patient/lesion id; --group-col '' turns it off)` : '';
+        out(`groups${from}: ${distinct}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}${unmatched}`);
       } else out(src.groupPattern ? `groups: none (no file name matched --group-pattern; ${src.groupPattern.unmatched} unmatched)` : 'groups: none in this source');
       if (opts.out) {
         const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
