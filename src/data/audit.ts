@@ -41,7 +41,7 @@ export interface AuditReport {
   };
   /** When items carry groups (a CSV group column or `groupPattern`): distinct groups, items without one, and groups
    * found in more than one of the source's own splits. */
-  groups?: { count: number; without_group: number; pattern?: string; column?: { name: string; detected: boolean }; cross_split: { group: string; splits: string[] }[] };
+  groups?: { count: number; without_group: number; pattern?: string; column?: { name: string; detected: boolean; from: 'csv' | 'dicom' }; cross_split: { group: string; splits: string[] }[] };
   /** With `metaKeys`: items per value of each key (missing or null counted as `''`). */
   meta?: Record<string, Record<string, number>>;
 }

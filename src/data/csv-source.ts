@@ -107,5 +107,5 @@ export function openCsvSource(path: string, options: CsvOptions = {}, guard?: Im
     ...(r.split ? { split: r.split } : {}), ...(r.group !== undefined ? { group: r.group } : {}),
     ...(metaCols.length ? { meta: r.meta } : {}), ...(guard ? { guard } : {}),
   }));
-  return { kind: 'csv', name: file, classes, items, ...(groupIdx >= 0 ? { groupColumn: { name: header[groupIdx]!, detected } } : {}) };
+  return { kind: 'csv', name: file, classes, items, ...(groupIdx >= 0 ? { groupColumn: { name: header[groupIdx]!, detected, from: 'csv' as const } } : {}) };
 }

@@ -38,8 +38,11 @@ export interface DatasetSource {
   readonly items: readonly DatasetItem[];
   /** Set when groups come from file names (`SourceOptions.groupPattern`): distinct groups and unmatched items. */
   readonly groupPattern?: { readonly pattern: string; readonly groups: number; readonly unmatched: number };
-  /** Set when groups come from a CSV column: its name, and whether it was detected (no group column was named). */
-  readonly groupColumn?: { readonly name: string; readonly detected: boolean };
+  /**
+   * Set when groups come from a CSV column or DICOM PatientIDs (`withDicomPatientGroups`, digested): the column or tag,
+   * whether it was detected rather than named, and where it was read.
+   */
+  readonly groupColumn?: { readonly name: string; readonly detected: boolean; readonly from: 'csv' | 'dicom' };
 }
 
 /** Events the data layer reports through `onEvent`; the CLI renders them. */

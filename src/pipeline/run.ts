@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Network } from '../engine/index.js';
 import { ParameterStore, Rng, loadCheckpoint, saveCheckpoint, saveModel } from '../engine/index.js';
 import type { DataEvent, DatasetSource, SplitName } from '../data/index.js';
-import { Dataset, assignSplits, checkTrainable, normalizationTable, tabularColumns, withBinnedSource, withDicomMeta } from '../data/index.js';
+import { Dataset, assignSplits, checkTrainable, normalizationTable, tabularColumns, groupSourcePhrase, withBinnedSource, withDicomMeta, withDicomPatientGroups } from '../data/index.js';
 import { openRunSource } from './run-source.js';
 import { TABULAR_INPUT, createBackbone, createModel, resolveHead } from '../models/index.js';
 import type { EpochRecord, FitEvent, FitState, ImageSet, Replan, ResumeFrom } from '../train/index.js';
@@ -180,11 +180,12 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   const root = new Rng(cfg.seed);
   emit?.({ type: 'stage', stage: 'data', detail: cfg.data.source });
   const opened = openRunSource(cfg.data.source, cfg.data);
-  const source: DatasetSource = withBinnedSource(await withDicomMeta(opened, { tags: cfg.data.dicomMeta }), cfg.data.binned);
+  // DICOM files are grouped by their (digested) PatientID unless a CSV group column or a group pattern decides.
+  const source: DatasetSource = withBinnedSource(await withDicomMeta(await withDicomPatientGroups(opened), { tags: cfg.data.dicomMeta }), cfg.data.binned);
   monitorFor(cfg.fit.monitor, source.classes); // a per-class monitor naming no class fails before the images load
   checkClassLists(cfg.fit, source.classes.length); // so is a class-weight or focal α list of the wrong length
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
-  if (source.groupColumn?.detected) emit?.({ type: 'stage', stage: 'groups', detail: `splits keep each value of column '${source.groupColumn.name}' (detected as a patient/lesion id) in one split; data.csv.groupCol '' turns it off` });
+  if (source.groupColumn?.detected) emit?.({ type: 'stage', stage: 'groups', detail: `${new Set(source.items.flatMap((it) => (it.group === undefined ? [] : [it.group]))).size} groups from ${groupSourcePhrase(source.groupColumn)}, each kept in one split${cfg.data.split.byGroup ? '' : ' — but data.split.byGroup is false: ignored'}` });
   const splits = opts.splits ? opts.splits(source) : assignSplits(source.items, { ...cfg.data.split, seed: cfg.seed });
   const fingerprint = dataFingerprint(source.items, splits);
   const recorded = run.manifest.data?.fingerprint;

@@ -24,7 +24,7 @@ export const RunDataRecord = z.strictObject({
   counts: z.strictObject({ train: z.number().int(), val: z.number().int(), test: z.number().int() }),
   skipped: z.array(z.strictObject({ file: z.string(), code: z.string(), reason: z.string() })),
   groupPattern: z.strictObject({ pattern: z.string(), groups: z.number().int(), unmatched: z.number().int() }).optional(),
-  groupColumn: z.strictObject({ name: z.string(), detected: z.boolean() }).optional(),
+  groupColumn: z.strictObject({ name: z.string(), detected: z.boolean(), from: z.enum(['csv', 'dicom']) }).optional(),
 });
 export type RunDataRecord = z.output<typeof RunDataRecord>;
 

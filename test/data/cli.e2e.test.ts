@@ -59,7 +59,7 @@ describe('medclass data audit / split (spawned CLI)', () => {
       '--path-template', 'images/{}.jpg', '--mode', 'stratified', '--seed', '3'];
     const detected = await cli(...base);
     expect(detected.code).toBe(0);
-    expect(detected.stdout).toContain("groups (column 'lesion_id', detected as a patient/lesion id; --group-col '' turns it off): 7470; groups in more than one split: 0");
+    expect(detected.stdout).toContain("groups (from column 'lesion_id', detected as a patient/lesion id; --no-by-group ignores them): 7470; groups in more than one split: 0");
     const off = await cli(...base, '--group-col', '');
     expect(off.code).toBe(0);
     expect(off.stdout).toContain('groups: none in this source');

@@ -50,16 +50,16 @@ describe('CSV manifests', () => {
 
   it('without a group column or mapping, takes a patient id column (before a lesion id) as the group and says it was detected', async () => {
     const s = openSource(join(root, 'ids.csv'));
-    expect(s.groupColumn).toEqual({ name: 'PatientID', detected: true });
+    expect(s.groupColumn).toEqual({ name: 'PatientID', detected: true, from: 'csv' });
     expect(s.items.map((i) => [i.group, i.meta?.['Lesion ID']])).toEqual([['P1', 'L1'], ['P1', 'L2'], ['P2', 'L3'], ['P2', 'L3']]);
     expect((await auditSource(s)).groups).toMatchObject({ count: 2, without_group: 0, column: { name: 'PatientID', detected: true } });
     const named = openSource(join(root, 'ids.csv'), { csv: { groupCol: 'Lesion ID' } });
-    expect(named.groupColumn).toEqual({ name: 'Lesion ID', detected: false });
+    expect(named.groupColumn).toEqual({ name: 'Lesion ID', detected: false, from: 'csv' });
     expect(new Set(named.items.map((i) => i.group)).size).toBe(3);
     const off = openSource(join(root, 'ids.csv'), { csv: { groupCol: '' } });
     expect(off.groupColumn).toBeUndefined();
     expect(off.items.every((i) => i.group === undefined && i.meta?.PatientID !== undefined)).toBe(true);
-    expect(openSource(join(root, 'default.csv')).groupColumn).toEqual({ name: 'group', detected: false });
+    expect(openSource(join(root, 'default.csv')).groupColumn).toEqual({ name: 'group', detected: false, from: 'csv' });
   });
 
   it('names the missing column and lists the header', () => {

@@ -45,7 +45,7 @@ describe('image + tabular fusion run on HAM10000 (300 images)', () => {
   });
 
   it('run.json records the CSV column the groups came from', () => {
-    expect(openRunDir(runDir).manifest.data?.groupColumn).toEqual({ name: 'lesion_id', detected: false });
+    expect(openRunDir(runDir).manifest.data?.groupColumn).toEqual({ name: 'lesion_id', detected: false, from: 'csv' });
   });
 
   it('fits the encoder on the train split only (age mean and vocabularies of the train rows, not of all rows)', () => {

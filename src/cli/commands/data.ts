@@ -5,7 +5,7 @@ import { MedclassError } from '../../errors.js';
 import { Rng } from '../../engine/index.js';
 import {
   assignSplits, auditSource, CsvOptions, DICOM_META_TAGS, DicomMetaTagList, fetchMedmnist, GroupPattern, groupLeaks, kFold, MEDMNIST_FILES, openSource,
-  ImageGuardOptions, SplitOptions, withDicomMeta, type AuditReport, type DataEvent, type DicomMetaTag, type OnDataEvent,
+  ImageGuardOptions, SplitOptions, groupSourcePhrase, withDicomMeta, withDicomPatientGroups, type AuditReport, type DataEvent, type DicomMetaTag, type OnDataEvent,
 } from '../../data/index.js';
 import { out, table } from '../output.js';
 
@@ -67,8 +67,7 @@ export function formatAudit(r: AuditReport, list = 50): string {
   }
   const g = r.groups;
   if (g) {
-    const from = g.pattern ? ` (from file names, /${g.pattern}/)`
-      : g.column?.detected ? ` (from column '${g.column.name}', detected as a patient/lesion id; --group-col '' turns it off)` : '';
+    const from = g.pattern ? ` (from file names, /${g.pattern}/)` : g.column?.detected ? ` (from ${groupSourcePhrase(g.column)})` : '';
     lines.push(`groups${from}: ${g.count}; items without a group: ${g.without_group}; groups in more than one split: ${g.cross_split.length}`);
     for (const x of g.cross_split.slice(0, Math.min(list, 20))) lines.push(`    ${x.group} [${x.splits.join(', ')}]`);
   }
@@ -178,7 +177,7 @@ export function registerData(program: Command): void {
     .option('--dicom-meta [tags]', `count items per value of these DICOM tags (comma list; bare or 'all': ${DICOM_META_TAGS.join(', ')}); identifiers never`)
     .action(async (source: string, opts: Record<string, string | undefined> & { nearThreshold: number; concurrency: number; list: number; dicomMeta?: string | boolean; maxPixels?: number; minSide?: number }) => {
       const tags = dicomMetaTagsFrom(opts.dicomMeta);
-      const opened = openFromFlags(source, opts, guardFrom(opts));
+      const opened = await withDicomPatientGroups(openFromFlags(source, opts, guardFrom(opts)));
       const src = tags ? await withDicomMeta(opened, { tags }) : opened;
       const progress = progressRenderer();
       let report: AuditReport;
@@ -225,8 +224,8 @@ export function registerData(program: Command): void {
     .option('--no-by-group', 'ignore groups (allows the same patient/lesion in two splits)')
     .addOption(new Option('--k <folds>', 'instead: stratified k-fold (group-aware), fold per item').argParser(intOption('--k')))
     .option('--out <file>', 'write id,label,group,split (or fold) as CSV')
-    .action((source: string, opts: Record<string, string | undefined> & { byGroup: boolean; k?: number }) => {
-      const src = openFromFlags(source, opts);
+    .action(async (source: string, opts: Record<string, string | undefined> & { byGroup: boolean; k?: number }) => {
+      const src = await withDicomPatientGroups(openFromFlags(source, opts));
       const fractions = (opts.fractions ?? '').split(',').map(Number);
       const parsed = SplitOptions.safeParse({
         mode: opts.mode, fractions, valFraction: Number(opts.valFraction), seed: Number(opts.seed), byGroup: opts.byGroup,
@@ -254,7 +253,7 @@ export function registerData(program: Command): void {
         const leaks = groupLeaks(src.items, assignment as never[]);
         const distinct = new Set(src.items.flatMap((i) => (i.group === undefined ? [] : [i.group]))).size;
         const unmatched = src.groupPattern ? `; files unmatched by --group-pattern: ${src.groupPattern.unmatched}` : '';
-        const from = src.groupColumn?.detected ? ` (column '${src.groupColumn.name}', detected as a patient/lesion id; --group-col '' turns it off)` : '';
+        const from = src.groupColumn?.detected ? ` (from ${groupSourcePhrase(src.groupColumn)}${opts.byGroup ? '; --no-by-group ignores them' : ''})` : '';
         out(`groups${from}: ${distinct}; groups in more than one ${opts.k !== undefined ? 'fold' : 'split'}: ${leaks.length}${unmatched}`);
       } else out(src.groupPattern ? `groups: none (no file name matched --group-pattern; ${src.groupPattern.unmatched} unmatched)` : 'groups: none in this source');
       if (opts.out) {
