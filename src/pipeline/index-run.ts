@@ -25,6 +25,7 @@ export const IndexRunOptions = z.strictObject({
   bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the k-NN head CIs (default: as the run)'),
   seed: z.number().int().optional().describe("seed of UMAP, the map sample and the bootstrap (default: the run's seed)"),
   batchSize: z.number().int().min(1).default(64).describe('images per onnxruntime call'),
+  loadChunk: z.number().int().min(1).default(512).describe('images decoded and embedded at a time: memory holds one chunk of float images, not a whole split'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
 });
 export type IndexRunOptionsInput = z.input<typeof IndexRunOptions>;
@@ -109,13 +110,31 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunIndexSummary['skipped'] = [];
   const sample = [preprocess.channels, preprocess.size, preprocess.size];
+  // A split is decoded and embedded o.loadChunk images at a time, so memory holds one chunk of float images, not the split.
   const embed = async (which: SplitName) => {
-    const b = await ds.loadBatch(ds.indicesOf(which), preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-    skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
-    // Fusion runs: the model also takes each item's encoded metadata (the embedding itself is the image's).
-    const tab = tabular ? encodeTabular(tabular, b.indices.map((i) => source.items[i]!.meta), { requireColumns: true, rowName: (i) => source.items[b.indices[i]!]!.id }) : undefined;
-    const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
-    return { ...r, labels: b.labels, ids: b.indices.map((i) => source.items[i]!.id), groups: b.indices.map((i) => source.items[i]!.group) };
+    const all = ds.indicesOf(which);
+    const t0 = performance.now();
+    const embeddings: Float32Array[] = [];
+    const labels: number[] = [];
+    const kept: number[] = [];
+    let dim = 0;
+    for (let s = 0; s < all.length; s += o.loadChunk) {
+      const b = await ds.loadBatch(all.slice(s, s + o.loadChunk), preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
+      skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
+      if (b.labels.length === 0) continue;
+      // Fusion runs: the model also takes each item's encoded metadata (the embedding itself is the image's).
+      const tab = tabular ? encodeTabular(tabular, b.indices.map((i) => source.items[i]!.meta), { requireColumns: true, rowName: (i) => source.items[b.indices[i]!]!.id }) : undefined;
+      const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
+      embeddings.push(r.embeddings);
+      dim = r.dim;
+      labels.push(...b.labels);
+      kept.push(...b.indices);
+      onEvent?.({ type: 'progress', phase: `embed ${which}`, done: Math.min(s + o.loadChunk, all.length), total: all.length, elapsedMs: performance.now() - t0 });
+    }
+    const joined = new Float32Array(embeddings.reduce((a, e) => a + e.length, 0));
+    let off = 0;
+    for (const e of embeddings) { joined.set(e, off); off += e.length; }
+    return { embeddings: joined, dim, labels: Int32Array.from(labels), ids: kept.map((i) => source.items[i]!.id), groups: kept.map((i) => source.items[i]!.group) };
   };
   let train, val, test;
   try {

@@ -4,6 +4,7 @@ import { MedclassError } from '../../errors.js';
 import { DISCLAIMER } from '../../eval/index.js';
 import { IndexRunOptions, buildRunIndex, type HeadFigures, type IndexRunEvent, type RunIndexSummary } from '../../pipeline/index.js';
 import { out, table } from '../output.js';
+import { progressRenderer } from './data.js';
 
 const f4 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(4));
 
@@ -59,14 +60,21 @@ export function registerIndex(program: Command): void {
       }));
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `index: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass index --help' });
       const warned = new Set<string>();
+      const progress = progressRenderer();
       const onEvent = (e: IndexRunEvent) => {
-        if (e.type === 'data-mismatch') process.stderr.write(`warning: ${e.message}\n`);
+        if (e.type === 'progress') progress.onEvent(e);
+        else if (e.type === 'data-mismatch') process.stderr.write(`warning: ${e.message}\n`);
         else if (e.type === 'warning' && !warned.has(e.message)) {
           warned.add(e.message);
           process.stderr.write(`warning ${e.code}: ${e.message}\n`);
         }
       };
-      const s = await buildRunIndex(o.run, parsed.data, onEvent);
+      let s;
+      try {
+        s = await buildRunIndex(o.run, parsed.data, onEvent);
+      } finally {
+        progress.done();
+      }
       out(formatIndexSummary(s, s.knn, parsed.data.mapK));
       if (o.json) writeFileSync(o.json, `${JSON.stringify({ disclaimer: DISCLAIMER, ...s }, null, 1)}\n`);
       process.exitCode = 0;
