@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
+import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type DatasetItem, type SplitName, withBinnedSource } from '../data/index.js';
 import { evaluatePredictions, selectSplit, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
@@ -18,6 +18,7 @@ export const EvaluateRunOptions = z.strictObject({
   subgroups: z.array(z.string()).default([]).describe("metadata columns to report metrics per value of (need --data or columns in predictions.csv; default: the run's eval.subgroups)"),
   seed: z.number().int().optional().describe("seed of the bootstrap (default: the run's seed, which reproduces its CIs)"),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads with --data (0 = all cores)'),
+  loadChunk: z.number().int().min(1).default(512).describe('with --data: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
 });
 export type EvaluateRunOptionsInput = z.input<typeof EvaluateRunOptions>;
 
@@ -55,16 +56,28 @@ async function scoresFromData(model: RunModel, run: RunDir, spec: string, o: z.o
   const skipped: RunEvaluation['skipped'] = [];
   const load = async (which: SplitName) => {
     const idx = ds.indicesOf(which);
-    const b = await ds.loadBatch(idx, model.preprocessOptions, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-    skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
-    const items = b.indices.map((i) => source.items[i]!);
-    const tab = model.tabular ? model.encodeMeta(items.map((it) => it.meta), (i) => items[i]!.id) : undefined; // fusion runs
-    const logits = await model.logits(b.x.data, b.labels.length, tab ? { tab } : {});
+    const t0 = performance.now();
+    const labels: number[] = [];
+    const items: DatasetItem[] = [];
+    const logitParts: Float32Array[] = [];
+    for (let s = 0; s < idx.length; s += o.loadChunk) {
+      const b = await ds.loadBatch(idx.slice(s, s + o.loadChunk), model.preprocessOptions, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
+      skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
+      const chunkItems = b.indices.map((i) => source.items[i]!);
+      const tab = model.tabular ? model.encodeMeta(chunkItems.map((it) => it.meta), (i) => chunkItems[i]!.id) : undefined; // fusion runs
+      if (b.labels.length) logitParts.push(await model.logits(b.x.data, b.labels.length, tab ? { tab } : {}));
+      labels.push(...b.labels);
+      items.push(...chunkItems);
+      onEvent?.({ type: 'progress', phase: `predict ${which}`, done: Math.min(s + o.loadChunk, idx.length), total: idx.length, elapsedMs: performance.now() - t0 });
+    }
+    const logits = new Float64Array(logitParts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of logitParts) { logits.set(p, off); off += p.length; }
     const keys = [...new Set(items.flatMap((it) => Object.keys(it.meta ?? {})))];
     const meta: Record<string, string[]> = { id: items.map((it) => it.id) };
     for (const key of keys) meta[key] = items.map((it) => { const v = it.meta?.[key]; return v === null || v === undefined ? '' : String(v); });
     if (items.some((it) => it.group !== undefined)) meta.group = items.map((it) => it.group ?? '');
-    return { labels: b.labels, scores: Float64Array.from(logits), meta } satisfies SplitScores;
+    return { labels: Int32Array.from(labels), scores: logits, meta } satisfies SplitScores;
   };
   return { val: await load('val'), test: await load('test'), skipped, splits: { recorded, unknown } };
 }

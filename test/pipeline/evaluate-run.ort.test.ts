@@ -79,7 +79,7 @@ describe('evaluateRunDir', () => {
   it('with --data re-runs model.onnx on the same val/test split, keeps metadata columns and reports subgroups', async () => {
     const dir = copy();
     const old = readRunPredictions(dir);
-    const res = await evaluateRunDir(dir, { data: TINY_SOURCE, subgroups: ['lesion'], bootstrap: 50, threads: 1 });
+    const res = await evaluateRunDir(dir, { data: TINY_SOURCE, subgroups: ['lesion'], bootstrap: 50, threads: 1, loadChunk: 7 }); // splits run in chunks of 7
     expect(res.counts).toEqual({ val: old.filter((r) => r.split === 'val').length, test: old.filter((r) => r.split === 'test').length });
     const header = readFileSync(join(dir, 'predictions.csv'), 'utf8').split('\n')[0];
     expect(header).toBe('split,id,label,logit_0,logit_1,label_name,pred_name,cal_prob_0,cal_prob_1,lesion,cx,cy,radius');

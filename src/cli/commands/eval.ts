@@ -6,6 +6,7 @@ import { EvaluateRunOptions, evaluateRunDir, type EvaluateRunEvent, type RunEval
 import { fmt, headlineRows } from '../../report/index.js';
 import { conformalEntries } from '../../run/index.js';
 import { out, table } from '../output.js';
+import { progressRenderer } from './data.js';
 
 /** The headline table of a re-evaluation: test metric, value, 95% CI, n, ZeroR. */
 export function formatEvaluation(e: RunEvaluation): string {
@@ -54,14 +55,21 @@ export function registerEval(program: Command): void {
       }).filter(([, v]) => v !== undefined)));
       if (!parsed.success) throw new MedclassError('MC_CLI_BAD_OPTION', `eval: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`, { hint: 'medclass eval --help' });
       const warned = new Set<string>();
+      const progress = progressRenderer();
       const onEvent = (e: EvaluateRunEvent) => {
-        if (e.type === 'warning') {
+        if (e.type === 'progress') progress.onEvent(e);
+        else if (e.type === 'warning') {
           const w = e as EvalEvent;
           if (!warned.has(w.message)) process.stderr.write(`warning ${w.code}: ${w.message}\n`);
           warned.add(w.message);
         }
       };
-      const res = await evaluateRunDir(o.run, parsed.data, onEvent);
+      let res;
+      try {
+        res = await evaluateRunDir(o.run, parsed.data, onEvent);
+      } finally {
+        progress.done();
+      }
       out(formatEvaluation(res));
       if (o.json) writeFileSync(o.json, `${JSON.stringify(res.metrics, null, 1)}\n`);
       process.exitCode = 0;
