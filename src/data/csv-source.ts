@@ -18,7 +18,7 @@ const GROUP_COLUMN_NAMES = ['patientid', 'patient', 'patientno', 'patientnumber'
 const normalisedName = (h: string) => h.toLowerCase().replace(/[\s_-]+/g, '');
 
 /** The index of the detected group column in `header` (−1 when none): the first of GROUP_COLUMN_NAMES present. */
-export function detectGroupColumn(header: readonly string[], taken: ReadonlySet<number>): number {
+function detectGroupColumn(header: readonly string[], taken: ReadonlySet<number>): number {
   for (const name of GROUP_COLUMN_NAMES) {
     const i = header.findIndex((h, j) => !taken.has(j) && normalisedName(h) === name);
     if (i >= 0) return i;

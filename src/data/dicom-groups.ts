@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { mapLimit } from './concurrency.js';
-import { parseDicom } from './dicom-parse.js';
+import { parseDicom, type DicomElements } from './dicom-parse.js';
 import type { DatasetItem, DatasetSource } from './types.js';
 
 /**
@@ -10,6 +10,13 @@ import type { DatasetItem, DatasetSource } from './types.js';
  */
 export function patientGroupId(patientId: string): string {
   return createHash('sha256').update(`medclass-group\u0000${patientId}`).digest('hex').slice(0, 16);
+}
+
+/** The group id of a parsed DICOM header's PatientID (undefined when it has none), as folders and the DICOMweb fetch use it. */
+export function patientGroupOf(elements: DicomElements): string | undefined {
+  const id = elements.PatientID;
+  const patient = String((Array.isArray(id) ? id[0] : id) ?? '').replace(/\0+$/, '').trim();
+  return patient ? patientGroupId(patient) : undefined;
 }
 
 /** Files named like these are never DICOM here, so their bytes are not read for a PatientID. */
@@ -35,11 +42,10 @@ export async function withDicomPatientGroups(source: DatasetSource, options: Dic
   const items = await mapLimit(source.items, o.concurrency, async (item): Promise<DatasetItem> => {
     if (!item.bytes || IMAGE_EXTENSION.test(item.id)) return item;
     try {
-      const id = parseDicom(await item.bytes(), item.id, true).elements.PatientID; // throws on files that are not DICOM
-      const patient = String((Array.isArray(id) ? id[0] : id) ?? '').replace(/\0+$/, '').trim();
-      if (!patient) return item;
+      const group = patientGroupOf(parseDicom(await item.bytes(), item.id, true).elements); // throws on files that are not DICOM
+      if (!group) return item;
       grouped++;
-      return { ...item, group: patientGroupId(patient) };
+      return { ...item, group };
     } catch {
       return item;
     }

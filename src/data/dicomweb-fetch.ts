@@ -5,7 +5,7 @@ import { MedclassError, isMedclassError, type ErrorCode } from '../errors.js';
 import { mapLimit } from './concurrency.js';
 import { parseCsv } from './csv.js';
 import { parseDicom } from './dicom-parse.js';
-import { patientGroupId } from './dicom-groups.js';
+import { patientGroupOf } from './dicom-groups.js';
 import type { DicomWebClient, DicomWebInstance } from './dicomweb.js';
 
 /**
@@ -92,8 +92,7 @@ export async function fetchDicomWebDataset(client: DicomWebClient, csvPath: stri
         renameSync(`${abs}.part`, abs);
         fetched++;
       }
-      const patient = String(parseDicom(bytes, path, true).elements.PatientID ?? '').trim();
-      return [path, row.label, row.split, patient ? patientGroupId(patient) : ''].map(csvCell).join(',');
+      return [path, row.label, row.split, patientGroupOf(parseDicom(bytes, path, true).elements) ?? ''].map(csvCell).join(',');
     } catch (e) {
       fail(row.line, e);
       return undefined;

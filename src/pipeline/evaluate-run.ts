@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Rng } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type DatasetItem, type SplitName, withBinnedSource } from '../data/index.js';
+import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
 import { evaluatePredictions, selectSplit, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
@@ -8,6 +8,7 @@ import {
 } from '../run/index.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
+import { forEachChunk, joinArrays } from './split-chunks.js';
 
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's run.json config. */
 export const EvaluateRunOptions = z.strictObject({
@@ -55,29 +56,18 @@ async function scoresFromData(model: RunModel, run: RunDir, spec: string, o: z.o
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunEvaluation['skipped'] = [];
   const load = async (which: SplitName) => {
-    const idx = ds.indicesOf(which);
-    const t0 = performance.now();
-    const labels: number[] = [];
-    const items: DatasetItem[] = [];
-    const logitParts: Float32Array[] = [];
-    for (let s = 0; s < idx.length; s += o.loadChunk) {
-      const b = await ds.loadBatch(idx.slice(s, s + o.loadChunk), model.preprocessOptions, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-      skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
+    const r = await forEachChunk(ds, ds.indicesOf(which), model.preprocessOptions, o.loadChunk, `predict ${which}`, async (b) => {
       const chunkItems = b.indices.map((i) => source.items[i]!);
       const tab = model.tabular ? model.encodeMeta(chunkItems.map((it) => it.meta), (i) => chunkItems[i]!.id) : undefined; // fusion runs
-      if (b.labels.length) logitParts.push(await model.logits(b.x.data, b.labels.length, tab ? { tab } : {}));
-      labels.push(...b.labels);
-      items.push(...chunkItems);
-      onEvent?.({ type: 'progress', phase: `predict ${which}`, done: Math.min(s + o.loadChunk, idx.length), total: idx.length, elapsedMs: performance.now() - t0 });
-    }
-    const logits = new Float64Array(logitParts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of logitParts) { logits.set(p, off); off += p.length; }
+      return model.logits(b.x.data, b.labels.length, tab ? { tab } : {});
+    }, onEvent);
+    skipped.push(...r.skipped);
+    const items = r.indices.map((i) => source.items[i]!);
     const keys = [...new Set(items.flatMap((it) => Object.keys(it.meta ?? {})))];
     const meta: Record<string, string[]> = { id: items.map((it) => it.id) };
     for (const key of keys) meta[key] = items.map((it) => { const v = it.meta?.[key]; return v === null || v === undefined ? '' : String(v); });
     if (items.some((it) => it.group !== undefined)) meta.group = items.map((it) => it.group ?? '');
-    return { labels: Int32Array.from(labels), scores: logits, meta } satisfies SplitScores;
+    return { labels: r.labels, scores: joinArrays(Float64Array, r.outputs), meta } satisfies SplitScores;
   };
   return { val: await load('val'), test: await load('test'), skipped, splits: { recorded, unknown } };
 }

@@ -9,6 +9,7 @@ import {
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
 import { openRunSource } from './run-source.js';
+import { forEachChunk, joinArrays } from './split-chunks.js';
 import { writeIndexExtras } from './index-extras.js';
 
 /** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's run.json. */
@@ -110,31 +111,17 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunIndexSummary['skipped'] = [];
   const sample = [preprocess.channels, preprocess.size, preprocess.size];
-  // A split is decoded and embedded o.loadChunk images at a time, so memory holds one chunk of float images, not the split.
   const embed = async (which: SplitName) => {
-    const all = ds.indicesOf(which);
-    const t0 = performance.now();
-    const embeddings: Float32Array[] = [];
-    const labels: number[] = [];
-    const kept: number[] = [];
-    let dim = 0;
-    for (let s = 0; s < all.length; s += o.loadChunk) {
-      const b = await ds.loadBatch(all.slice(s, s + o.loadChunk), preprocess, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-      skipped.push(...b.skipped.map(({ file, code, reason }) => ({ file, code, reason })));
-      if (b.labels.length === 0) continue;
+    const r = await forEachChunk(ds, ds.indicesOf(which), preprocess, o.loadChunk, `embed ${which}`, async (b) => {
       // Fusion runs: the model also takes each item's encoded metadata (the embedding itself is the image's).
       const tab = tabular ? encodeTabular(tabular, b.indices.map((i) => source.items[i]!.meta), { requireColumns: true, rowName: (i) => source.items[b.indices[i]!]!.id }) : undefined;
-      const r = await embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
-      embeddings.push(r.embeddings);
-      dim = r.dim;
-      labels.push(...b.labels);
-      kept.push(...b.indices);
-      onEvent?.({ type: 'progress', phase: `embed ${which}`, done: Math.min(s + o.loadChunk, all.length), total: all.length, elapsedMs: performance.now() - t0 });
-    }
-    const joined = new Float32Array(embeddings.reduce((a, e) => a + e.length, 0));
-    let off = 0;
-    for (const e of embeddings) { joined.set(e, off); off += e.length; }
-    return { embeddings: joined, dim, labels: Int32Array.from(labels), ids: kept.map((i) => source.items[i]!.id), groups: kept.map((i) => source.items[i]!.group) };
+      return embedder.run(b.x.data, b.labels.length, sample, o.batchSize, tab && pre.tabularInput ? { [pre.tabularInput]: tab } : {});
+    }, onEvent);
+    skipped.push(...r.skipped);
+    return {
+      embeddings: joinArrays(Float32Array, r.outputs.map((e) => e.embeddings)), dim: r.outputs[0]?.dim ?? 0, labels: r.labels,
+      ids: r.indices.map((i) => source.items[i]!.id), groups: r.indices.map((i) => source.items[i]!.group),
+    };
   };
   let train, val, test;
   try {
