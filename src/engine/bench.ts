@@ -240,7 +240,7 @@ export async function benchTrain(net: BenchNetwork, o: BenchOptions): Promise<Be
 /**
  * Profile groups of a training graph by rule: forward nodes as 'fwd <op>' ('fwd Conv 3x3', 'fwd Conv depthwise 3x3'),
  * gradient nodes as 'grad <gradientOrigins label>' (e.g. 'grad Conv dW shifted'), nodes a Conv was lowered to as the
- * Conv's group plus '(NCHWc <op>)', nodes onnxruntime made as '<op> (made by onnxruntime)'.
+ * Conv's (or blocked elementwise op's) group plus '(NCHWc <op>)', nodes onnxruntime made as '<op> (made by onnxruntime)'.
  */
 export function ruleKey(graph: Graph): ProfileKey {
   const origins = gradientOrigins(graph);
@@ -248,8 +248,12 @@ export function ruleKey(graph: Graph): ProfileKey {
   return (name, op) => {
     const o = origins.get(name);
     if (o !== undefined) return `grad ${o}`;
-    const lowered = /^(.*)\/nchwc_(in|conv|out)$/.exec(name);
-    if (lowered) return `${origins.has(lowered[1]!) ? `grad ${origins.get(lowered[1]!)}` : 'fwd Conv'} (NCHWc ${op})`;
+    const lowered = /^(.*)\/nchwc_(in|conv|out|blk)$/.exec(name);
+    if (lowered) {
+      const base = lowered[1]!;
+      const fwd = nodes.get(`${base}/nchwc_blk`)?.opType ?? 'Conv'; // an elementwise op kept blocked, or a lowered Conv
+      return `${origins.has(base) ? `grad ${origins.get(base)}` : `fwd ${fwd}`} (NCHWc ${op})`;
+    }
     if (name.startsWith('nchwc/')) return 'NCHWc weight reorder';
     const n = nodes.get(name);
     if (!n) return `${op} (made by onnxruntime)`;

@@ -1,5 +1,6 @@
 import { MedclassError } from '../errors.js';
 import { differentiate } from './autodiff/gradient.js';
+import { keepNchwcChains } from './graph/nchwc-chain.js';
 import { lowerConvsToNchwc } from './graph/nchwc-lower.js';
 import { pruneDeadNodes } from './graph/prune.js';
 import { inferShapes } from './graph/shape-inference.js';
@@ -133,7 +134,10 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const gradOutputs: Record<string, string> = {};
   for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
 
-  if (opts.nchwcBlock) lowerConvsToNchwc(graph, inferShapes(graph, inputDims), opts.nchwcBlock);
+  if (opts.nchwcBlock) {
+    const full = inferShapes(graph, inputDims);
+    if (lowerConvsToNchwc(graph, full, opts.nchwcBlock) > 0) keepNchwcChains(graph, full);
+  }
 
   const info = (name: string, dimsOf: string, batched = false): ValueInfo => {
     const v = shapes.get(dimsOf);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ParameterStore, Rng, Session, Trainer, attr, createOptimizer, defineNetwork, f32, i64, inferShapes } from '../../src/engine/index.js';
+import { ParameterStore, Rng, Session, Trainer, attr, bindParams, buildTrainingGraph, createOptimizer, defineNetwork, f32, i64, inferShapes } from '../../src/engine/index.js';
 import type { Graph, LayerBuilder, Sym, Tensor } from '../../src/engine/index.js';
+import { NCHWC_CHAIN_OPS } from '../../src/engine/graph/nchwc-chain.js';
 import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../../src/engine/graph/nchwc-lower.js';
 import { nchwcBlockSize } from '../../src/engine/runtime/nchwc.js';
 
@@ -94,5 +95,49 @@ describe('Convs lowered to onnxruntime NCHWc kernels', () => {
     }
     expect(Math.abs(results[1]!.losses[1]! - results[0]!.losses[1]!)).toBeLessThan(1e-5);
     expect(maxRel(results[1]!.w, results[0]!.w)).toBeLessThan(1e-5);
+  });
+});
+
+describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
+  // An inverted-residual block as MobileNetV2's (no batch norm between the Convs), a strided depthwise and a Relu.
+  const def = (b: LayerBuilder, x: Sym): Sym => {
+    const stem = b.relu6(b.conv2d(x, 'stem', { out: 16, kernel: 3, padding: 1 }));
+    let h = b.relu6(b.conv2d(stem, 'expand', { out: 32, kernel: 1 }));
+    h = b.relu6(b.conv2d(h, 'dw', { out: 32, kernel: 3, padding: 1, group: 32 }));
+    h = b.add(b.conv2d(h, 'project', { out: 16, kernel: 1 }), stem);
+    h = b.relu(b.conv2d(h, 'dw2', { out: 16, kernel: 3, padding: 1, stride: 2, group: 16 }));
+    h = b.relu6(b.conv2d(h, 'head', { out: 24, kernel: 1 }));
+    return b.linear(b.flatten(b.globalAvgPool(h)), 'fc', { out: 3 });
+  };
+
+  it.skipIf(!block)('gives bit-identical loss and gradients with far fewer ReorderInputs', async () => {
+    const rng = new Rng(11);
+    const net = defineNetwork(def, { name: 'chain', inputDims: [3, 16, 16], numClasses: 3, rng: rng.fork('init') });
+    const params = ParameterStore.fromWeights(net.params, net.shapes);
+    const d = rng.fork('data');
+    const feeds: Record<string, Tensor> = { x: randn(d, [4, 3, 16, 16]), labels: i64([0, 1, 2, 1], [4]) };
+    for (const p of params.trainableNames()) feeds[p] = params.tensor(p);
+    const build = () => buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, batchSize: 4, nchwcBlock: block });
+    const saved = [...NCHWC_CHAIN_OPS];
+    NCHWC_CHAIN_OPS.clear();
+    const apart = build();
+    saved.forEach((op) => NCHWC_CHAIN_OPS.add(op));
+    const chained = build();
+    const count = (g: Graph, op: string) => g.nodes.filter((n) => n.opType === op && n.domain === NCHWC_DOMAIN).length;
+    const blockedClips = chained.graph.nodes.filter((n) => n.opType === 'Clip' && n.name.endsWith('/nchwc_blk')).length;
+    expect(blockedClips).toBe(4);
+    expect(count(chained.graph, 'Conv')).toBe(count(apart.graph, 'Conv'));
+    expect(count(apart.graph, 'ReorderInput')).toBeGreaterThanOrEqual(8);
+    expect(count(chained.graph, 'ReorderInput')).toBeLessThanOrEqual(count(apart.graph, 'ReorderInput') - 6);
+    const a = await runAll(apart.graph, feeds), c = await runAll(chained.graph, feeds);
+    const outs = [apart.lossOutput, ...Object.values(apart.gradOutputs)];
+    expect(outs.length).toBe(params.trainableNames().length + 1);
+    for (const k of outs) {
+      expect(c[k]!.dims, k).toEqual(a[k]!.dims);
+      expect(Array.from(c[k]!.data as Float32Array), k).toEqual(Array.from(a[k]!.data as Float32Array));
+    }
+    // And the gradients are those of plain Convs (the lowering's own tolerance).
+    const plain = await runAll(buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, batchSize: 4 }).graph, feeds);
+    for (const k of outs) expect(maxRel(c[k]!.data as Float32Array, plain[k]!.data as Float32Array), k).toBeLessThan(1e-4);
   });
 });
