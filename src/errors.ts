@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   MC_DATA_DICOMWEB_HTTP: 'a DICOMweb request failed (network, timeout or HTTP error)',
   MC_DATA_DICOMWEB_AUTH: 'the DICOMweb server refused the credentials (HTTP 401/403), or the URL carries some',
   MC_DATA_DICOMWEB_BAD_REPLY: 'a DICOMweb reply is not the multipart or DICOM JSON it should be',
+  MC_DATA_BAD_GROUP_KEY: 'MEDCLASS_GROUP_KEY is not a hex key of at least 16 bytes',
   // models
   MC_MODELS_UNKNOWN_MODEL: 'no built-in model has this name',
   MC_MODELS_BAD_CONFIG: 'model settings do not fit the input or each other',

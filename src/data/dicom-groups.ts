@@ -1,15 +1,40 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { MedclassError } from '../errors.js';
 import { mapLimit } from './concurrency.js';
 import { parseDicom, type DicomElements } from './dicom-parse.js';
 import type { DatasetItem, DatasetSource } from './types.js';
 
+/** Environment variable holding a hex key (≥ 16 bytes) that makes patient group ids the same across processes. */
+export const GROUP_KEY_ENV = 'MEDCLASS_GROUP_KEY';
+
+let processKey: Buffer | undefined;
+
 /**
- * The group id of a DICOM PatientID: 16 hex digits of a SHA-256 digest, so patient-level splits never hold the ID in
- * plain text (the DICOMweb fetch writes the same id into its manifest's group column).
+ * The key of `patientGroupId`: MEDCLASS_GROUP_KEY (hex) when set, else 32 random bytes drawn once per process and
+ * never written anywhere. An unkeyed digest of a short numeric MRN can be reversed by hashing every candidate; a
+ * digest under a key nobody holds cannot. Splits do not depend on the ids' values (units are taken in item order),
+ * so a per-process key changes no split, only the ids printed or written (`data split`, a fetch's manifest).
+ */
+function groupKey(): Buffer {
+  const hex = process.env[GROUP_KEY_ENV]?.trim();
+  if (hex) {
+    if (!/^([0-9a-fA-F]{2}){16,}$/.test(hex)) {
+      throw new MedclassError('MC_DATA_BAD_GROUP_KEY', `${GROUP_KEY_ENV}: expected at least 32 hex digits (16 bytes), got ${hex.length} characters`, { hint: 'e.g. openssl rand -hex 32' });
+    }
+    return Buffer.from(hex, 'hex');
+  }
+  processKey ??= randomBytes(32);
+  return processKey;
+}
+
+/**
+ * The group id of a DICOM PatientID: 16 hex digits of an HMAC-SHA-256 under `groupKey()`, so patient-level splits
+ * never hold the ID in plain text nor a digest anyone can reverse (the DICOMweb fetch writes the same id into its
+ * manifest's group column).
  */
 export function patientGroupId(patientId: string): string {
-  return createHash('sha256').update(`medclass-group\u0000${patientId}`).digest('hex').slice(0, 16);
+  return createHmac('sha256', groupKey()).update(`medclass-group\u0000${patientId}`).digest('hex').slice(0, 16);
 }
 
 /** The group id of a parsed DICOM header's PatientID (undefined when it has none), as folders and the DICOMweb fetch use it. */

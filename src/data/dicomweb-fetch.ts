@@ -12,7 +12,7 @@ import type { DicomWebClient, DicomWebInstance } from './dicomweb.js';
  * A labelled dataset from a PACS: a CSV of StudyInstanceUID or SOPInstanceUID → label (optional split and file
  * name) is resolved by QIDO-RS, the instances are retrieved by WADO-RS into a local cache laid out as a folder
  * source (`<label>/<name>`), and a `manifest.csv` (path, label, split, group) is written beside them, with the group
- * a SHA-256 digest of the PatientID (patient-level splits without the ID in plain text). Files already in the cache
+ * `patientGroupId` (a keyed digest) of the PatientID (patient-level splits without the ID in plain text). Files already in the cache
  * are not fetched again, so an interrupted fetch resumes.
  */
 

@@ -1,12 +1,14 @@
 // DICOM folders are grouped by PatientID so splits keep a patient's images together: the 40 chest X-rays of
 // dicom-samples/cxr-with-fictitious-phi (one fictitious patient each) are copied with PatientIDs rewritten through
 // dcmjs so that 10 patients have 4 images each, across both classes; the expected groups are the IDs written here.
+import { createHash, createHmac } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignSplits, auditSource, groupLeaks, openSource, patientGroupId, withDicomPatientGroups } from '../../src/data/index.js';
+import { GROUP_KEY_ENV } from '../../src/data/dicom-groups.js';
 import { runCli } from '../helpers/cli.js';
 
 const CXR = new URL('../../../shared/data/dicom-samples/cxr-with-fictitious-phi/', import.meta.url).pathname;
@@ -68,4 +70,30 @@ describe('DICOM folders grouped by PatientID', () => {
     expect(r.stdout).toContain('groups (from DICOM PatientID, digested; --no-by-group ignores them): 10; groups in more than one split: 0');
     expect(r.stdout + r.stderr).not.toContain('PAT-');
   }, 120_000);
+
+  it('ids are keyed: no unkeyed digest of the ID, MEDCLASS_GROUP_KEY gives its HMAC, and the key changes no split', async () => {
+    const saved = process.env[GROUP_KEY_ENV];
+    try {
+      delete process.env[GROUP_KEY_ENV];
+      const id = patientGroupId('1234567');
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      expect(patientGroupId('1234567')).toBe(id); // one key per process
+      // what a dictionary attack on a short numeric MRN would try
+      for (const pre of ['medclass-group\u0000', '']) expect(createHash('sha256').update(`${pre}1234567`).digest('hex')).not.toContain(id);
+      const keyA = 'a1'.repeat(32), keyB = '5c'.repeat(16);
+      process.env[GROUP_KEY_ENV] = keyA;
+      const a = await withDicomPatientGroups(openSource(join(root, 'dicom')));
+      const expected = (patient: string) => createHmac('sha256', Buffer.from(keyA, 'hex')).update(`medclass-group\u0000${patient}`).digest('hex').slice(0, 16);
+      for (const it of a.items.filter((x) => x.id.endsWith('.dcm'))) expect(it.group).toBe(expected(patientOf.get(it.id)!));
+      process.env[GROUP_KEY_ENV] = keyB;
+      const b = await withDicomPatientGroups(openSource(join(root, 'dicom')));
+      expect(b.items.find((x) => x.id.endsWith('.dcm'))!.group).not.toBe(a.items.find((x) => x.id.endsWith('.dcm'))!.group);
+      const split = (src: typeof a) => assignSplits(src.items, { mode: 'stratified', fractions: [0.6, 0.2, 0.2], seed: 4 });
+      expect(split(b)).toEqual(split(a));
+      process.env[GROUP_KEY_ENV] = 'abc';
+      expect(() => patientGroupId('x')).toThrow(expect.objectContaining({ code: 'MC_DATA_BAD_GROUP_KEY' }));
+    } finally {
+      if (saved === undefined) delete process.env[GROUP_KEY_ENV]; else process.env[GROUP_KEY_ENV] = saved;
+    }
+  });
 });

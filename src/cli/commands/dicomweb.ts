@@ -94,7 +94,7 @@ export function registerDicomWeb(program: Command): void {
   dw.command('fetch')
     .description('Fetch a labelled dataset from a PACS: a CSV with a label column and a study (StudyInstanceUID) or sop (SOPInstanceUID) column '
       + '(optional split, and name = the file name to write) is resolved by QIDO-RS and the instances are cached by WADO-RS as <out>/<label>/<name>, '
-      + 'with <out>/manifest.csv (path,label,split,group; group = a digest of the PatientID). Cached files are not fetched again. '
+      + 'with <out>/manifest.csv (path,label,split,group; group = a keyed digest of the PatientID). Cached files are not fetched again. '
       + 'Train on <out> (folder) or <out>/manifest.csv (CSV with split and group).')
     .requiredOption('--url <url>', 'DICOMweb root (no credentials in it)')
     .requiredOption('--csv <file>', 'labels CSV')
