@@ -5,6 +5,7 @@ import { registerCompare } from './commands/compare.js';
 import { registerBackbone } from './commands/backbone.js';
 import { printError } from './output.js';
 import { expandArgFiles } from './argfile.js';
+import { GROUP_KEY_ENV, setPatientGroupKey } from '../data/index.js';
 
 const program = new Command('medclass')
   .description('Medical image classification toolkit: audit data, train, calibrate, evaluate, explain.\nResearch software, not a diagnostic device.')
@@ -17,6 +18,7 @@ registerCompare(program);
 registerBackbone(program);
 
 try {
+  setPatientGroupKey(process.env[GROUP_KEY_ENV]);
   await program.parseAsync(expandArgFiles(process.argv));
 } catch (e) {
   if (e instanceof CommanderError) {

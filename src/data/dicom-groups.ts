@@ -9,21 +9,30 @@ import type { DatasetItem, DatasetSource } from './types.js';
 export const GROUP_KEY_ENV = 'MEDCLASS_GROUP_KEY';
 
 let processKey: Buffer | undefined;
+let configuredKey: Buffer | undefined;
 
 /**
- * The key of `patientGroupId`: MEDCLASS_GROUP_KEY (hex) when set, else 32 random bytes drawn once per process and
- * never written anywhere. An unkeyed digest of a short numeric MRN can be reversed by hashing every candidate; a
- * digest under a key nobody holds cannot. Splits do not depend on the ids' values (units are taken in item order),
- * so a per-process key changes no split, only the ids printed or written (`data split`, a fetch's manifest).
+ * Sets the hex key (≥ 16 bytes) of `patientGroupId`; the CLI passes MEDCLASS_GROUP_KEY, library users call this
+ * themselves. Undefined or empty goes back to the per-process random key. A malformed key throws here, at start-up,
+ * rather than inside a folder scan that skips unreadable headers.
+ */
+export function setPatientGroupKey(hex: string | undefined): void {
+  const key = hex?.trim();
+  if (key && !/^([0-9a-fA-F]{2}){16,}$/.test(key)) {
+    throw new MedclassError('MC_DATA_BAD_GROUP_KEY', `${GROUP_KEY_ENV}: expected at least 32 hex digits (16 bytes), got ${key.length} characters`, { hint: 'e.g. openssl rand -hex 32' });
+  }
+  configuredKey = key ? Buffer.from(key, 'hex') : undefined;
+}
+
+/**
+ * The key of `patientGroupId`: the key set by `setPatientGroupKey` (MEDCLASS_GROUP_KEY in the CLI), else 32 random
+ * bytes drawn once per process and never written anywhere. An unkeyed digest of a short numeric MRN can be reversed
+ * by hashing every candidate; a digest under a key nobody holds cannot. Splits do not depend on the ids' values (units
+ * are taken in item order), so a per-process key changes no split, only the ids printed or written (`data split`, a
+ * fetch's manifest).
  */
 function groupKey(): Buffer {
-  const hex = process.env[GROUP_KEY_ENV]?.trim();
-  if (hex) {
-    if (!/^([0-9a-fA-F]{2}){16,}$/.test(hex)) {
-      throw new MedclassError('MC_DATA_BAD_GROUP_KEY', `${GROUP_KEY_ENV}: expected at least 32 hex digits (16 bytes), got ${hex.length} characters`, { hint: 'e.g. openssl rand -hex 32' });
-    }
-    return Buffer.from(hex, 'hex');
-  }
+  if (configuredKey) return configuredKey;
   processKey ??= randomBytes(32);
   return processKey;
 }

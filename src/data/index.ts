@@ -33,7 +33,7 @@ export type { DicomLayout, ParsedDicom } from './dicom-parse.js';
 export { withDicomMeta, pickDicomMeta, DicomMetaOptions, DicomMetaTagList, DICOM_META_TAGS } from './dicom-meta.js';
 export type { DicomMetaTag } from './dicom-meta.js';
 export { openDicomFile, isDicomFile } from './dicom-source.js';
-export { withDicomPatientGroups, patientGroupId, groupSourcePhrase, DicomGroupOptions } from './dicom-groups.js';
+export { withDicomPatientGroups, patientGroupId, setPatientGroupKey, GROUP_KEY_ENV, groupSourcePhrase, DicomGroupOptions } from './dicom-groups.js';
 export { resampleBilinear } from './resample.js';
 export {
   BinnedColumn, TabularOptions, binLabels, binValue, checkTabularEncoder, encodeTabular, fitTabularEncoder, occlusionRows, tabularColumns, withBinnedColumns, withBinnedSource,

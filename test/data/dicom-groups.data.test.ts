@@ -7,8 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignSplits, auditSource, groupLeaks, openSource, patientGroupId, withDicomPatientGroups } from '../../src/data/index.js';
-import { GROUP_KEY_ENV } from '../../src/data/dicom-groups.js';
+import { GROUP_KEY_ENV, assignSplits, auditSource, groupLeaks, openSource, patientGroupId, setPatientGroupKey, withDicomPatientGroups } from '../../src/data/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const CXR = new URL('../../../shared/data/dicom-samples/cxr-with-fictitious-phi/', import.meta.url).pathname;
@@ -71,29 +70,40 @@ describe('DICOM folders grouped by PatientID', () => {
     expect(r.stdout + r.stderr).not.toContain('PAT-');
   }, 120_000);
 
-  it('ids are keyed: no unkeyed digest of the ID, MEDCLASS_GROUP_KEY gives its HMAC, and the key changes no split', async () => {
-    const saved = process.env[GROUP_KEY_ENV];
+  it('ids are keyed: no unkeyed digest of the ID, a set key gives its HMAC, and the key changes no split', async () => {
     try {
-      delete process.env[GROUP_KEY_ENV];
+      setPatientGroupKey(undefined);
       const id = patientGroupId('1234567');
       expect(id).toMatch(/^[0-9a-f]{16}$/);
       expect(patientGroupId('1234567')).toBe(id); // one key per process
       // what a dictionary attack on a short numeric MRN would try
       for (const pre of ['medclass-group\u0000', '']) expect(createHash('sha256').update(`${pre}1234567`).digest('hex')).not.toContain(id);
       const keyA = 'a1'.repeat(32), keyB = '5c'.repeat(16);
-      process.env[GROUP_KEY_ENV] = keyA;
+      setPatientGroupKey(keyA);
       const a = await withDicomPatientGroups(openSource(join(root, 'dicom')));
       const expected = (patient: string) => createHmac('sha256', Buffer.from(keyA, 'hex')).update(`medclass-group\u0000${patient}`).digest('hex').slice(0, 16);
       for (const it of a.items.filter((x) => x.id.endsWith('.dcm'))) expect(it.group).toBe(expected(patientOf.get(it.id)!));
-      process.env[GROUP_KEY_ENV] = keyB;
+      setPatientGroupKey(keyB);
       const b = await withDicomPatientGroups(openSource(join(root, 'dicom')));
       expect(b.items.find((x) => x.id.endsWith('.dcm'))!.group).not.toBe(a.items.find((x) => x.id.endsWith('.dcm'))!.group);
       const split = (src: typeof a) => assignSplits(src.items, { mode: 'stratified', fractions: [0.6, 0.2, 0.2], seed: 4 });
       expect(split(b)).toEqual(split(a));
-      process.env[GROUP_KEY_ENV] = 'abc';
-      expect(() => patientGroupId('x')).toThrow(expect.objectContaining({ code: 'MC_DATA_BAD_GROUP_KEY' }));
+      expect(() => setPatientGroupKey('abc')).toThrow(expect.objectContaining({ code: 'MC_DATA_BAD_GROUP_KEY' }));
+    } finally {
+      setPatientGroupKey(undefined);
+    }
+  });
+
+  it('the CLI takes the key from MEDCLASS_GROUP_KEY: a malformed one is MC_DATA_BAD_GROUP_KEY naming the variable', async () => {
+    const saved = process.env[GROUP_KEY_ENV];
+    process.env[GROUP_KEY_ENV] = 'abc'; // inherited by the child process
+    try {
+      const r = await runCli(['data', 'split', join(root, 'dicom'), '--mode', 'stratified', '--seed', '2']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('MC_DATA_BAD_GROUP_KEY');
+      expect(r.stderr).toContain(GROUP_KEY_ENV);
     } finally {
       if (saved === undefined) delete process.env[GROUP_KEY_ENV]; else process.env[GROUP_KEY_ENV] = saved;
     }
-  });
+  }, 120_000);
 });
