@@ -107,6 +107,21 @@ describe('export --int8', () => {
     expect(m.quantization.bias_corrected_layers).toBe(m.quantization.quantized_weights); // every int8 Conv/Gemm
   });
 
+  it('evaluates in chunks: loadChunk 7 gives the metrics of one pass over each split (to float32 rounding)', async () => {
+    const metrics = () => JSON.parse(readFileSync(join(runDir, 'metrics.int8.json'), 'utf8'));
+    const whole = metrics();
+    await exportInt8(runDir, { images: 64, threads: 1, loadChunk: 7 });
+    const chunked = metrics();
+    for (const split of ['val', 'test'] as const) {
+      expect(Object.keys(chunked[split])).toEqual(Object.keys(whole[split]));
+      expect(whole[split].roc_auc).toBeTypeOf('number');
+      expect(whole[split].accuracy).toBeTypeOf('number');
+      expect(chunked[split].roc_auc).toBeCloseTo(whole[split].roc_auc, 4);
+      expect(chunked[split].accuracy).toBeCloseTo(whole[split].accuracy, 4);
+    }
+    expect(chunked.quantization.top1_agreement).toBeCloseTo(whole.quantization.top1_agreement, 4);
+  }, 120_000);
+
   it('serve --int8 answers /api/predict from the int8 model', async () => {
     const app = buildServer(runDir, { threads: 1, int8: true });
     try {

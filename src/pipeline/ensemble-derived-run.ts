@@ -11,6 +11,7 @@ import { splitSelective, type SplitUncertainty } from './ensemble-uncertainty.js
 import { evaluateRunDir, type RunEvaluation } from './evaluate-run.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
+import { forEachChunk } from './split-chunks.js';
 
 /** The metadata columns of predictions.csv that hold an ensemble's or MC-dropout run's uncertainty per row. */
 export const UNCERTAINTY_COLUMNS = { entropy: 'entropy', mutualInformation: 'mutual_information' } as const;
@@ -24,6 +25,8 @@ export interface DerivedRunOptions {
   /** bootstrap resamples of the selective-prediction CIs (default: the base run's eval.bootstrap) */
   bootstrap?: number;
   onEvent?: (e: { type: 'stage'; stage: string; detail?: string } | DataEvent) => void;
+  /** images decoded and scored at a time (default 512): memory holds one chunk of float images, not a split */
+  loadChunk?: number;
 }
 
 /** What writing a derived (ensemble or MC-dropout) run directory gives back. */
@@ -37,8 +40,11 @@ export interface DerivedRunSummary {
 
 const num = (v: number) => String(Number(v.toPrecision(9)));
 
-/** Val and test logits and uncertainty of the derived model on the base run's recorded splits, as predictions.csv rows. */
-async function scoreSplits(run: RunDir, model: RunModel, onEvent: DerivedRunOptions['onEvent']): Promise<RunPredictionRow[]> {
+/** Images decoded and scored at a time: memory holds one chunk of float images, not a split. */
+const LOAD_CHUNK = 512;
+
+/** Val and test logits and uncertainty of the derived model on the base run's recorded splits, as predictions.csv rows, `chunk` images at a time. */
+async function scoreSplits(run: RunDir, model: RunModel, onEvent: DerivedRunOptions['onEvent'], chunk: number): Promise<RunPredictionRow[]> {
   const cfg = run.config;
   const source = openRunSource(cfg.data.source, cfg.data);
   const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
@@ -47,18 +53,18 @@ async function scoreSplits(run: RunDir, model: RunModel, onEvent: DerivedRunOpti
   const rows: RunPredictionRow[] = [];
   const groups = cfg.eval.subgroups;
   for (const split of ['val', 'test'] as SplitName[]) {
-    const b = await ds.loadBatch(ds.indicesOf(split), model.preprocessOptions, { concurrency: 4, ...(onEvent ? { onEvent } : {}) });
-    const items = b.indices.map((i) => source.items[i]!);
-    const tab = model.tabular ? model.encodeMeta(items.map((it) => it.meta), (i) => items[i]!.id) : undefined;
-    const n = b.labels.length;
-    const s = n ? await model.withUncertainty(b.x.data, n, tab ? { tab } : {}) : { logits: new Float32Array(0), entropy: new Float32Array(0), mutualInformation: new Float32Array(0) };
-    items.forEach((it, i) => rows.push({
-      split, id: it.id, label: b.labels[i]!, logits: s.logits.subarray(i * k, (i + 1) * k),
-      meta: {
-        ...Object.fromEntries(groups.map((c) => { const v = it.meta?.[c]; return [c, v === null || v === undefined ? '' : String(v)]; })),
-        [UNCERTAINTY_COLUMNS.entropy]: num(s.entropy[i]!), [UNCERTAINTY_COLUMNS.mutualInformation]: num(s.mutualInformation[i]!),
-      },
-    }));
+    await forEachChunk(ds, ds.indicesOf(split), model.preprocessOptions, chunk, `predict ${split}`, async (b) => {
+      const items = b.indices.map((i) => source.items[i]!);
+      const tab = model.tabular ? model.encodeMeta(items.map((it) => it.meta), (i) => items[i]!.id) : undefined;
+      const s = await model.withUncertainty(b.x.data, b.labels.length, tab ? { tab } : {});
+      items.forEach((it, i) => rows.push({
+        split, id: it.id, label: b.labels[i]!, logits: s.logits.slice(i * k, (i + 1) * k),
+        meta: {
+          ...Object.fromEntries(groups.map((c) => { const v = it.meta?.[c]; return [c, v === null || v === undefined ? '' : String(v)]; })),
+          [UNCERTAINTY_COLUMNS.entropy]: num(s.entropy[i]!), [UNCERTAINTY_COLUMNS.mutualInformation]: num(s.mutualInformation[i]!),
+        },
+      }));
+    }, onEvent);
   }
   return rows;
 }
@@ -92,7 +98,7 @@ export async function writeDerivedRun(base: RunDir, out: string, graph: Graph, d
   const model = await RunModel.open(out, { threads: o.threads });
   let rows: RunPredictionRow[];
   try {
-    rows = await scoreSplits(run, model, o.onEvent);
+    rows = await scoreSplits(run, model, o.onEvent, o.loadChunk ?? LOAD_CHUNK);
   } finally {
     await model.dispose();
   }

@@ -12,6 +12,7 @@ export const McDropoutOptions = z.strictObject({
   force: z.boolean().default(false).describe('replace an existing run directory at --out'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   bootstrap: z.number().int().min(0).optional().describe("bootstrap resamples of the selective-prediction CIs (default: the run's eval.bootstrap)"),
+  loadChunk: z.number().int().min(1).default(512).describe('images decoded and scored at a time (memory holds one chunk of float images, not a split)'),
 });
 export type McDropoutOptionsInput = z.input<typeof McDropoutOptions>;
 
@@ -37,5 +38,5 @@ export async function buildMcDropout(runDir: string, out: string, options: McDro
     kind: 'mc-dropout' as const, passes: o.passes, seed, dropout,
     members: [{ run: runDir, name: base.manifest.name, seed: base.manifest.seed, modelSha256: base.modelSha256() }],
   };
-  return writeDerivedRun(base, out, graph, derived, base, { force: o.force, threads: o.threads, ...(o.bootstrap !== undefined ? { bootstrap: o.bootstrap } : {}), ...(onEvent ? { onEvent } : {}) });
+  return writeDerivedRun(base, out, graph, derived, base, { force: o.force, threads: o.threads, loadChunk: o.loadChunk, ...(o.bootstrap !== undefined ? { bootstrap: o.bootstrap } : {}), ...(onEvent ? { onEvent } : {}) });
 }
