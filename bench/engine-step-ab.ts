@@ -7,18 +7,21 @@
 // e.g. an earlier conv.ts, to A/B a gradient formulation), opbn (nchwc, batch norm differentiated op by op), before
 // (plain Convs, op-by-op batch norm and the AB_OLD_RULES rules: the engine before issue 16), after (the defaults),
 // spin / nospin (the defaults with the session's intra-op threads always / never spinning), nochain (the defaults with every
-// lowered Conv wrapped in its own reorders: keepNchwcChains off).
+// lowered Conv wrapped in its own reorders: keepNchwcChains off), min16 / min49 (the defaults with Convs lowered to NCHWc
+// from 16 / 49 output positions, NCHWC_MIN_POSITIONS, whatever the block).
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ParameterStore, RULES, Rng, benchTrain, bnStatOutputs, dropoutFeeds, type BenchOptions, type Network } from '../src/engine/index.js';
 import { createBackbone, createModel } from '../src/models/index.js';
 import { NCHWC_CHAIN_OPS } from '../src/engine/graph/nchwc-chain.js';
+import { NCHWC_MIN_POSITIONS } from '../src/engine/graph/nchwc-lower.js';
 import { loadOldRules } from './old-rules.js';
 
 const arch = process.argv[2] ?? 'resnet18-28';
 const [batch, threads, rounds] = [128, 2, 3].map((d, i) => Number(process.argv[3 + i] ?? d)) as [number, number, number];
 const names = (process.argv[6] ?? 'plain,nchwc').split(',');
-const VARIANTS: Record<string, Partial<BenchOptions>> = { plain: { nchwc: false }, nchwc: { nchwc: true }, after: {}, old: { nchwc: true }, opbn: { nchwc: true, closedFormBatchNorm: false }, before: { nchwc: false, closedFormBatchNorm: false }, spin: { spin: true }, nospin: { spin: false }, nochain: {} };
+const VARIANTS: Record<string, Partial<BenchOptions>> = { plain: { nchwc: false }, nchwc: { nchwc: true }, after: {}, old: { nchwc: true }, opbn: { nchwc: true, closedFormBatchNorm: false }, before: { nchwc: false, closedFormBatchNorm: false }, spin: { spin: true }, nospin: { spin: false }, nochain: {}, min16: {}, min49: {} };
+const minPositions = { ...NCHWC_MIN_POSITIONS };
 const chainOps = [...NCHWC_CHAIN_OPS];
 const current = { ...RULES };
 const old = await loadOldRules();
@@ -35,6 +38,7 @@ const load0 = loadavg()[0]!;
 for (let r = 0; r < rounds; r++) {
   for (const v of names) {
     Object.assign(RULES, current, v === 'old' || v === 'before' ? old : {});
+    Object.assign(NCHWC_MIN_POSITIONS, minPositions, v === 'min16' ? { 8: 16, 16: 16 } : v === 'min49' ? { 8: 49, 16: 49 } : {});
     NCHWC_CHAIN_OPS.clear();
     if (v !== 'nochain') chainOps.forEach((op) => NCHWC_CHAIN_OPS.add(op));
     const params = ParameterStore.fromWeights(net.params, net.shapes);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ParameterStore, Rng, Session, Trainer, attr, bindParams, buildTrainingGraph, createOptimizer, defineNetwork, f32, i64, inferShapes } from '../../src/engine/index.js';
 import type { Graph, LayerBuilder, Sym, Tensor } from '../../src/engine/index.js';
 import { NCHWC_CHAIN_OPS } from '../../src/engine/graph/nchwc-chain.js';
-import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../../src/engine/graph/nchwc-lower.js';
+import { NCHWC_DOMAIN, NCHWC_MIN_POSITIONS, lowerConvsToNchwc } from '../../src/engine/graph/nchwc-lower.js';
 import { nchwcBlockSize } from '../../src/engine/runtime/nchwc.js';
 
 const block = await nchwcBlockSize();
@@ -65,12 +65,20 @@ describe('Convs lowered to onnxruntime NCHWc kernels', () => {
     }
   });
 
-  it.skipIf(!block)('the default rule keeps small outputs and strided 1×1 Convs plain', async () => {
-    const { graph, dims } = convGraph();
-    const lowered = { ...graph, nodes: [...graph.nodes] };
-    // 9×9 = 81 and 8×8 = 64 outputs pass; the strided case has 5×5 = 25 < 49 outputs.
-    expect(lowerConvsToNchwc(lowered, inferShapes(lowered, dims), block)).toBe(5);
-    expect(lowered.nodes.find((x) => x.name === 'strided_dilated.conv')?.domain).toBe('');
+  it.skipIf(!block)('the default rule keeps outputs below nchwcMinPositions(block) and strided 1×1 Convs plain', async () => {
+    const saved = { ...NCHWC_MIN_POSITIONS };
+    try {
+      for (const min of [49, 16]) {
+        NCHWC_MIN_POSITIONS[block] = min;
+        const { graph, dims } = convGraph();
+        const lowered = { ...graph, nodes: [...graph.nodes] };
+        // 9×9 = 81 and 8×8 = 64 outputs pass; the strided case has 5×5 = 25 outputs, below 49 and above 16.
+        expect(lowerConvsToNchwc(lowered, inferShapes(lowered, dims), block)).toBe(min === 49 ? 5 : 6);
+        expect(lowered.nodes.some((x) => x.name.startsWith('strided_dilated.conv') && x.domain === NCHWC_DOMAIN)).toBe(min === 16);
+      }
+    } finally {
+      Object.assign(NCHWC_MIN_POSITIONS, saved);
+    }
   });
 
   it.skipIf(!block)('a Trainer step with NCHWc Convs gives the loss and updated parameters of plain Convs (1e-5)', async () => {
@@ -99,14 +107,15 @@ describe('Convs lowered to onnxruntime NCHWc kernels', () => {
 });
 
 describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
-  // An inverted-residual block as MobileNetV2's (no batch norm between the Convs), a strided depthwise and a Relu.
+  // An inverted-residual block as MobileNetV2's (no batch norm between the Convs), a strided depthwise and a Relu;
+  // channel counts are multiples of 16, so every Conv is lowered with AVX-512's block 16 as with AVX2's 8.
   const def = (b: LayerBuilder, x: Sym): Sym => {
     const stem = b.relu6(b.conv2d(x, 'stem', { out: 16, kernel: 3, padding: 1 }));
     let h = b.relu6(b.conv2d(stem, 'expand', { out: 32, kernel: 1 }));
     h = b.relu6(b.conv2d(h, 'dw', { out: 32, kernel: 3, padding: 1, group: 32 }));
     h = b.add(b.conv2d(h, 'project', { out: 16, kernel: 1 }), stem);
     h = b.relu(b.conv2d(h, 'dw2', { out: 16, kernel: 3, padding: 1, stride: 2, group: 16 }));
-    h = b.relu6(b.conv2d(h, 'head', { out: 24, kernel: 1 }));
+    h = b.relu6(b.conv2d(h, 'head', { out: 32, kernel: 1 }));
     return b.linear(b.flatten(b.globalAvgPool(h)), 'fc', { out: 3 });
   };
 

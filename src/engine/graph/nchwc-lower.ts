@@ -8,20 +8,29 @@ import { attr } from './types.js';
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
 /**
- * Output positions (Ho·Wo) from which a Conv is lowered to onnxruntime's NCHWc kernel. onnxruntime converts a Conv
- * to its blocked-layout (NCHWc) direct convolution only when the weight is a constant initializer, so in a training
- * graph (weights are inputs) every Conv ran as NCHW im2col + SGEMM. `bench/engine-nchwc-conv.bench.ts`, batch 128,
- * 2 threads, weight as an input, min of 5 (load ≈ 3): 1→64 28×28 37.8 → 20.0 ms, 64→64 3×3 28×28 153.6 → 86.2 ms,
- * 64→128 3×3 s2 40.7 → 35.4 ms, 128 3×3 14×14 67.3 → 47.8 ms, 256 3×3 7×7 70.6 → 52.2 ms, but 512 3×3 4×4
- * 75.4 → 87.7 ms and 64→128 1×1 s2 11.2 → 14.3 ms (the reorders cost more than the kernel saves): kept plain.
+ * Output positions (Ho·Wo) from which a Conv is lowered to onnxruntime's NCHWc kernel, by channel block. onnxruntime
+ * converts a Conv to its blocked-layout (NCHWc) direct convolution only when the weight is a constant initializer, so
+ * in a training graph (weights are inputs) every Conv ran as NCHW im2col + SGEMM. `bench/engine-nchwc-conv.bench.ts`,
+ * batch 128, 2 threads, weight as an input, min of 5 (load ≈ 3, block 8): 1→64 28×28 37.8 → 20.0 ms, 64→64 3×3 28×28
+ * 153.6 → 86.2 ms, 64→128 3×3 s2 40.7 → 35.4 ms, 128 3×3 14×14 67.3 → 47.8 ms, 256 3×3 7×7 70.6 → 52.2 ms, but 512
+ * 3×3 4×4 75.4 → 87.7 ms and 64→128 1×1 s2 11.2 → 14.3 ms (the reorders cost more than the kernel saves): kept
+ * plain. With AVX-512's block 16 (AMD EPYC Zen 5, idle) the 4×4 case wins too: 512 3×3 4×4 53.8 → 38.7 ms, and
+ * ResNet-18-28's training step (`bench/engine-step-ab.ts resnet18-28 128 2 4 min16,min49`, both orders, 7 of 8
+ * rounds faster) 2311.96 → 2172.15 ms median of per-round minima; the 1×1 s2 still loses (3.62 → 4.64 ms).
+ * A table, so benches can move it.
  */
-export const NCHWC_MIN_POSITIONS = 49;
+export const NCHWC_MIN_POSITIONS: Record<number, number> = { 8: 49, 16: 16 };
+
+/** NCHWC_MIN_POSITIONS for a channel block (49 for a block it does not list). */
+export function nchwcMinPositions(block: number): number {
+  return NCHWC_MIN_POSITIONS[block] ?? 49;
+}
 
 /** Which Convs `lowerConvsToNchwc` rewrites; the default is `nchwcWorthIt`. */
-export type NchwcRule = (c: { cin: number; cout: number; group: number; kernel: readonly number[]; strides: readonly number[]; positions: number }) => boolean;
+export type NchwcRule = (c: { cin: number; cout: number; group: number; kernel: readonly number[]; strides: readonly number[]; positions: number; block: number }) => boolean;
 
-/** The measured rule: at least NCHWC_MIN_POSITIONS output positions, and not a strided 1×1 (a downsample). */
-export const nchwcWorthIt: NchwcRule = (c) => c.positions >= NCHWC_MIN_POSITIONS && !(c.kernel.every((k) => k === 1) && c.strides.some((s) => s > 1));
+/** The measured rule: at least `nchwcMinPositions(block)` output positions, and not a strided 1×1 (a downsample). */
+export const nchwcWorthIt: NchwcRule = (c) => c.positions >= nchwcMinPositions(c.block) && !(c.kernel.every((k) => k === 1) && c.strides.some((s) => s > 1));
 
 /**
  * Rewrites the graph's 2-D float Convs (group 1 with both channel counts multiples of `block` or fewer than `block`
@@ -83,6 +92,6 @@ function planOf(node: Node, shapes: ShapeMap, block: number, rule: NchwcRule): P
   const blockedIn = depthwise || cin >= block;
   if (blockedIn && cin % block !== 0) return undefined;
   const positions = (yv.dims[2] ?? 0) * (yv.dims[3] ?? 0);
-  if (!rule({ cin, cout, group: a.group, kernel: a.kernelShape, strides: a.strides, positions })) return undefined;
+  if (!rule({ cin, cout, group: a.group, kernel: a.kernelShape, strides: a.strides, positions, block })) return undefined;
   return { cout, cg, group: a.group, kernel: [kh, kw], blockedIn };
 }
