@@ -146,7 +146,11 @@ describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
       expect(Array.from(c[k]!.data as Float32Array), k).toEqual(Array.from(a[k]!.data as Float32Array));
     }
     // And the gradients are those of plain Convs (the lowering's own tolerance).
-    const plain = await runAll(buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, batchSize: 4 }).graph, feeds);
+    const plainGraph = buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, batchSize: 4 }).graph;
+    // the flipped dX weights of lowered Convs are blocked from the unswapped weight: their [1,0,2,3] swaps are gone
+    const swaps = (g: Graph) => g.nodes.filter((n) => n.opType === 'Transpose' && n.attrs.perm?.type === 'ints' && n.attrs.perm.value.join() === '1,0,2,3').length;
+    expect(swaps(chained.graph)).toBeLessThan(swaps(plainGraph));
+    const plain = await runAll(plainGraph, feeds);
     for (const k of outs) expect(maxRel(c[k]!.data as Float32Array, plain[k]!.data as Float32Array), k).toBeLessThan(1e-4);
   });
 });
