@@ -11,7 +11,7 @@ import { splitSelective, type SplitUncertainty } from './ensemble-uncertainty.js
 import { evaluateRunDir, type RunEvaluation } from './evaluate-run.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk } from './split-chunks.js';
+import { DEFAULT_LOAD_CHUNK, forEachChunk } from './split-chunks.js';
 
 /** The metadata columns of predictions.csv that hold an ensemble's or MC-dropout run's uncertainty per row. */
 export const UNCERTAINTY_COLUMNS = { entropy: 'entropy', mutualInformation: 'mutual_information' } as const;
@@ -25,7 +25,7 @@ export interface DerivedRunOptions {
   /** bootstrap resamples of the selective-prediction CIs (default: the base run's eval.bootstrap) */
   bootstrap?: number;
   onEvent?: (e: { type: 'stage'; stage: string; detail?: string } | DataEvent) => void;
-  /** images decoded and scored at a time (default 512): memory holds one chunk of float images, not a split */
+  /** images decoded and scored at a time (default DEFAULT_LOAD_CHUNK): memory holds one chunk of float images, not a split */
   loadChunk?: number;
 }
 
@@ -39,9 +39,6 @@ export interface DerivedRunSummary {
 }
 
 const num = (v: number) => String(Number(v.toPrecision(9)));
-
-/** Images decoded and scored at a time: memory holds one chunk of float images, not a split. */
-const LOAD_CHUNK = 512;
 
 /** Val and test logits and uncertainty of the derived model on the base run's recorded splits, as predictions.csv rows, `chunk` images at a time. */
 async function scoreSplits(run: RunDir, model: RunModel, onEvent: DerivedRunOptions['onEvent'], chunk: number): Promise<RunPredictionRow[]> {
@@ -98,7 +95,7 @@ export async function writeDerivedRun(base: RunDir, out: string, graph: Graph, d
   const model = await RunModel.open(out, { threads: o.threads });
   let rows: RunPredictionRow[];
   try {
-    rows = await scoreSplits(run, model, o.onEvent, o.loadChunk ?? LOAD_CHUNK);
+    rows = await scoreSplits(run, model, o.onEvent, o.loadChunk ?? DEFAULT_LOAD_CHUNK);
   } finally {
     await model.dispose();
   }

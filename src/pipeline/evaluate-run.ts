@@ -8,7 +8,7 @@ import {
 } from '../run/index.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays } from './split-chunks.js';
+import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
 
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's run.json config. */
 export const EvaluateRunOptions = z.strictObject({
@@ -19,7 +19,7 @@ export const EvaluateRunOptions = z.strictObject({
   subgroups: z.array(z.string()).default([]).describe("metadata columns to report metrics per value of (need --data or columns in predictions.csv; default: the run's eval.subgroups)"),
   seed: z.number().int().optional().describe("seed of the bootstrap (default: the run's seed, which reproduces its CIs)"),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads with --data (0 = all cores)'),
-  loadChunk: z.number().int().min(1).default(512).describe('with --data: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
+  loadChunk: loadChunkOption('with --data: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
 });
 export type EvaluateRunOptionsInput = z.input<typeof EvaluateRunOptions>;
 

@@ -6,7 +6,7 @@ import { MedclassError } from '../errors.js';
 import { INT8_METRICS, INT8_MODEL, metricParams, metricsJson, openRunDir, runEvalOptions, sourceName, toJson, type RunDir } from '../run/index.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays } from './split-chunks.js';
+import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
 
 /** Options of `exportInt8` (and `medclass export --int8`). */
 export const Int8ExportOptions = z.strictObject({
@@ -21,7 +21,7 @@ export const Int8ExportOptions = z.strictObject({
     .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm on an AVX2 Zen 1: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
-  loadChunk: z.number().int().min(1).default(512).describe('evaluation: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
+  loadChunk: loadChunkOption('evaluation: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
 });
 export type Int8ExportOptionsInput = z.input<typeof Int8ExportOptions>;
 

@@ -9,7 +9,7 @@ import {
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays } from './split-chunks.js';
+import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
 import { writeIndexExtras } from './index-extras.js';
 
 /** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's run.json. */
@@ -26,7 +26,7 @@ export const IndexRunOptions = z.strictObject({
   bootstrap: z.number().int().min(0).optional().describe('bootstrap resamples for the k-NN head CIs (default: as the run)'),
   seed: z.number().int().optional().describe("seed of UMAP, the map sample and the bootstrap (default: the run's seed)"),
   batchSize: z.number().int().min(1).default(64).describe('images per onnxruntime call'),
-  loadChunk: z.number().int().min(1).default(512).describe('images decoded and embedded at a time: memory holds one chunk of float images, not a whole split'),
+  loadChunk: loadChunkOption('images decoded and embedded at a time: memory holds one chunk of float images, not a whole split'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
 });
 export type IndexRunOptionsInput = z.input<typeof IndexRunOptions>;

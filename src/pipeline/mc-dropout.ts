@@ -4,6 +4,7 @@ import { MedclassError } from '../errors.js';
 import { openRunDir } from '../run/index.js';
 import { writeDerivedRun, type DerivedRunOptions, type DerivedRunSummary } from './ensemble-derived-run.js';
 import { buildMcDropoutGraph } from './mc-dropout-graph.js';
+import { loadChunkOption } from './split-chunks.js';
 
 /** Options of `buildMcDropout` (`medclass mc-dropout RUN --out DIR`). */
 export const McDropoutOptions = z.strictObject({
@@ -12,7 +13,7 @@ export const McDropoutOptions = z.strictObject({
   force: z.boolean().default(false).describe('replace an existing run directory at --out'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   bootstrap: z.number().int().min(0).optional().describe("bootstrap resamples of the selective-prediction CIs (default: the run's eval.bootstrap)"),
-  loadChunk: z.number().int().min(1).default(512).describe('images decoded and scored at a time (memory holds one chunk of float images, not a split)'),
+  loadChunk: loadChunkOption('images decoded and scored at a time (memory holds one chunk of float images, not a split)'),
 });
 export type McDropoutOptionsInput = z.input<typeof McDropoutOptions>;
 

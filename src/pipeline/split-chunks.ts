@@ -1,4 +1,11 @@
+import { z } from 'zod';
 import type { Batch, Dataset, OnDataEvent, PreprocessOptions } from '../data/index.js';
+
+/** Images decoded and run at a time unless told otherwise: memory holds one chunk of float images, not a split. */
+export const DEFAULT_LOAD_CHUNK = 512;
+
+/** The `loadChunk` option of a command that passes over whole splits, described for its `--help`. */
+export const loadChunkOption = (describe: string) => z.number().int().min(1).default(DEFAULT_LOAD_CHUNK).describe(describe);
 
 /** What a chunked pass over a split gathered: each chunk's output in order, the labels and item indices that loaded, and files skipped. */
 export interface ChunkedSplit<R> { outputs: R[]; labels: Int32Array; indices: number[]; skipped: { file: string; code: string; reason: string }[] }

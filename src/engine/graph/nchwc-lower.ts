@@ -21,9 +21,9 @@ export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
  */
 export const NCHWC_MIN_POSITIONS: Record<number, number> = { 8: 49, 16: 16 };
 
-/** NCHWC_MIN_POSITIONS for a channel block (49 for a block it does not list). */
+/** NCHWC_MIN_POSITIONS for a channel block (a block it does not list takes block 8's, the one measured most widely). */
 export function nchwcMinPositions(block: number): number {
-  return NCHWC_MIN_POSITIONS[block] ?? 49;
+  return NCHWC_MIN_POSITIONS[block] ?? NCHWC_MIN_POSITIONS[8]!;
 }
 
 /** Which Convs `lowerConvsToNchwc` rewrites; the default is `nchwcWorthIt`. */
