@@ -147,9 +147,10 @@ describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
     }
     // And the gradients are those of plain Convs (the lowering's own tolerance).
     const plainGraph = buildTrainingGraph(bindParams(net.trainGraph(), params), { trainable: params.trainableNames(), loss: { kind: 'cross-entropy' }, batchSize: 4 }).graph;
-    // the flipped dX weights of lowered Convs are blocked from the unswapped weight: their [1,0,2,3] swaps are gone
-    const swaps = (g: Graph) => g.nodes.filter((n) => n.opType === 'Transpose' && n.attrs.perm?.type === 'ints' && n.attrs.perm.value.join() === '1,0,2,3').length;
-    expect(swaps(chained.graph)).toBeLessThan(swaps(plainGraph));
+    // weights are blocked by transposes that move one axis (ranks 3 and 4), never onnxruntime's slower 6-D path
+    const reorders = chained.graph.nodes.filter((n) => n.opType === 'Transpose' && n.name.startsWith('nchwc/'));
+    expect(reorders.length).toBeGreaterThanOrEqual(2 * count(chained.graph, 'Conv') - 4);
+    expect(reorders.filter((n) => n.attrs.perm?.type === 'ints' && n.attrs.perm.value.length > 4)).toEqual([]);
     const plain = await runAll(plainGraph, feeds);
     for (const k of outs) expect(maxRel(c[k]!.data as Float32Array, plain[k]!.data as Float32Array), k).toBeLessThan(1e-4);
   });

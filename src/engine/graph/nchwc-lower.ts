@@ -1,5 +1,5 @@
 import { Emitter } from './emitter.js';
-import { intsAttr, windowAttrs } from './op-attrs.js';
+import { windowAttrs } from './op-attrs.js';
 import type { ShapeMap } from './shape-inference.js';
 import type { Graph, Node } from './types.js';
 import { attr } from './types.js';
@@ -54,13 +54,6 @@ export function lowerConvsToNchwc(graph: Graph, shapes: ShapeMap, block: number,
     return out;
   };
   let lowered = 0;
-  // An in/out-swapped weight (dX as a Conv with the flipped weight) is blocked straight from the unswapped one: one
-  // Transpose of the weight instead of two when the swap feeds only this Conv.
-  const producer = new Map(old.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const readers = new Map<string, number>();
-  for (const n of old) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
-  for (const o of graph.outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
-  const dropped = new Set<Node>();
   for (const node of old) {
     const plan = node.opType === 'Conv' && node.domain === '' ? planOf(node, shapes, block, rule) : undefined;
     if (!plan) {
@@ -74,22 +67,19 @@ export function lowerConvsToNchwc(graph: Graph, shapes: ShapeMap, block: number,
       xr = reordered.get(x) ?? nchwc('ReorderInput', [x], `${node.name}/nchwc_in`);
       reordered.set(x, xr);
     }
-    const swap = producer.get(w);
-    const swapped = swap?.opType === 'Transpose' && swap.domain === '' && readers.get(w) === 1 && intsAttr(swap, 'perm', []).join() === '1,0,2,3';
     let wr: string;
-    if (blockedIn && plan.group === 1 && swapped) {
-      dropped.add(swap);
-      wr = e.reshape(e.transpose(e.reshape(swap.inputs[0]!, [cg / block, block, cout / block, block, kh, kw]), [2, 0, 4, 5, 1, 3]), [cout, cg, kh, kw]);
-    } else if (blockedIn && plan.group === 1) {
-      wr = e.reshape(e.transpose(e.reshape(w, [cout / block, block, cg / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]), [cout, cg, kh, kw]);
+    if (blockedIn && plan.group === 1) {
+      // OIHW → OIHWBiBo as two transposes that each move one axis ([Bo] last, then [HW] before [Bi]): onnxruntime's
+      // general 6-D Transpose path is the slower one
+      const boLast = e.transpose(e.reshape(w, [cout / block, block, cg * kh * kw]), [0, 2, 1]);
+      wr = e.reshape(e.transpose(e.reshape(boLast, [(cout / block) * (cg / block), block, kh * kw, block]), [0, 2, 1, 3]), [cout, cg, kh, kw]);
     } else {
-      wr = e.reshape(e.transpose(e.reshape(w, [cout / block, block, cg, kh, kw]), [0, 2, 3, 4, 1]), [cout, cg, kh, kw]);
+      wr = e.reshape(e.transpose(e.reshape(w, [cout / block, block, cg * kh * kw]), [0, 2, 1]), [cout, cg, kh, kw]);
     }
     const y = nchwc('Conv', b ? [xr, wr, b] : [xr, wr], `${node.name}/nchwc_conv`, { ...node.attrs });
     graph.nodes.push({ opType: 'ReorderOutput', name: `${node.name}/nchwc_out`, domain: NCHWC_DOMAIN, inputs: [y], outputs: [node.outputs[0]!], attrs: { channels: attr.int(cout) } });
     lowered++;
   }
-  if (dropped.size > 0) graph.nodes = graph.nodes.filter((n) => !dropped.has(n));
   if (lowered > 0) graph.extraOpsets = { ...graph.extraOpsets, [NCHWC_DOMAIN]: 1 };
   return lowered;
 }
