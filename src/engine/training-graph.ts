@@ -3,6 +3,7 @@ import { differentiate } from './autodiff/gradient.js';
 import { keepNchwcChains } from './graph/nchwc-chain.js';
 import { lowerConvsToNchwc } from './graph/nchwc-lower.js';
 import { pruneDeadNodes } from './graph/prune.js';
+import { coalesceTransposes } from './graph/transpose-coalesce.js';
 import { inferShapes } from './graph/shape-inference.js';
 import type { Dim, Graph, ValueInfo } from './graph/types.js';
 import { emitLoss, type LossSpec } from './loss.js';
@@ -134,6 +135,8 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const gradOutputs: Record<string, string> = {};
   for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
 
+  const probe = (b: number) => inferShapes(graph, Object.fromEntries(Object.entries(inputDims).map(([k, d]) => [k, [b, ...d.slice(1)]])));
+  coalesceTransposes(graph, inferShapes(graph, inputDims), symbolic ? probe(PROBE_BATCH + 2) : undefined);
   if (opts.nchwcBlock) {
     const full = inferShapes(graph, inputDims);
     if (lowerConvsToNchwc(graph, full, opts.nchwcBlock) > 0) keepNchwcChains(graph, full);
