@@ -117,10 +117,11 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const { loss } = emitLoss(graph, opts.loss, logits, labelsInput, { batch, classes: classes ?? 1 });
 
   const shapes = inferShapes(graph, inputDims);
-  // A second probe batch tells which output dims follow the batch size (declared symbolic).
-  const alt = symbolic
+  // A second probe batch tells which dims follow the batch size (declared symbolic).
+  const atOtherBatch = () => (symbolic
     ? inferShapes(graph, Object.fromEntries(Object.entries(inputDims).map(([k, d]) => [k, [PROBE_BATCH + 2, ...d.slice(1)]])))
-    : undefined;
+    : undefined);
+  const alt = atOtherBatch();
   const grads = differentiate(graph, { loss, wrt: opts.trainable, shapes, ...(opts.closedFormBatchNorm === false ? { closedFormBatchNorm: false } : {}) });
 
   const taken = new Set([...graph.nodes.flatMap((n) => n.outputs), ...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
@@ -135,8 +136,7 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
   const gradOutputs: Record<string, string> = {};
   for (const p of opts.trainable) gradOutputs[p] = alias(grads.get(p)!, `grad/${p}`);
 
-  const probe = (b: number) => inferShapes(graph, Object.fromEntries(Object.entries(inputDims).map(([k, d]) => [k, [b, ...d.slice(1)]])));
-  coalesceTransposes(graph, inferShapes(graph, inputDims), symbolic ? probe(PROBE_BATCH + 2) : undefined);
+  coalesceTransposes(graph, inferShapes(graph, inputDims), atOtherBatch());
   if (opts.nchwcBlock) {
     const full = inferShapes(graph, inputDims);
     if (lowerConvsToNchwc(graph, full, opts.nchwcBlock) > 0) keepNchwcChains(graph, full);

@@ -9,7 +9,7 @@ function transposes(dims: number[], perms: number[][]): Graph {
     name: 'transposes', opset: 17, initializers: new Map(), valueInfo: new Map(),
     inputs: [{ name: 'x', dtype: 'float32', dims: ['N', ...dims.slice(1)] }],
     nodes: perms.map((p, i) => ({ opType: 'Transpose', name: `t${i}`, domain: '', inputs: ['x'], outputs: [`y${i}`], attrs: { perm: attr.ints(p) } })),
-    outputs: perms.map((p, i) => ({ name: `y${i}`, dtype: 'float32' as const, dims: [] })),
+    outputs: perms.map((_, i) => ({ name: `y${i}`, dtype: 'float32' as const, dims: [] })),
   };
 }
 
