@@ -1,6 +1,7 @@
 import type { AdamWOptions } from '../options.js';
 import type { ParamGroup, ParamGroupSpec } from './optimizer.js';
 import { Optimizer } from './optimizer.js';
+import { adamwSimd } from './adamw-simd.js';
 
 /**
  * Adam with decoupled weight decay exactly as torch.optim.AdamW: p *= 1 − lr·wd, then the bias-corrected Adam step
@@ -36,7 +37,9 @@ export class AdamW extends Optimizer {
       }
       return;
     }
-    for (let i = 0; i < n; i++) {
+    // The SIMD kernel does all but the last n % 4 elements (none when WebAssembly SIMD is missing), bit-identically.
+    const done = adamwSimd(p, grad, m, v, { b1, b2, c1, c2, decay, stepSize, bc2Sqrt, eps });
+    for (let i = done; i < n; i++) {
       const g = grad[i]!;
       const mi = (m[i] = m[i]! * b1 + c1 * g);
       const vi = (v[i] = v[i]! * b2 + c2 * g * g);
