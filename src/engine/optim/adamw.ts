@@ -37,7 +37,7 @@ export class AdamW extends Optimizer {
       }
       return;
     }
-    // The SIMD kernel does all but the last n % 4 elements (none when WebAssembly SIMD is missing), bit-identically.
+    // The SIMD kernel does all but the last n % 4 elements bit-identically (or none, without WebAssembly SIMD).
     const done = adamwSimd(p, grad, m, v, { b1, b2, c1, c2, decay, stepSize, bc2Sqrt, eps });
     for (let i = done; i < n; i++) {
       const g = grad[i]!;
