@@ -101,15 +101,16 @@ interface Wasm {
 }
 const wasm = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly;
 
-let instance: { kernel: Kernel; mem: { buffer: ArrayBuffer } } | null | undefined;
+/** The kernel and a view of its scratch memory (never grown, so the view stays valid). */
+let instance: { kernel: Kernel; scratch: Float32Array } | null | undefined;
 
-function load(): { kernel: Kernel; mem: { buffer: ArrayBuffer } } | null {
+function load(): { kernel: Kernel; scratch: Float32Array } | null {
   if (instance !== undefined) return instance;
   if (!wasm) return (instance = null);
   try {
     const pages = Math.ceil((4 * 4 * CHUNK) / 65536);
     const inst = new wasm.Instance(new wasm.Module(moduleBytes(pages)));
-    instance = { kernel: inst.exports.adamw as Kernel, mem: inst.exports.mem as { buffer: ArrayBuffer } };
+    instance = { kernel: inst.exports.adamw as Kernel, scratch: new Float32Array((inst.exports.mem as { buffer: ArrayBuffer }).buffer) };
   } catch {
     instance = null; // no WebAssembly SIMD here: the caller keeps the scalar loop
   }
@@ -128,11 +129,11 @@ export function simdAvailable(): boolean {
 export function adamwSimd(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: AdamWCoefficients): number {
   const w = load();
   if (!w) return 0;
-  const even = p.length & ~3;
-  const f = new Float32Array(w.mem.buffer);
+  const whole = p.length & ~3;
+  const f = w.scratch;
   const [po, go, mo, vo] = [0, CHUNK, 2 * CHUNK, 3 * CHUNK];
-  for (let s = 0; s < even; s += CHUNK) {
-    const e = Math.min(even, s + CHUNK);
+  for (let s = 0; s < whole; s += CHUNK) {
+    const e = Math.min(whole, s + CHUNK);
     f.set(p.subarray(s, e), po);
     f.set(g.subarray(s, e), go);
     f.set(m.subarray(s, e), mo);
@@ -142,5 +143,5 @@ export function adamwSimd(p: Float32Array, g: Float32Array, m: Float32Array, v: 
     m.set(f.subarray(mo, mo + e - s), s);
     v.set(f.subarray(vo, vo + e - s), s);
   }
-  return even;
+  return whole;
 }
