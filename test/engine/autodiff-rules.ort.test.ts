@@ -82,6 +82,9 @@ const CASES: OpCase[] = [
   // strides, and for a strided 1×1 with < 49 outputs) and the per-image columns of a strided 1×1. FD over w only.
   { name: 'Conv 16→16 3x3 14x14 (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 16, 14, 14]), w: r([16, 16, 3, 3]) }), attrs: { pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
   { name: 'Conv 16→16 3x2 asymmetric pads, 16x14 outputs (shifted dW)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 15, 14]), w: r([16, 16, 3, 2]) }), attrs: { pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 32→8 3x3 14x14 (shifted dW, gathered operands)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 32, 14, 14]), w: r([8, 32, 3, 3]) }), attrs: { pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 32→4 3x2 asymmetric pads, 16x14 outputs (shifted dW, gathered operands)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 32, 15, 14]), w: r([4, 32, 3, 2]) }), attrs: { pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
+  { name: 'Conv 32→4 1x3, 14x14 outputs (shifted dW, gathered operands, one dY row)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([1, 32, 14, 14]), w: r([4, 32, 1, 3]) }), attrs: { pads: attr.ints([0, 1, 0, 1]) }, wrt: ['w'] },
   { name: 'Conv 16→4 3x3 stride 2 (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 3, 3]) }), attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }, wrt: ['w'] },
   { name: 'Conv 16→3 3x2 dilation 2, strides (1, 2), asymmetric pads (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 7, 8]), w: r([3, 16, 3, 2]) }), attrs: { dilations: attr.ints([2, 2]), strides: attr.ints([1, 2]), pads: attr.ints([2, 0, 1, 1]) }, wrt: ['w'] },
   { name: 'Conv 16→4 1x1 stride 2, 3x3 outputs (channels-last im2col dW, gathered columns)', op: 'Conv', inputs: ['x', 'w'], values: v({ x: r([2, 16, 6, 6]), w: r([4, 16, 1, 1]) }), attrs: { strides: attr.ints([2, 2]) }, wrt: ['w'] },
@@ -132,7 +135,7 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     });
   }
 
-  it('group-1 dW: per image below 16 input channels, for strided 1×1 from 49 outputs and stride-1 1×1 from 196, shifted copies at stride 1 from 196 outputs, else channels-last im2col', () => {
+  it('group-1 dW: per image below 16 input channels, for strided 1×1 from 49 outputs and stride-1 1×1 from 196, shifted copies at stride 1 from 196 outputs (gathered from 32 channels), else channels-last im2col', () => {
     const dwPath = (x: number[], k: number, stride: number) => {
       const g: Graph = {
         name: 'conv', nodes: [], outputs: [], initializers: new Map(), valueInfo: new Map(), opset: 17,
@@ -146,7 +149,8 @@ describe('VJP rules match central finite differences through onnxruntime', () =>
     };
     expect(dwPath([2, 3, 28, 28], 3, 1)).toEqual(['Conv dW batched']);
     expect(dwPath([2, 32, 28, 28], 1, 2)).toEqual(['Conv dW batched']);
-    expect(dwPath([2, 32, 14, 14], 3, 1)).toEqual(['Conv dW shifted']);
+    expect(dwPath([2, 16, 14, 14], 3, 1)).toEqual(['Conv dW shifted']);
+    expect(dwPath([2, 32, 14, 14], 3, 1)).toEqual(['Conv dW shifted gather']);
     expect(dwPath([2, 32, 13, 13], 1, 2)).toEqual(['Conv dW batched']);
     expect(dwPath([2, 32, 12, 12], 1, 2)).toEqual(['Conv dW nhwc gather']);
     expect(dwPath([2, 32, 13, 13], 3, 1)).toEqual(['Conv dW nhwc gather']);

@@ -48,6 +48,15 @@ export function kernelSlices(g: GradEmitter, xt: string, kernel: readonly number
 const SHIFTED_DW_MIN_POSITIONS = 196;
 
 /**
+ * Input channels from which the shifted dW builds its operands by Gathers (`convWeightGradShiftedGather`; below, the
+ * gathered rows of C floats are too short). `node --import tsx bench/engine-conv-dw-ab.bench.ts 2 9 "shifted,shifted
+ * gather"` (AMD EPYC, load 0.2–1.1, median wall ms of 9 alternated rounds), slices / gathers: batch 128 64 28×28
+ * 50.3 / 43.8, 128 14×14 48.9 / 41.3; batch 64 (compact CNN) 32 28×28 10.0 / 8.3, 32→64 14×14 5.3 / 4.6, 64 14×14
+ * 8.3 / 7.6; batch 32 (compact-resnet w0.5 at 192 px) 16 48×48 5.3 / 6.2, 32 24×24 4.3 / 3.7, 64 12×12 4.3 / 3.8.
+ */
+const SHIFTED_GATHER_MIN_CHANNELS = 32;
+
+/**
  * Input channels below which (and for strided 1×1 convs) dW is `convWeightGradBatched`. Same bench: the 1→64 3×3
  * stem 9.6 → 4.6 CPU ms, the 64→128 1×1 stride-2 downsample 17.4 → 12.9 (the X and dY transposes cost more than
  * the per-image products lose); 64→128 3×3 stride 2 is a tie (114.6 / 118.4) and keeps im2col.
@@ -112,6 +121,28 @@ function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readon
   return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [kh, co, kw, ci]), [1, 3, 0, 2]);
 }
 
+/**
+ * `convWeightGradShifted` with each operand built by ONE Gather (the same product, rows ordered [K·KH, L] × [L, KW·C]):
+ * the X windows as rows of C floats of the padded NHWC X (already [N, L, KW·C], the layout
+ * the MatMul reads), the dY shifts as rows of Wo floats of one padded copy of dY, each copied once instead of twice.
+ */
+function convWeightGradShiftedGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
+  const [co, ci, kh, kw] = wd as [number, number, number, number];
+  const [ho, wo] = [yd[2]!, yd[3]!];
+  const hp = ho + kh - 1;
+  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
+  const xp = g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads), [0, hp * wp, ci]);
+  const xi: number[] = [];
+  for (let h = 0; h < hp; h++) for (let w = 0; w < wo; w++) for (let j = 0; j < kw; j++) xi.push(h * wp + w + j);
+  const cols = g.reshape(g.op('Gather', [xp, g.ints(xi)], { axis: attr.int(1) }), [0, hp * wo, kw * ci]);
+  const dp = kh > 1 ? g.pad(dY, [0, 0, kh - 1, 0, 0, 0, kh - 1, 0]) : dY;
+  const di: number[] = [];
+  for (let i = 0; i < kh; i++) for (let h = 0; h < hp; h++) di.push(h + kh - 1 - i);
+  const rows = g.reshape(g.op('Gather', [dp, g.ints(di)], { axis: attr.int(2) }), [0, co * kh, hp * wo]);
+  const mm = g.matmul(rows, cols);
+  return g.transpose(g.reshape(g.reduceSum(mm, [0], false), [co, kh, kw, ci]), [0, 3, 1, 2]);
+}
+
 /** Pads the spatial axes of an NHWC value (`pads` as a Conv's: begin pads, then end pads). */
 export function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): string {
   return pads.some((p) => p !== 0) ? g.pad(v, [0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!, 0]) : v;
@@ -142,7 +173,7 @@ export type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly
 
 /** The group-1 2-D dW formulations the rule chooses from, by the name their profile part carries (for benches). */
 export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
-  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'nhwc gather': convWeightGradNhwcGather,
+  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'shifted gather': convWeightGradShiftedGather, 'nhwc gather': convWeightGradNhwcGather,
 };
 
 /**
@@ -246,8 +277,8 @@ function convInputGradFlipped(g: GradEmitter, dY: string, w: string, wd: readonl
  * - 2-D, group 1: per image for narrow inputs (< BATCHED_DW_MAX_CHANNELS; strided ones from
  *   STRIDED_GATHER_MIN_CHANNELS take the gathered columns below), strided 1×1 convs from
  *   STRIDED_1X1_BATCHED_MIN_POSITIONS outputs and stride-1 1×1 from POINTWISE_BATCHED_MIN_POSITIONS; from shifted
- *   copies at stride 1 from SHIFTED_DW_MIN_POSITIONS outputs; else one Gemm over channels-last im2col columns built
- *   by one Gather;
+ *   copies at stride 1 from SHIFTED_DW_MIN_POSITIONS outputs (gathered from SHIFTED_GATHER_MIN_CHANNELS); else one
+ *   Gemm over channels-last im2col columns built by one Gather;
  * - 2-D depthwise: two MatMuls on maps of at most DEPTHWISE_TOEPLITZ_MAX input × output positions; at stride 1 from
  *   DEPTHWISE_ROWS_MIN_POSITIONS outputs, one MatMul per kernel row;
  * - otherwise a grouped convolution of X (batch and channel axes swapped) with dY as the kernel, stride and dilation
@@ -284,6 +315,7 @@ export const convRules = {
         return [dx, g.part('dW batched', () => convWeightGradBatched(g, x, dY!, wd, yd, a)), db];
       }
       if (!k1 && ones(a.strides) && ones(a.dilations) && positions >= SHIFTED_DW_MIN_POSITIONS) {
+        if (C >= SHIFTED_GATHER_MIN_CHANNELS) return [dx, g.part('dW shifted gather', () => convWeightGradShiftedGather(g, x, dY!, wd, yd, a, xd)), db];
         return [dx, g.part('dW shifted', () => convWeightGradShifted(g, x, dY!, wd, yd, a)), db];
       }
       return [dx, g.part('dW nhwc gather', () => convWeightGradNhwcGather(g, x, dY!, wd, yd, a, xd)), db];
