@@ -122,9 +122,9 @@ function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readon
 }
 
 /**
- * `convWeightGradShifted` with each operand built by ONE Gather (the same product, rows ordered [K·KH, L] × [L, KW·C]):
- * the X windows as rows of C floats of the padded NHWC X (already [N, L, KW·C], the layout
- * the MatMul reads), the dY shifts as rows of Wo floats of one padded copy of dY, each copied once instead of twice.
+ * `convWeightGradShifted` with each operand built by ONE Gather (the same product, as [K·KH, L] × [L, KW·C]): the X
+ * windows as rows of C floats of the padded NHWC X (already [N, L, KW·C], the layout the MatMul reads), the dY shifts
+ * as rows of Wo floats of one padded copy of dY — each copied once instead of twice.
  */
 function convWeightGradShiftedGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
   const [co, ci, kh, kw] = wd as [number, number, number, number];
@@ -173,7 +173,8 @@ export type DwFormulation = (g: GradEmitter, x: string, dY: string, wd: readonly
 
 /** The group-1 2-D dW formulations the rule chooses from, by the name their profile part carries (for benches). */
 export const CONV_DW_FORMULATIONS: Record<string, DwFormulation> = {
-  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'shifted gather': convWeightGradShiftedGather, 'nhwc gather': convWeightGradNhwcGather,
+  batched: convWeightGradBatched, shifted: convWeightGradShifted, 'shifted gather': convWeightGradShiftedGather,
+  'nhwc gather': convWeightGradNhwcGather,
 };
 
 /**
