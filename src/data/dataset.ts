@@ -1,5 +1,5 @@
 import { isMedclassError, type ErrorCode } from '../errors.js';
-import type { Tensor } from '../engine/index.js';
+import { concatArrays, type Tensor } from '../engine/index.js';
 import { mapLimit } from './concurrency.js';
 import { preprocessBytes, preprocessImage } from './decode.js';
 import { PreprocessOptions } from './options.js';
@@ -95,14 +95,14 @@ export class Dataset {
       cache?.set(index, t);
       return t;
     });
-    return { x: { dtype: 'float32', dims: [r.indices.length, p.channels, p.size, p.size], data: concat(Float32Array, r.rows, p.channels * p.size * p.size) }, labels: r.labels, indices: r.indices, skipped: r.skipped };
+    return { x: { dtype: 'float32', dims: [r.indices.length, p.channels, p.size, p.size], data: concatArrays(r.rows, Float32Array) }, labels: r.labels, indices: r.indices, skipped: r.skipped };
   }
 
   /** The items at `indices` as preprocessed bytes (`preprocessBytes`, no tensor cache): what a training run holds. */
   async loadBytes(indices: readonly number[], preprocess: PreprocessOptions, opts: { concurrency?: number; onEvent?: OnDataEvent } = {}): Promise<ByteBatch> {
     const p = PreprocessOptions.parse(preprocess);
     const r = await this.loadEach(indices, opts, async (index, id) => preprocessBytes(await this.image(index), p, id));
-    return { bytes: concat(Uint8Array, r.rows, p.channels * p.size * p.size), dims: [r.indices.length, p.channels, p.size, p.size], labels: r.labels, indices: r.indices, skipped: r.skipped };
+    return { bytes: concatArrays(r.rows, Uint8Array), dims: [r.indices.length, p.channels, p.size, p.size], labels: r.labels, indices: r.indices, skipped: r.skipped };
   }
 
   /**
@@ -130,11 +130,4 @@ export class Dataset {
     });
     return { rows, labels: Int32Array.from(kept, (i) => this.items[i]!.labelIndex), indices: kept, skipped };
   }
-}
-
-/** Rows of `per` values laid end to end in one new array of `Kind`. */
-function concat<A extends Float32Array | Uint8Array>(Kind: { new (n: number): A }, rows: readonly A[], per: number): A {
-  const out = new Kind(rows.length * per);
-  rows.forEach((r, j) => out.set(r, j * per));
-  return out;
 }

@@ -1,7 +1,7 @@
 // Public surface of the engine layer: named re-exports only.
 export { Rng } from './rng.js';
 export type { DType, Tensor, DataFor } from './tensor.js';
-export { numel, f32, i64 } from './tensor.js';
+export { numel, f32, i64, concatArrays } from './tensor.js';
 export { readNpz, readNpy } from './npz.js';
 export type { Attr, Dim, Graph, Node, ValueInfo } from './graph/types.js';
 export { attr } from './graph/types.js';

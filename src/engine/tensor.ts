@@ -38,3 +38,14 @@ export function i64(data: BigInt64Array | readonly (number | bigint)[], dims: re
   if (arr.length !== numel(dims)) throw new RangeError(`i64: ${arr.length} values do not fill dims [${dims.join(',')}]`);
   return { dtype: 'int64', dims: [...dims], data: arr };
 }
+
+/** The arrays laid end to end in one new array of `Kind` (always a copy: parts may be views of data kept elsewhere). */
+export function concatArrays<A extends Float32Array | Uint8Array>(parts: readonly A[], Kind: { new (n: number): A }): A {
+  const out = new Kind(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { Session, loadModel, saveModel, type Graph, type Tensor } from '../engine/index.js';
+import { Session, concatArrays, loadModel, saveModel, type Graph, type Tensor } from '../engine/index.js';
 import { MedclassError } from '../errors.js';
 
 /** Where `Embedder` reads: the graph's input, its logits output and the embedding value (a tap of medclass models). */
@@ -72,20 +72,10 @@ export class Embedder {
       embeddings.push(Float32Array.from(e.data as Float32Array));
       logits.push(Float32Array.from(r[this.output]!.data as Float32Array));
     }
-    return { logits: concat(logits), embeddings: concat(embeddings), dim };
+    return { logits: concatArrays(logits, Float32Array), embeddings: concatArrays(embeddings, Float32Array), dim };
   }
 
   async dispose(): Promise<void> {
     await this.session.dispose();
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -1,3 +1,4 @@
+import { concatArrays } from '../engine/index.js';
 import type { RunModel } from '../pipeline/index.js';
 import type { SerialQueue } from './resources.js';
 
@@ -92,8 +93,8 @@ export class DynamicBatcher {
     }
     this.running = true;
     try {
-      const x = concat(batch.map((j) => j.x));
-      const tab = batch[0]!.tab ? concat(batch.map((j) => j.tab!)) : undefined;
+      const x = concatArrays(batch.map((j) => j.x), Float32Array);
+      const tab = batch[0]!.tab ? concatArrays(batch.map((j) => j.tab!), Float32Array) : undefined;
       const tta = key.startsWith('tta');
       const logits = await this.queue.run(() => this.run(x, images, { tta, ...(tab ? { tab } : {}) }));
       this.stats.runs++;
@@ -111,12 +112,4 @@ export class DynamicBatcher {
       this.schedule();
     }
   }
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
 }
