@@ -40,7 +40,7 @@ export function i64(data: BigInt64Array | readonly (number | bigint)[], dims: re
 }
 
 /** The arrays laid end to end in one new array of `Kind` (always a copy: parts may be views of data kept elsewhere). */
-export function concatArrays<A extends Float32Array | Uint8Array>(parts: readonly A[], Kind: { new (n: number): A }): A {
+export function concatArrays<A extends Float32Array | Float64Array | Uint8Array>(parts: readonly ArrayLike<number>[], Kind: { new (n: number): A }): A {
   const out = new Kind(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

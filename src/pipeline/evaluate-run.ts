@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Rng } from '../engine/index.js';
+import { Rng, concatArrays } from '../engine/index.js';
 import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
 import { evaluatePredictions, selectSplit, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -8,7 +8,7 @@ import {
 } from '../run/index.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
+import { forEachChunk, loadChunkOption } from './split-chunks.js';
 
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's run.json config. */
 export const EvaluateRunOptions = z.strictObject({
@@ -67,7 +67,7 @@ async function scoresFromData(model: RunModel, run: RunDir, spec: string, o: z.o
     const meta: Record<string, string[]> = { id: items.map((it) => it.id) };
     for (const key of keys) meta[key] = items.map((it) => { const v = it.meta?.[key]; return v === null || v === undefined ? '' : String(v); });
     if (items.some((it) => it.group !== undefined)) meta.group = items.map((it) => it.group ?? '');
-    return { labels: r.labels, scores: joinArrays(Float64Array, r.outputs), meta } satisfies SplitScores;
+    return { labels: r.labels, scores: concatArrays(r.outputs, Float64Array), meta } satisfies SplitScores;
   };
   return { val: await load('val'), test: await load('test'), skipped, splits: { recorded, unknown } };
 }

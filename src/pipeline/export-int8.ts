@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { Rng, calibrateMinMax, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
+import { Rng, calibrateMinMax, concatArrays, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
 import { Dataset, SplitOptions, assignSplits, type SplitName } from '../data/index.js';
 import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import { INT8_METRICS, INT8_MODEL, metricParams, metricsJson, openRunDir, runEvalOptions, sourceName, toJson, type RunDir } from '../run/index.js';
 import { RunModel } from './predict.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
+import { forEachChunk, loadChunkOption } from './split-chunks.js';
 
 /** Options of `exportInt8` (and `medclass export --int8`). */
 export const Int8ExportOptions = z.strictObject({
@@ -135,7 +135,7 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
         const r = await forEachChunk(ds, ds.indicesOf(which), float.preprocessOptions, o.loadChunk, `int8 ${which}`, async (b) => ({
           fl: await float.logits(b.x.data, b.labels.length), q: await int8.logits(b.x.data, b.labels.length),
         }));
-        return { labels: r.labels, fl: joinArrays(Float32Array, r.outputs.map((c) => c.fl)), q: joinArrays(Float32Array, r.outputs.map((c) => c.q)) };
+        return { labels: r.labels, fl: concatArrays(r.outputs.map((c) => c.fl), Float32Array), q: concatArrays(r.outputs.map((c) => c.q), Float32Array) };
       };
       const val = await scores('val');
       const test = await scores('test');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Rng } from '../engine/index.js';
+import { Rng, concatArrays } from '../engine/index.js';
 import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type SplitName, encodeTabular } from '../data/index.js';
 import { DISCLAIMER, argmaxRows, evaluatePredictions, formatPredictionsCsv, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
@@ -9,7 +9,7 @@ import {
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
 import { openRunSource } from './run-source.js';
-import { forEachChunk, joinArrays, loadChunkOption } from './split-chunks.js';
+import { forEachChunk, loadChunkOption } from './split-chunks.js';
 import { writeIndexExtras } from './index-extras.js';
 
 /** Options of `buildRunIndex` (`medclass index --run DIR`); unset ones come from the run's run.json. */
@@ -119,7 +119,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     }, onEvent);
     skipped.push(...r.skipped);
     return {
-      embeddings: joinArrays(Float32Array, r.outputs.map((e) => e.embeddings)), dim: r.outputs[0]?.dim ?? 0, labels: r.labels,
+      embeddings: concatArrays(r.outputs.map((e) => e.embeddings), Float32Array), dim: r.outputs[0]?.dim ?? 0, labels: r.labels,
       ids: r.indices.map((i) => source.items[i]!.id), groups: r.indices.map((i) => source.items[i]!.group),
     };
   };

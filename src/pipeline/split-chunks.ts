@@ -33,11 +33,3 @@ export async function forEachChunk<R>(ds: Dataset, indices: readonly number[], p
   out.labels = Int32Array.from(labels);
   return out;
 }
-
-/** The parts joined end to end into one array of `Kind`. */
-export function joinArrays<A extends Float32Array | Float64Array>(Kind: { new (n: number): A }, parts: readonly ArrayLike<number>[]): A {
-  const joined = new Kind(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) { joined.set(p, off); off += p.length; }
-  return joined;
-}
