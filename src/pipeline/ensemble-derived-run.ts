@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { Rng, saveModel, type Graph } from '../engine/index.js';
-import { Dataset, SplitOptions, assignSplits, type DataEvent, type SplitName } from '../data/index.js';
+import { Dataset, type DataEvent, type SplitName } from '../data/index.js';
 import { DISCLAIMER, selectSplit, type SelectiveReport } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
@@ -10,7 +10,7 @@ import { UNCERTAINTY_OUTPUT_NAMES } from './ensemble-graph.js';
 import { splitSelective, type SplitUncertainty } from './ensemble-uncertainty.js';
 import { evaluateRunDir, type RunEvaluation } from './evaluate-run.js';
 import { RunModel } from './predict.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 import { DEFAULT_LOAD_CHUNK, forEachChunk } from './split-chunks.js';
 
 /** The metadata columns of predictions.csv that hold an ensemble's or MC-dropout run's uncertainty per row. */
@@ -44,7 +44,7 @@ const num = (v: number) => String(Number(v.toPrecision(9)));
 async function scoreSplits(run: RunDir, model: RunModel, onEvent: DerivedRunOptions['onEvent'], chunk: number): Promise<RunPredictionRow[]> {
   const cfg = run.config;
   const source = openRunSource(cfg.data.source, cfg.data);
-  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const { splits } = await runSplits(run, source);
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const k = model.classes.length;
   const rows: RunPredictionRow[] = [];

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { Rng, concatArrays } from '../engine/index.js';
-import { CsvOptions, Dataset, SplitOptions, assignSplits, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
+import { CsvOptions, Dataset, withDicomMeta, type DataEvent, type SplitName, withBinnedSource } from '../data/index.js';
 import { evaluatePredictions, selectSplit, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
   calibrationJson, metricParams, metricsJson, openRunDir, predictionsCsv, runEvalOptions, sourceName, type MetricParams, type RunDir,
 } from '../run/index.js';
 import { RunModel } from './predict.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 import { forEachChunk, loadChunkOption } from './split-chunks.js';
 
 /** Options of `evaluateRunDir` (`medclass eval --run DIR`); unset ones come from the run's run.json config. */
@@ -52,7 +52,7 @@ async function scoresFromData(model: RunModel, run: RunDir, spec: string, o: z.o
   if (names !== model.classes.join(',')) {
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${names}] differ from the run's [${model.classes.join(',')}]`, { hint: 'evaluate on data with the same class names in the same order' });
   }
-  const { splits, recorded, unknown } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const { splits, recorded, unknown } = await runSplits(run, source);
   const ds = new Dataset(source, { splits, cacheTensors: false });
   const skipped: RunEvaluation['skipped'] = [];
   const load = async (which: SplitName) => {

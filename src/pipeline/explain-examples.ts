@@ -1,5 +1,5 @@
-import { Dataset, SplitOptions, assignSplits } from '../data/index.js';
-import { openRunSource } from './run-source.js';
+import { Dataset } from '../data/index.js';
+import { openRunSource, runSplits } from './run-source.js';
 import type { GradCamExample } from '../report/index.js';
 import { openRunDir, sourceName } from '../run/index.js';
 import { MedclassError } from '../errors.js';
@@ -31,7 +31,7 @@ export async function gradCamExamples(runDir: string, opts: GradCamExamplesOptio
     if (source.classes.join(',') !== ex.model.classes.join(',')) {
       throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${sourceName(spec)}: classes [${source.classes.join(',')}] differ from the run's [${ex.model.classes.join(',')}]`);
     }
-    const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+    const { splits } = await runSplits(run, source);
     const ds = new Dataset(source, { splits, cacheTensors: false });
     const test = ds.indicesOf('test');
     const k = source.classes.length;

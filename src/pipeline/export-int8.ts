@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { Rng, calibrateMinMax, concatArrays, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, type CalibrationFeeds } from '../engine/index.js';
-import { Dataset, SplitOptions, assignSplits, type SplitName } from '../data/index.js';
+import { Dataset, type SplitName } from '../data/index.js';
 import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import { INT8_METRICS, INT8_MODEL, metricParams, metricsJson, openRunDir, runEvalOptions, sourceName, toJson, type RunDir } from '../run/index.js';
 import { RunModel } from './predict.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 import { forEachChunk, loadChunkOption } from './split-chunks.js';
 
 /** Options of `exportInt8` (and `medclass export --int8`). */
@@ -57,10 +57,10 @@ export interface Int8Export {
 }
 
 /** The run's own source, split as run.json records. */
-function runDataset(run: RunDir): Dataset {
+async function runDataset(run: RunDir): Promise<Dataset> {
   const cfg = run.config;
   const source = openRunSource(cfg.data.source, cfg.data);
-  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const { splits } = await runSplits(run, source);
   return new Dataset(source, { splits, cacheTensors: false });
 }
 
@@ -108,7 +108,7 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
   const run = openRunDir(runDir);
   const pre = run.preprocess();
   if (pre.tabularInput) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', 'int8 export handles image-only runs; this is an image + tabular (fusion) run', { hint: 'serve the float model.onnx' });
-  const ds = runDataset(run);
+  const ds = await runDataset(run);
   const float = await RunModel.open(runDir, { threads: o.threads });
   try {
     const all = ds.indicesOf(o.calibration);

@@ -1,9 +1,9 @@
-import { Dataset, SplitOptions, assignSplits, type DatasetSource } from '../data/index.js';
+import { Dataset, type DatasetSource } from '../data/index.js';
 import { MedclassError } from '../errors.js';
 import { readTestPredictions, type GradCamExample, type SplitClassCounts } from '../report/index.js';
 import { openRunDir, sourceName, type RunDir } from '../run/index.js';
 import { explainTensors, openExplainer } from './explain.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 
 /** Options of `gradCamGallery`. */
 export interface GradCamGalleryOptions {
@@ -71,7 +71,7 @@ export async function gradCamGallery(runDir: string, opts: GradCamGalleryOptions
   const cfg = run.config;
   const spec = opts.data ?? cfg.data.source;
   const source = openRunSource(spec, cfg.data);
-  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const { splits } = await runSplits(run, source);
   const classCounts = splitClassCounts(source, splits);
   const ex = await openExplainer(runDir, { threads: opts.threads ?? 1 });
   try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Rng, concatArrays } from '../engine/index.js';
-import { CsvOptions, Dataset, PreprocessOptions, SplitOptions, assignSplits, type DataEvent, type SplitName, encodeTabular } from '../data/index.js';
+import { CsvOptions, Dataset, PreprocessOptions, type DataEvent, type SplitName, encodeTabular } from '../data/index.js';
 import { DISCLAIMER, argmaxRows, evaluatePredictions, formatPredictionsCsv, type EvalEvent, type MetricsReport, type SplitScores } from '../eval/index.js';
 import {
   EmbeddingIndex, Embedder, INDEX_FILES, KnnCvOptions, KnnHeadOptions, UmapOptions, exactKnnOrt, knnCrossValidate, knnVote, mapNeighborAccuracy, takeRows, umap2d,
@@ -8,7 +8,7 @@ import {
 } from '../retrieval/index.js';
 import { MedclassError } from '../errors.js';
 import { dataFingerprint, filesBelow, openRunDir, runEvalOptions, toJson } from '../run/index.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 import { forEachChunk, loadChunkOption } from './split-chunks.js';
 import { writeIndexExtras } from './index-extras.js';
 
@@ -101,7 +101,7 @@ export async function buildRunIndex(runDir: string, options: IndexRunOptionsInpu
     throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `classes [${source.classes.join(',')}] of the data differ from the run's [${classes.join(',')}]`, { hint: 'index with data of the same class names in the same order' });
   }
   const seed = o.seed ?? cfg.seed;
-  const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+  const { splits } = await runSplits(run, source);
   const trained = run.manifest.data?.fingerprint;
   const fingerprintMatches = trained ? dataFingerprint(source.items, splits) === trained : null;
   if (fingerprintMatches === false) onEvent?.({ type: 'data-mismatch', message: 'the data (ids, labels or splits) differ from those the run was trained on; the index and k-NN figures describe the data given' });

@@ -1,4 +1,5 @@
-import { openSource, type CsvOptions, type DatasetSource, type ImageGuardOptions } from '../data/index.js';
+import { SplitOptions, assignSplits, openSource, withDicomPatientGroups, type CsvOptions, type DatasetSource, type ImageGuardOptions, type SplitName } from '../data/index.js';
+import type { RunDir } from '../run/index.js';
 
 /** The parts of a run config's `data` that decide how a source is read and split. */
 export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string; guard?: ImageGuardOptions }
@@ -11,4 +12,18 @@ export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string; guard?: 
 export function openRunSource(spec: string, data: RunDataSpec | undefined, csv?: CsvOptions): DatasetSource {
   const mapping = csv ?? data?.csv;
   return openSource(spec, { ...(mapping ? { csv: mapping } : {}), ...(data?.groupPattern ? { groupPattern: data.groupPattern } : {}), ...(data?.guard ? { guard: data.guard } : {}) });
+}
+
+/**
+ * The split of each item of `source` for the run: as run.json records it; an item the run never saw joins its
+ * group's recorded split (DICOM files grouped by patient, as training grouped them), else is split as the run's
+ * config says. Every command that re-reads a run's data splits it through this.
+ */
+export async function runSplits(run: RunDir, source: DatasetSource): Promise<{ splits: SplitName[]; recorded: number; unknown: number }> {
+  const cfg = run.config;
+  const byConfig = (s: DatasetSource) => () => assignSplits(s.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed }));
+  const first = run.splitsFor(source, byConfig(source));
+  if (first.unknown === 0) return first;
+  const grouped = await withDicomPatientGroups(source); // the same items in the same order, DICOM ones with their patient group
+  return grouped === source ? first : run.splitsFor(grouped, byConfig(grouped));
 }

@@ -1,10 +1,10 @@
-import { Dataset, SplitOptions, assignSplits, encodeTabular, occlusionRows, withBinnedSource, withDicomMeta, type MetaValue } from '../data/index.js';
+import { Dataset, encodeTabular, occlusionRows, withBinnedSource, withDicomMeta, type MetaValue } from '../data/index.js';
 import { DISCLAIMER, softmax } from '../eval/index.js';
 import { exactShapley, meanAbsShap, meanRow, shapPlayers } from '../explain/index.js';
 import { MedclassError } from '../errors.js';
 import { openRunDir, toJson } from '../run/index.js';
 import { RunModel } from './predict.js';
-import { openRunSource } from './run-source.js';
+import { openRunSource, runSplits } from './run-source.js';
 
 /** How much one tabular value moved a fusion model's score for the explained class (full row minus occluded row). */
 export interface TabularColumnAttribution {
@@ -120,7 +120,7 @@ export async function shapTabularRun(runDir: string, opts: { maxRows?: number; t
     const enc = model.tabular;
     if (!enc) throw new MedclassError('MC_TRAIN_BAD_RUN_DIR', `${runDir}: an image-only run has no tabular columns to explain`, { hint: 'SHAP values need a run trained with data.tabular' });
     const source = withBinnedSource(await withDicomMeta(openRunSource(cfg.data.source, cfg.data), { tags: cfg.data.dicomMeta }), cfg.data.binned);
-    const { splits } = run.splitsFor(source, () => assignSplits(source.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
+    const { splits } = await runSplits(run, source);
     const of = (s: string) => source.items.flatMap((_, i) => (splits[i] === s ? [i] : []));
     const f = enc.features.length;
     const train = of('train');

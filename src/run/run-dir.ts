@@ -157,15 +157,19 @@ export class RunDir {
 
   /**
    * The split of each source item as the run recorded it (a k-fold fold: its own fold split). Items the run never
-   * saw (other data) take `fallback`'s split; `unknown` counts them.
+   * saw (other data) join the split their group (patient) has among the recorded items, so no patient straddles
+   * splits; the rest take `fallback`'s split. `unknown` counts the items the run never saw.
    */
   splitsFor(source: DatasetSource, fallback: () => SplitName[]): { splits: SplitName[]; recorded: number; unknown: number } {
     const byId = this.current?.splits ? splitById(this.current.splits) : new Map<string, SplitName>();
     const known = source.items.map((it) => byId.get(it.id));
     const unknown = known.filter((s) => s === undefined).length;
     if (unknown === 0) return { splits: known as SplitName[], recorded: known.length, unknown };
-    const fb = fallback();
-    return { splits: known.map((s, i) => s ?? fb[i]!), recorded: known.length - unknown, unknown };
+    const byGroup = new Map<string, SplitName>();
+    source.items.forEach((it, i) => { if (it.group !== undefined && known[i] !== undefined && !byGroup.has(it.group)) byGroup.set(it.group, known[i]!); });
+    let fb: SplitName[] | undefined;
+    const splits = known.map((s, i) => s ?? (source.items[i]!.group !== undefined ? byGroup.get(source.items[i]!.group!) : undefined) ?? (fb ??= fallback())[i]!);
+    return { splits, recorded: known.length - unknown, unknown };
   }
 
   /** Writes `name` atomically and records its size and SHA-256 in run.json (when the directory has one). */

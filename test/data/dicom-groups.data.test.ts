@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP_KEY_ENV, assignSplits, auditSource, groupLeaks, openSource, patientGroupId, setPatientGroupKey, withDicomPatientGroups } from '../../src/data/index.js';
+import { runSplits } from '../../src/pipeline/run-source.js';
+import { RunConfig, createRunDir } from '../../src/run/index.js';
 import { runCli } from '../helpers/cli.js';
 
 const CXR = new URL('../../../shared/data/dicom-samples/cxr-with-fictitious-phi/', import.meta.url).pathname;
@@ -61,6 +63,37 @@ describe('DICOM folders grouped by PatientID', () => {
     expect(await withDicomPatientGroups(brain)).toBe(brain);
     const patterned = openSource(join(root, 'dicom'), { groupPattern: '^cxr_(normal|pneumonia)' });
     expect(await withDicomPatientGroups(patterned)).toBe(patterned);
+  });
+
+  it('a run re-reading its DICOM folder with files it never saw puts each new file in its patient\'s recorded split', async () => {
+    const folder = join(root, 'dicom');
+    const src = await withDicomPatientGroups(openSource(folder));
+    // the run saw patients 0–7's first image per class only (each has two per class), split by patient: 0–4 train, 5–6 val, 7 test
+    const splitOfPatient = (p: number) => (p <= 4 ? 'train' : p <= 6 ? 'val' : 'test');
+    const recorded = { train: [] as string[], val: [] as string[], test: [] as string[] };
+    const seen = new Map<string, number>();
+    for (const it of src.items) {
+      const p = patientOf.get(it.id);
+      if (p === undefined) continue;
+      const k = Number(p.slice(4));
+      const n = seen.get(`${k}/${it.label}`) ?? 0;
+      seen.set(`${k}/${it.label}`, n + 1);
+      if (k <= 7 && n < 1) recorded[splitOfPatient(k)].push(it.id);
+    }
+    const dir = join(root, 'run');
+    const cfg = RunConfig.parse({ name: 'dicom-run', data: { source: folder, split: { mode: 'stratified', fractions: [0.6, 0.2, 0.2] } }, fit: { epochs: 1 } });
+    createRunDir(dir, cfg).run.update({ splits: recorded });
+    const { run } = createRunDir(dir, cfg, { resume: true });
+    const r = await runSplits(run, openSource(folder)); // ungrouped, as the commands open it
+    expect(r.recorded).toBe(16);
+    expect(r.unknown).toBe(src.items.length - 16);
+    let checked = 0;
+    src.items.forEach((it, i) => {
+      const p = patientOf.get(it.id);
+      if (p !== undefined && Number(p.slice(4)) <= 7) { checked++; expect(r.splits[i], it.id).toBe(splitOfPatient(Number(p.slice(4)))); }
+    });
+    expect(checked).toBe(32); // 16 recorded, 16 the run never saw
+    expect(groupLeaks(src.items, r.splits)).toEqual([]); // patients 8 and 9 (never seen) are split whole, too
   });
 
   it('data split on the DICOM folder names the groups it used and leaks no patient', async () => {

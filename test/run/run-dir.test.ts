@@ -75,3 +75,20 @@ describe('predictions.csv writer', () => {
     expect(eight.filter((v, i) => v !== logits[i]).length).toBeGreaterThan(0);
   });
 });
+
+describe('RunDir.splitsFor', () => {
+  it('keeps recorded splits, puts a new item in its group\'s recorded split, and asks the fallback only for the rest', () => {
+    const { run } = createRunDir(fresh(), cfg);
+    run.update({ splits: { train: ['a1'], val: ['b1'], test: [] } });
+    const item = (id: string, group?: string) => ({ id, label: 'x', labelIndex: 0, ...(group ? { group } : {}), load: () => Promise.reject(new Error('not loaded')) });
+    const source = { kind: 'phantom' as const, name: 'p', classes: ['x'], items: [item('a1', 'A'), item('b1', 'B'), item('a2', 'A'), item('c1', 'C'), item('n1')] };
+    let asked = 0;
+    const r = run.splitsFor(source, () => { asked++; return source.items.map(() => 'test' as const); });
+    expect(r.splits).toEqual(['train', 'val', 'train', 'test', 'test']);
+    expect(r).toMatchObject({ recorded: 2, unknown: 3 });
+    expect(asked).toBe(1);
+    const known = run.splitsFor({ ...source, items: source.items.slice(0, 3) }, () => { asked++; return []; });
+    expect(known.splits).toEqual(['train', 'val', 'train']);
+    expect(asked).toBe(1); // every item placed from the record: no fallback
+  });
+});
