@@ -165,10 +165,13 @@ export class RunDir {
     const known = source.items.map((it) => byId.get(it.id));
     const unknown = known.filter((s) => s === undefined).length;
     if (unknown === 0) return { splits: known as SplitName[], recorded: known.length, unknown };
-    const byGroup = new Map<string, SplitName>();
-    source.items.forEach((it, i) => { if (it.group !== undefined && known[i] !== undefined && !byGroup.has(it.group)) byGroup.set(it.group, known[i]!); });
+    const groupSplit = new Map<string, SplitName>();
+    source.items.forEach((it, i) => {
+      const s = known[i];
+      if (it.group !== undefined && s !== undefined && !groupSplit.has(it.group)) groupSplit.set(it.group, s);
+    });
     let fb: SplitName[] | undefined;
-    const splits = known.map((s, i) => s ?? (source.items[i]!.group !== undefined ? byGroup.get(source.items[i]!.group!) : undefined) ?? (fb ??= fallback())[i]!);
+    const splits = source.items.map((it, i) => known[i] ?? (it.group === undefined ? undefined : groupSplit.get(it.group)) ?? (fb ??= fallback())[i]!);
     return { splits, recorded: known.length - unknown, unknown };
   }
 

@@ -82,8 +82,8 @@ describe('DICOM folders grouped by PatientID', () => {
     }
     const dir = join(root, 'run');
     const cfg = RunConfig.parse({ name: 'dicom-run', data: { source: folder, split: { mode: 'stratified', fractions: [0.6, 0.2, 0.2] } }, fit: { epochs: 1 } });
-    createRunDir(dir, cfg).run.update({ splits: recorded });
-    const { run } = createRunDir(dir, cfg, { resume: true });
+    const { run } = createRunDir(dir, cfg);
+    run.update({ splits: recorded });
     const r = await runSplits(run, openSource(folder)); // ungrouped, as the commands open it
     expect(r.recorded).toBe(16);
     expect(r.unknown).toBe(src.items.length - 16);

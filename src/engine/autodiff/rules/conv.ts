@@ -129,9 +129,7 @@ function convWeightGradShifted(g: GradEmitter, x: string, dY: string, wd: readon
 function convWeightGradShiftedGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
   const [co, ci, kh, kw] = wd as [number, number, number, number];
   const [ho, wo] = [yd[2]!, yd[3]!];
-  const hp = ho + kh - 1;
-  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
-  const xp = g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads), [0, hp * wp, ci]);
+  const { rows: xp, hp, wp } = paddedNhwcRows(g, x, xd, a.pads); // stride 1: Hp = Ho + KH − 1
   const xi: number[] = [];
   for (let h = 0; h < hp; h++) for (let w = 0; w < wo; w++) for (let j = 0; j < kw; j++) xi.push(h * wp + w + j);
   const cols = g.reshape(g.op('Gather', [xp, g.ints(xi)], { axis: attr.int(1) }), [0, hp * wo, kw * ci]);
@@ -148,6 +146,12 @@ export function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): str
   return pads.some((p) => p !== 0) ? g.pad(v, [0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!, 0]) : v;
 }
 
+/** X (NCHW, dims `xd`) transposed to NHWC and padded, as rows of C floats [N, Hp·Wp, C], with Hp and Wp. */
+function paddedNhwcRows(g: GradEmitter, x: string, xd: readonly number[], pads: readonly number[]): { rows: string; hp: number; wp: number } {
+  const hp = xd[2]! + pads[0]! + pads[2]!, wp = xd[3]! + pads[1]! + pads[3]!;
+  return { rows: g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), pads), [0, hp * wp, xd[1]!]), hp, wp };
+}
+
 /**
  * The channels-last im2col Gemm (`bench/conv-dw-variants.ts` `convWeightGradNhwc`) with the columns built by ONE Gather instead of k² Slices and a Concat (which copies each
  * window twice): rows of C floats of the padded NHWC X, flattened to [N, Hp·Wp, C], gathered in (ho, wo, kh, kw)
@@ -156,9 +160,7 @@ export function padNhwc(g: GradEmitter, v: string, pads: readonly number[]): str
 function convWeightGradNhwcGather(g: GradEmitter, x: string, dY: string, wd: readonly number[], yd: readonly number[], a: ReturnType<typeof windowAttrs>, xd: readonly number[]): string {
   const [co, ci, kh, kw] = wd as [number, number, number, number];
   const [ho, wo] = [yd[2]!, yd[3]!];
-  const wp = xd[3]! + a.pads[1]! + a.pads[3]!;
-  const hp = xd[2]! + a.pads[0]! + a.pads[2]!;
-  const xp = g.reshape(padNhwc(g, g.transpose(x, [0, 2, 3, 1]), a.pads), [0, hp * wp, ci]);
+  const { rows: xp, hp, wp } = paddedNhwcRows(g, x, xd, a.pads);
   const [s, d] = [a.strides, a.dilations];
   const idx: number[] = [];
   for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx.push((oh * s[0]! + i * d[0]!) * wp + ow * s[1]! + j * d[1]!);
