@@ -21,9 +21,7 @@ export function openRunSource(spec: string, data: RunDataSpec | undefined, csv?:
  */
 export async function runSplits(run: RunDir, source: DatasetSource): Promise<{ splits: SplitName[]; recorded: number; unknown: number }> {
   const cfg = run.config;
-  const byConfig = (s: DatasetSource) => () => assignSplits(s.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed }));
-  const first = run.splitsFor(source, byConfig(source));
-  if (first.unknown === 0) return first;
-  const grouped = await withDicomPatientGroups(source); // the same items in the same order, DICOM ones with their patient group
-  return grouped === source ? first : run.splitsFor(grouped, byConfig(grouped));
+  // DICOM headers are read only when some item needs placing: then its patient group decides, as in training
+  const placed = run.unseenCount(source) > 0 ? await withDicomPatientGroups(source) : source;
+  return run.splitsFor(placed, () => assignSplits(placed.items, SplitOptions.parse({ ...cfg.data.split, seed: cfg.seed })));
 }

@@ -161,8 +161,7 @@ export class RunDir {
    * splits; the rest take `fallback`'s split. `unknown` counts the items the run never saw.
    */
   splitsFor(source: DatasetSource, fallback: () => SplitName[]): { splits: SplitName[]; recorded: number; unknown: number } {
-    const byId = this.current?.splits ? splitById(this.current.splits) : new Map<string, SplitName>();
-    const known = source.items.map((it) => byId.get(it.id));
+    const known = this.recordedSplits(source);
     const unknown = known.filter((s) => s === undefined).length;
     if (unknown === 0) return { splits: known as SplitName[], recorded: known.length, unknown };
     const groupSplit = new Map<string, SplitName>();
@@ -173,6 +172,16 @@ export class RunDir {
     let fb: SplitName[] | undefined;
     const splits = source.items.map((it, i) => known[i] ?? (it.group === undefined ? undefined : groupSplit.get(it.group)) ?? (fb ??= fallback())[i]!);
     return { splits, recorded: known.length - unknown, unknown };
+  }
+
+  /** How many items of `source` run.json records no split for (items the run never saw). */
+  unseenCount(source: DatasetSource): number {
+    return this.recordedSplits(source).filter((s) => s === undefined).length;
+  }
+
+  private recordedSplits(source: DatasetSource): (SplitName | undefined)[] {
+    const byId = this.current?.splits ? splitById(this.current.splits) : new Map<string, SplitName>();
+    return source.items.map((it) => byId.get(it.id));
   }
 
   /** Writes `name` atomically and records its size and SHA-256 in run.json (when the directory has one). */
