@@ -6,7 +6,7 @@ import { Dataset, type SplitName } from '../src/data/index.js';
 import { RunModel } from '../src/pipeline/predict.js';
 import { openRunSource, runSplits } from '../src/pipeline/run-source.js';
 import { openRunDir } from '../src/run/index.js';
-import { rocAucScore, macroOneVsRest, logLoss, softmax } from '../src/eval/index.js';
+import { computeSplitMetrics, softmax } from '../src/eval/index.js';
 const [dir, dArg] = process.argv.slice(2);
 const d = Number(dArg ?? 1);
 const run = openRunDir(dir!);
@@ -27,15 +27,16 @@ const shift = (x: Float32Array, dy: number, dx: number) => {
   }
   return o;
 };
-const T = model.temperature ?? 1;
 const probsOf = async (x: Float32Array) => softmax(Float64Array.from(await model.logits(x, n, { tta: model.tta })), k);
 const variants: [string, [number, number][]][] = [['none', [[0, 0]]], [`shift${d} x4`, [[0, 0], [d, 0], [-d, 0], [0, d], [0, -d]]], [`shift${d} x8`, [[0, 0], [d, 0], [-d, 0], [0, d], [0, -d], [d, d], [-d, -d], [d, -d], [-d, d]]]];
+const labels = Int32Array.from(b.labels);
 for (const [name, shifts] of variants) {
-  const acc = new Float64Array(n * k);
-  for (const [dy, dx] of shifts) { const p = await probsOf(dy || dx ? shift(b.x.data as Float32Array, dy, dx) : b.x.data as Float32Array); p.forEach((v, i) => { acc[i] += v / shifts.length; }); }
-  const labels = Int32Array.from(b.labels);
-  let correct = 0; for (let i = 0; i < n; i++) { let best = 0; for (let j = 1; j < k; j++) if (acc[i * k + j]! > acc[i * k + best]!) best = j; if (best === labels[i]) correct++; }
-  const auc = k === 2 ? rocAucScore(Uint8Array.from(labels, (l) => (l === 1 ? 1 : 0)), Float64Array.from({ length: n }, (_, i) => acc[i * k + 1]!)) : macroOneVsRest(rocAucScore, labels, acc, k);
-  console.log(dir, name.padEnd(10), 'auc', auc.toFixed(4), 'acc', (correct / n).toFixed(4), 'nll(uncal)', logLoss(labels, acc, k).toFixed(4), 'T', T);
+  const mean = new Float64Array(n * k);
+  for (const [dy, dx] of shifts) {
+    const p = await probsOf(dy || dx ? shift(b.x.data as Float32Array, dy, dx) : b.x.data as Float32Array);
+    p.forEach((v, i) => { mean[i] += v / shifts.length; });
+  }
+  const m = computeSplitMetrics(labels, mean, k); // the same metrics as metrics.json (uncalibrated: no temperature)
+  console.log(dir, name.padEnd(10), 'auc', (m.roc_auc ?? m.roc_auc_ovr_macro)!.toFixed(4), 'acc', m.accuracy.toFixed(4), 'log-loss', m.log_loss.toFixed(4));
 }
 await model.dispose();
