@@ -30,7 +30,7 @@ export function formatInt8Export(r: Int8Export): string {
   return [
     `wrote ${r.model} (${(r.bytes / 1024).toFixed(0)} KiB)`,
     ...(c ? [
-      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights int8 per-channel${c.reduce_range ? ' (7-bit range)' : ''}, ${c.quantized_tensors} activations uint8`,
+      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights int8 per-channel${c.reduce_range ? ' (7-bit range)' : ''}, ${c.quantized_tensors} activations uint8; stem ${c.float_stem ? 'float' : c.stem_space_to_depth ? 'int8 (SpaceToDepth + Conv)' : 'int8'}`,
       `test (${c.n_test}): top-1 agreement ${(100 * c.top1_agreement).toFixed(2)} %, max |Δp| ${f(c.max_abs_prob_diff)}, AUC ${f(c.float_auc)} → ${f(c.int8_auc)} (drop ${f(c.auc_drop)}); metrics in metrics.int8.json`,
     ] : []),
     DISCLAIMER,
@@ -45,7 +45,8 @@ export function registerExport(program: Command): void {
     .requiredOption('--run <dir>', 'run directory written by medclass train')
     .option('--zip <file>', 'write FILE: a zip of model.onnx, preprocess, calibration, metrics, predictions, history, run.json, report.html, model-card.md and figures/ with manifest.json (sha256 of every file)')
     .option('--triton <dir>', 'Triton model repository folder (created if missing; the model folder inside is overwritten)')
-    .option('--int8', `write ${INT8_MODEL} into the run: static QDQ quantization (int8 per-channel weights, uint8 activations calibrated on run images, biases corrected on them; the stem Conv stays float) and its test metrics in metrics.int8.json`)
+    .option('--int8', `write ${INT8_MODEL} into the run: static QDQ quantization (int8 per-channel weights, uint8 activations calibrated on run images, biases corrected on them; a strided stem on few channels runs int8 as SpaceToDepth + Conv, other stems stay float) and its test metrics in metrics.int8.json`)
+    .option('--stem <mode>', 'with --int8: the first Conv, auto (int8 as SpaceToDepth + Conv when strided on ≤ 4 channels, else float), float or int8 (default auto)')
     .option('--calibration <split>', 'with --int8: split whose images calibrate the activation ranges, val or train (default val)')
     .option('--images <n>', 'with --int8: calibration images (default 256)', Number)
     .option('--threads <n>', 'with --int8: onnxruntime threads (0 = all cores)', Number)
@@ -57,7 +58,7 @@ export function registerExport(program: Command): void {
     .option('--raw-channels <n>', desc('rawChannels'), Number)
     .option('--max-batch-size <n>', desc('maxBatchSize'), Number)
     .option('--json', 'print the result as JSON')
-    .action(async (f: { run: string; zip?: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; reduceRange?: string; biasCorrection?: boolean; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
+    .action(async (f: { run: string; zip?: string; triton?: string; int8?: boolean; calibration?: string; images?: number; threads?: number; ranges?: string; stem?: string; reduceRange?: string; biasCorrection?: boolean; name?: string; rawInput?: boolean; rawChannels?: number; maxBatchSize?: number; json?: boolean }) => {
       if (f.zip) {
         const z = exportZip(f.run, f.zip);
         out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, file: z.file, bytes: z.bytes, missing: z.missing, manifest: z.manifest }, null, 2)
@@ -65,7 +66,7 @@ export function registerExport(program: Command): void {
         if (!f.triton && !f.int8) return;
       }
       if (f.int8) {
-        const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges, reduceRange: f.reduceRange, biasCorrection: f.biasCorrection }).filter(([, v]) => v !== undefined)));
+        const q = Int8ExportOptions.safeParse(Object.fromEntries(Object.entries({ calibration: f.calibration, images: f.images, threads: f.threads, ranges: f.ranges, stem: f.stem, reduceRange: f.reduceRange, biasCorrection: f.biasCorrection }).filter(([, v]) => v !== undefined)));
         if (!q.success) throw new MedclassError('MC_CLI_BAD_OPTION', `export --int8: ${q.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`, { hint: 'medclass export --help' });
         const r = await exportInt8(f.run, q.data);
         out(f.json ? JSON.stringify({ disclaimer: DISCLAIMER, model: r.model, bytes: r.bytes, quantization: r.comparison }, null, 2) : formatInt8Export(r));
