@@ -14,7 +14,7 @@ export const EnsembleOptions = z.strictObject({
 });
 export type EnsembleOptionsInput = z.input<typeof EnsembleOptions>;
 
-const mismatch = (message: string) => new MedclassError('MC_RUN_ENSEMBLE_MISMATCH', message, { hint: 'ensemble runs trained on the same data and split, e.g. one config with --seed 0, 1, 2, …' });
+const mismatch = (message: string) => new MedclassError('MC_RUN_ENSEMBLE_MISMATCH', message, { hint: 'ensemble runs trained on the same data and split, e.g. one config with --seed 0, 1, 2, … (on a source without its own split, set data.split.seed so that every seed gets the same split)' });
 
 /**
  * Opens the member run directories and checks that they can be averaged: finished runs (model.onnx present), the

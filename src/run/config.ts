@@ -6,6 +6,12 @@ import { HeadSpec } from '../models/index.js';
 import { OPERATING_POINT_PATTERN } from '../eval/index.js';
 import { BUILTIN_MODELS } from '../models/index.js';
 
+/** A run's split options: the data layer's, but the split seed defaults to the run seed. */
+export const RunSplitOptions = SplitOptions.extend({
+  seed: z.number().int().optional()
+    .describe('split seed (default: the run seed); set it to keep one split while --seed varies init, sampling and augmentation, e.g. for a seed ensemble on a source without its own split'),
+});
+
 /** Where the images come from and how they become tensors. */
 export const DataConfig = z.strictObject({
   source: z.string().describe('image folder, MedMNIST .npz, CSV manifest, or phantom:[n=..,size=..]'),
@@ -14,7 +20,7 @@ export const DataConfig = z.strictObject({
   guard: ImageGuardOptions.optional().describe('pixel limit (read from the header before decoding) and minimum side of every image file (defaults when absent)'),
   dicomMeta: DicomMetaTagList,
   preprocess: PreprocessOptions.default(PreprocessOptions.parse({})).describe('size, channels, fit, normalize'),
-  split: SplitOptions.default(SplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
+  split: RunSplitOptions.default(RunSplitOptions.parse({})).describe('keep the source split, or re-split (seeded)'),
   tabular: TabularOptions.optional().describe('image + tabular fusion: metadata columns encoded (fitted on train) into the second model input `tab`'),
   binned: z.array(BinnedColumn).default([]).describe('metadata columns binned into labelled ranges (e.g. age_band from age), for subgroups'),
 });
@@ -36,7 +42,7 @@ export const ModelConfig = z.strictObject({
 /** A whole training run, as read from `--config run.yaml` (flags override single fields). */
 export const RunConfig = z.strictObject({
   name: z.string().default('run').describe('run name (used for the run directory)'),
-  seed: z.number().int().default(0).describe('one seed drives splits, init, sampling, augmentation, dropout, bootstrap'),
+  seed: z.number().int().default(0).describe('one seed drives splits (unless data.split.seed is set), init, sampling, augmentation, dropout, bootstrap'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   out: z.string().default('runs').describe('parent folder of run directories'),
   data: DataConfig.describe('where the images come from and how they become tensors'),
@@ -55,6 +61,11 @@ export const RunConfig = z.strictObject({
 });
 export type RunConfig = z.output<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** The seed a run's splits (and k-fold folds) are drawn with: `data.split.seed`, else the run seed. */
+export function splitSeed(cfg: Pick<RunConfig, 'seed' | 'data'>): number {
+  return cfg.data.split.seed ?? cfg.seed;
+}
 
 /** Config fields that may differ between a run and its resumption (where it runs, not what it computes). */
 const RESUME_FREE = new Set(['threads', 'out', 'name']);
