@@ -105,6 +105,15 @@ describe('export --int8', () => {
     expect(m.quantization.top1_agreement).toBeGreaterThanOrEqual(0.95);
     expect(exported.comparison!.quantized_weights).toBe(m.quantization.quantized_weights);
     expect(m.quantization.bias_corrected_layers).toBe(m.quantization.quantized_weights); // every int8 Conv/Gemm
+    expect(m.quantization).toMatchObject({ float_stem: true, stem_space_to_depth: false }); // a stride-1 stem stays float
+    // the export timed both models here: batch 1 and 32, each a positive time and their ratio
+    expect(m.quantization.speed.threads).toBe(1);
+    expect(m.quantization.speed.batches.map((b: { batch: number }) => b.batch)).toEqual([1, 32]);
+    for (const b of m.quantization.speed.batches) {
+      expect(b.float_ms).toBeGreaterThan(0);
+      expect(b.int8_ms).toBeGreaterThan(0);
+      expect(b.speedup).toBeGreaterThan(0);
+    }
   });
 
   it('evaluates in chunks: loadChunk 7 gives the metrics of one pass over each split (to float32 rounding)', async () => {

@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { z } from 'zod';
 import { Rng, calibrateMinMax, concatArrays, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, spaceToDepthStem, type CalibrationFeeds } from '../engine/index.js';
 import { Dataset, type SplitName } from '../data/index.js';
@@ -21,6 +22,7 @@ export const Int8ExportOptions = z.strictObject({
   reduceRange: z.enum(['auto', 'on', 'off']).default('auto')
     .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm on an AVX2 Zen 1: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
+  speed: z.boolean().default(true).describe('with evaluate: time the float and int8 models on this machine at batch 1 and 32 (calibration images, alternated, 5 rounds), so the export says whether int8 is faster here'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
   loadChunk: loadChunkOption('evaluation: images decoded and run at a time (memory holds one chunk of float images, not a split)'),
 });
@@ -49,6 +51,41 @@ export interface Int8Comparison {
   float_auc: number | null;
   int8_auc: number | null;
   auc_drop: number | null;
+  /** float vs int8 inference time on the exporting machine (absent with `speed: false`) */
+  speed?: Int8Speed;
+}
+
+/** Float vs int8 time per batch, alternated on this machine (a ratio: absolute times drift with the load). */
+export interface Int8Speed {
+  threads: number;
+  /** 1-minute load average before timing */
+  load: number;
+  batches: { batch: number; float_ms: number; int8_ms: number; /** median of the alternated float/int8 ratios */ speedup: number }[];
+}
+
+const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+/** Times `float` and `int8` on batches taken (cycled) from `x`, alternated A B A B `rounds` times per batch size. */
+async function timeModels(float: RunModel, int8: RunModel, x: Float32Array, per: number, threads: number, rounds = 5): Promise<Int8Speed> {
+  const n = x.length / per;
+  const load = loadavg()[0]!;
+  const batches: Int8Speed['batches'] = [];
+  for (const batch of [1, 32]) {
+    const data = Float32Array.from({ length: batch * per }, (_, i) => x[i % (n * per)]!);
+    const iters = Math.max(2, Math.round(32 / batch));
+    const time = async (m: RunModel) => {
+      const t0 = performance.now();
+      for (let i = 0; i < iters; i++) await m.logits(data, batch, { batchSize: batch, tta: false });
+      return (performance.now() - t0) / iters;
+    };
+    await time(float); // warm-up
+    await time(int8);
+    const t = { fl: [] as number[], q: [] as number[] };
+    for (let r = 0; r < rounds; r++) { t.fl.push(await time(float)); t.q.push(await time(int8)); }
+    const round = (v: number) => +v.toFixed(3);
+    batches.push({ batch, float_ms: round(median(t.fl)), int8_ms: round(median(t.q)), speedup: round(median(t.fl.map((f, i) => f / t.q[i]!))) });
+  }
+  return { threads: threads || cpus().length, load: +load.toFixed(2), batches };
 }
 
 /** What `exportInt8` wrote. */
@@ -153,11 +190,13 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
       const mq = evalOf('q');
       const floatAuc = evalOf('fl').roc_auc ?? null; // recomputed on the same decoded images, not read from metrics.json
       const { agreement, maxAbsProbDiff } = compareLogits(test.fl, test.q, k);
+      const speed = o.speed ? await timeModels(float, int8, cal.x.data, pre.channels * pre.size * pre.size, o.threads) : undefined;
       const comparison: Int8Comparison = {
         method: 'qdq-static', calibration: { split: o.calibration, images: cal.labels.length, ranges: o.ranges }, float_stem: floatStem, stem_space_to_depth: spaceToDepth, bias_corrected_layers: corrected,
         weights: reduceRange ? 'int8 symmetric per-channel, 7-bit range' : 'int8 symmetric per-channel', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
         n_test: test.labels.length, top1_agreement: agreement, max_abs_prob_diff: maxAbsProbDiff,
         float_auc: floatAuc, int8_auc: mq.roc_auc ?? null, auc_drop: floatAuc !== null && mq.roc_auc !== undefined ? floatAuc - mq.roc_auc : null,
+        ...(speed ? { speed } : {}),
       };
       const body = JSON.parse(metricsJson(mq, { classes: pre.classes, evaluatedOn: sourceName(cfg.data.source), seed: cfg.seed, params: metricParams(eo) })) as Record<string, unknown>;
       run.writeFile(INT8_METRICS, toJson({ ...body, model: INT8_MODEL, quantization: comparison }));
