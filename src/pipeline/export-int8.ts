@@ -1,6 +1,9 @@
 import { cpus, loadavg } from 'node:os';
 import { z } from 'zod';
-import { Rng, calibrateMinMax, concatArrays, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq, rewriteQdq, saveModel, spaceToDepthStem, type CalibrationFeeds } from '../engine/index.js';
+import {
+  Rng, Session, calibrateMinMax, cloneGraph, concatArrays, calibratePercentile, correctBiases, hasFullRangeWeights, int8MaySaturate, loadModel, planQdq, prepareForQdq,
+  rewriteQdq, saveModel, spaceToDepthStem, type CalibrationFeeds, type Graph, type QdqPlan, type QuantRange,
+} from '../engine/index.js';
 import { Dataset, type SplitName } from '../data/index.js';
 import { evaluatePredictions, softmax, type MetricsReport, type SplitScores } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
@@ -16,7 +19,7 @@ export const Int8ExportOptions = z.strictObject({
   ranges: z.enum(['minmax', 'percentile']).default('percentile')
     .describe('activation ranges: the 99.999th percentile of |v| over the calibration images or MinMax (Kermany MobileNetV2, stem output float, no bias correction: AUC drop 0.0029 vs 0.0047)'),
   stem: z.enum(['auto', 'float', 'int8']).default('auto')
-    .describe('the first Conv (stem): auto = int8 as SpaceToDepth + a stride-1 Conv when it is strided on ≤ 4 channels (Kermany MobileNetV2, batch 1 and 32, 1–2 threads: the int8 model 5–8 % faster than with a float stem), else float with its output quantized (int8 Convs on 1–3 input channels are slower); float; int8 (SpaceToDepth where it applies)'),
+    .describe('the first Conv (stem): auto = a stem strided on ≤ 4 channels becomes SpaceToDepth + a stride-1 Conv in int8 when that runs faster here than the float stem (timed on a calibration batch; batch 32: Kermany MobileNetV2 int8 5–11 % faster, a compact-resnet w0.5 at 160 px 23–36 % faster), other stems stay float with their output quantized (int8 Convs on 1–3 input channels are slow); float; int8 (SpaceToDepth where it applies)'),
   biasCorrection: z.boolean().default(true)
     .describe('empirical bias correction on the calibration images (Nagel et al. 2019): Kermany MobileNetV2 val agreement 97.3 → 99.1 %'),
   reduceRange: z.enum(['auto', 'on', 'off']).default('auto')
@@ -96,6 +99,32 @@ export interface Int8Export {
   metrics?: MetricsReport;
 }
 
+/**
+ * Whether `a` quantized with `planA` runs faster than `b` with `planB` (QDQ graphs without bias correction, median of
+ * 5 alternated timings of one calibration batch on this machine, after a warm-up).
+ */
+async function stemIsFaster(a: Graph, planA: QdqPlan, b: Graph, planB: QdqPlan, ranges: ReadonlyMap<string, QuantRange>, feeds: CalibrationFeeds, threads: number): Promise<boolean> {
+  const sessions: Session[] = [];
+  try {
+    for (const [g, plan] of [[a, planA], [b, planB]] as const) {
+      const q = cloneGraph(g);
+      rewriteQdq(q, plan, ranges);
+      sessions.push(await Session.create(saveModel(q), { threads }));
+    }
+    const t: number[][] = [[], []];
+    for (let r = 0; r < 6; r++) {
+      for (let k = 0; k < 2; k++) {
+        const t0 = performance.now();
+        await sessions[k]!.run(feeds);
+        if (r > 0) t[k]!.push(performance.now() - t0); // round 0 warms up
+      }
+    }
+    return median(t[0]!) < median(t[1]!);
+  } finally {
+    for (const s of sessions) await s.dispose();
+  }
+}
+
 /** The run's own source, split as run.json records. */
 async function runDataset(run: RunDir): Promise<Dataset> {
   const cfg = run.config;
@@ -157,14 +186,24 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
     const take = Math.min(o.images, all.length);
     const idx = Array.from({ length: take }, (_, i) => all[Math.floor((i * all.length) / take)]!);
     const cal = await ds.loadBatch(idx, float.preprocessOptions);
-    const graph = prepareForQdq(loadModel(run.modelBytes()));
+    const base = prepareForQdq(loadModel(run.modelBytes()));
     const reduceRange = o.reduceRange === 'auto' ? int8MaySaturate() : o.reduceRange === 'on';
-    const spaceToDepth = o.stem !== 'float' && spaceToDepthStem(graph);
-    const floatStem = o.stem === 'float' || (o.stem === 'auto' && !spaceToDepth);
-    const plan = planQdq(graph, { floatStem, reduceRange });
+    const rewritten = o.stem === 'float' ? undefined : cloneGraph(base);
+    const s2d = rewritten && spaceToDepthStem(rewritten) ? rewritten : undefined;
+    // calibrated once, on the rewritten graph when there is one: its planned tensors are the float-stem plan's and the
+    // SpaceToDepth output
+    const calGraph = s2d ?? base;
+    const calPlan = planQdq(calGraph, { floatStem: o.stem !== 'int8' && !s2d, reduceRange });
     const dims = [pre.channels, pre.size, pre.size];
     const batches = () => batchesOf(pre.input, cal.x.data, cal.labels.length, dims);
-    const ranges = o.ranges === 'percentile' ? await calibratePercentile(graph, plan.tensors, batches, 99.999, o.threads) : await calibrateMinMax(graph, plan.tensors, batches(), o.threads);
+    const ranges = o.ranges === 'percentile' ? await calibratePercentile(calGraph, calPlan.tensors, batches, 99.999, o.threads) : await calibrateMinMax(calGraph, calPlan.tensors, batches(), o.threads);
+    const floatStemPlan = () => planQdq(base, { floatStem: true, reduceRange });
+    // auto: the faster of the int8 SpaceToDepth stem and the float stem, timed here on a calibration batch (before bias
+    // correction, which changes no kernel)
+    const spaceToDepth = s2d !== undefined && (o.stem === 'int8' || await stemIsFaster(s2d, calPlan, base, floatStemPlan(), ranges, [...batches()].at(0)!, o.threads));
+    const graph = spaceToDepth ? s2d! : base;
+    const plan = spaceToDepth || o.stem === 'int8' ? calPlan : floatStemPlan();
+    const floatStem = !spaceToDepth && o.stem !== 'int8';
     const corrected = o.biasCorrection ? (await correctBiases(graph, plan, ranges, batches(), o.threads)).layers : 0;
     const weights = rewriteQdq(graph, plan, ranges);
     const bytes = saveModel(graph);
