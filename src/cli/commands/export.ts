@@ -47,7 +47,7 @@ export function registerExport(program: Command): void {
     .option('--zip <file>', 'write FILE: a zip of model.onnx, preprocess, calibration, metrics, predictions, history, run.json, report.html, model-card.md and figures/ with manifest.json (sha256 of every file)')
     .option('--triton <dir>', 'Triton model repository folder (created if missing; the model folder inside is overwritten)')
     .option('--int8', `write ${INT8_MODEL} into the run: static QDQ quantization (int8 per-channel weights, uint8 activations calibrated on run images, biases corrected on them; a strided stem on few channels runs int8 as SpaceToDepth + Conv, other stems stay float) and its test metrics in metrics.int8.json`)
-    .option('--stem <mode>', 'with --int8: the first Conv, auto (int8 as SpaceToDepth + Conv when strided on ≤ 4 channels, else float), float or int8 (default auto)')
+    .option('--stem <mode>', 'with --int8: the first Conv, auto (int8 as SpaceToDepth + Conv when strided on ≤ 4 channels and that times faster here, else float), float or int8 (default auto)')
     .option('--calibration <split>', 'with --int8: split whose images calibrate the activation ranges, val or train (default val)')
     .option('--images <n>', 'with --int8: calibration images (default 256)', Number)
     .option('--threads <n>', 'with --int8: onnxruntime threads (0 = all cores)', Number)
