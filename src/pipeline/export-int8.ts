@@ -68,25 +68,33 @@ export interface Int8Speed {
 
 const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
-/** Times `float` and `int8` on batches taken (cycled) from `x`, alternated A B A B `rounds` times per batch size. */
-async function timeModels(float: RunModel, int8: RunModel, x: Float32Array, per: number, threads: number, rounds = 5): Promise<Int8Speed> {
+/**
+ * Alternated timing (A B A B …) on this machine: after one warm-up round, `rounds` rounds of `iters` calls of each
+ * function; per function the median ms per call, and the median of the per-round ratios of the first's time to it.
+ */
+async function alternate(fns: readonly (() => Promise<unknown>)[], rounds: number, iters = 1): Promise<{ ms: number[]; ratioToFirst: number[] }> {
+  const t = fns.map((): number[] => []);
+  for (let r = 0; r <= rounds; r++) {
+    for (let k = 0; k < fns.length; k++) {
+      const t0 = performance.now();
+      for (let i = 0; i < iters; i++) await fns[k]!();
+      if (r > 0) t[k]!.push((performance.now() - t0) / iters);
+    }
+  }
+  return { ms: t.map(median), ratioToFirst: t.map((v) => median(t[0]!.map((f, r) => f / v[r]!))) };
+}
+
+/** Times `float` and `int8` on batches taken (cycled) from `x`, alternated 5 rounds per batch size. */
+async function timeModels(float: RunModel, int8: RunModel, x: Float32Array, per: number, threads: number): Promise<Int8Speed> {
   const n = x.length / per;
   const load = loadavg()[0]!;
   const batches: Int8Speed['batches'] = [];
+  const round = (v: number) => +v.toFixed(3);
   for (const batch of [1, 32]) {
     const data = Float32Array.from({ length: batch * per }, (_, i) => x[i % (n * per)]!);
-    const iters = Math.max(2, Math.round(32 / batch));
-    const time = async (m: RunModel) => {
-      const t0 = performance.now();
-      for (let i = 0; i < iters; i++) await m.logits(data, batch, { batchSize: batch, tta: false });
-      return (performance.now() - t0) / iters;
-    };
-    await time(float); // warm-up
-    await time(int8);
-    const t = { fl: [] as number[], q: [] as number[] };
-    for (let r = 0; r < rounds; r++) { t.fl.push(await time(float)); t.q.push(await time(int8)); }
-    const round = (v: number) => +v.toFixed(3);
-    batches.push({ batch, float_ms: round(median(t.fl)), int8_ms: round(median(t.q)), speedup: round(median(t.fl.map((f, i) => f / t.q[i]!))) });
+    const run = (m: RunModel) => () => m.logits(data, batch, { batchSize: batch, tta: false });
+    const t = await alternate([run(float), run(int8)], 5, Math.max(2, Math.round(32 / batch)));
+    batches.push({ batch, float_ms: round(t.ms[0]!), int8_ms: round(t.ms[1]!), speedup: round(t.ratioToFirst[1]!) });
   }
   return { threads: threads || cpus().length, load: +load.toFixed(2), batches };
 }
@@ -111,15 +119,8 @@ async function stemIsFaster(a: Graph, planA: QdqPlan, b: Graph, planB: QdqPlan, 
       rewriteQdq(q, plan, ranges);
       sessions.push(await Session.create(saveModel(q), { threads }));
     }
-    const t: number[][] = [[], []];
-    for (let r = 0; r < 6; r++) {
-      for (let k = 0; k < 2; k++) {
-        const t0 = performance.now();
-        await sessions[k]!.run(feeds);
-        if (r > 0) t[k]!.push(performance.now() - t0); // round 0 warms up
-      }
-    }
-    return median(t[0]!) < median(t[1]!);
+    const { ms } = await alternate(sessions.map((q) => () => q.run(feeds)), 5);
+    return ms[0]! < ms[1]!;
   } finally {
     for (const s of sessions) await s.dispose();
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Rng } from '../engine/index.js';
 import { assignSplits, kFold, type DatasetSource, type SplitName } from '../data/index.js';
 import { MedclassError } from '../errors.js';
-import { RunConfig, eceKey, metricParams, openRunDir, runEvalOptions, splitSeed, toJson, writeAtomic, type RunConfigInput } from '../run/index.js';
+import { RunConfig, eceKey, metricParams, openRunDir, runEvalOptions, splitOptionsOf, splitSeed, toJson, writeAtomic, type RunConfigInput } from '../run/index.js';
 import { runTraining, type RunOptions, type RunSummary } from './run.js';
 
 /** Metrics summarised over folds. */
@@ -28,7 +28,7 @@ function finishedFold(dir: string): Record<string, unknown> | undefined {
 /** The splits of fold `f` (0-based) of `k` as `runKFold` trains it: test kept, fold f of train+val is val, the rest train. */
 export function kFoldSplits(cfg: RunConfig, k: number, f: number): (source: DatasetSource) => SplitName[] {
   return (source) => {
-    const base = assignSplits(source.items, { ...cfg.data.split, seed: splitSeed(cfg) });
+    const base = assignSplits(source.items, splitOptionsOf(cfg));
     const pool = base.flatMap((s, i) => (s === 'test' ? [] : [i]));
     const fold = kFold(source.items, k, new Rng(splitSeed(cfg)).fork('kfold'), { byGroup: cfg.data.split.byGroup, subset: pool });
     return base.map((s, i) => (s === 'test' ? 'test' : fold.get(i) === f ? 'val' : 'train'));

@@ -1,5 +1,5 @@
-import { SplitOptions, assignSplits, openSource, withDicomPatientGroups, type CsvOptions, type DatasetSource, type ImageGuardOptions, type SplitName } from '../data/index.js';
-import { splitSeed, type RunDir } from '../run/index.js';
+import { assignSplits, openSource, withDicomPatientGroups, type CsvOptions, type DatasetSource, type ImageGuardOptions, type SplitName } from '../data/index.js';
+import { splitOptionsOf, type RunDir } from '../run/index.js';
 
 /** The parts of a run config's `data` that decide how a source is read and split. */
 export interface RunDataSpec { csv?: CsvOptions; groupPattern?: string; guard?: ImageGuardOptions }
@@ -23,5 +23,5 @@ export async function runSplits(run: RunDir, source: DatasetSource): Promise<{ s
   const cfg = run.config;
   // DICOM headers are read only when some item needs placing: then its patient group decides, as in training
   const placed = run.unseenCount(source) > 0 ? await withDicomPatientGroups(source) : source;
-  return run.splitsFor(placed, () => assignSplits(placed.items, SplitOptions.parse({ ...cfg.data.split, seed: splitSeed(cfg) })));
+  return run.splitsFor(placed, () => assignSplits(placed.items, splitOptionsOf(cfg)));
 }

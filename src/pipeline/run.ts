@@ -13,7 +13,7 @@ import { DISCLAIMER, evaluateRun } from '../eval/index.js';
 import { MedclassError } from '../errors.js';
 import {
   RunConfig, calibrationJson, configDifferences, createRunDir, dataFingerprint, filesBelow, historyCsv, metricParams, metricsJson, predictionsCsv,
-  runEvalOptions, sourceName, splitSeed, toJson, type RunConfigInput, type RunDir, type RunSplits,
+  runEvalOptions, splitOptionsOf, sourceName, toJson, type RunConfigInput, type RunDir, type RunSplits,
 } from '../run/index.js';
 import { monitorFor } from './monitors.js';
 import { RunModel } from './predict.js';
@@ -186,7 +186,7 @@ async function trainInto(run: RunDir, runDir: string, cfg: RunConfig, opts: RunO
   checkClassLists(cfg.fit, source.classes.length); // so is a class-weight or focal α list of the wrong length
   if (source.groupPattern) emit?.({ type: 'stage', stage: 'groups', detail: `${source.groupPattern.groups} groups from file names; ${source.groupPattern.unmatched} file(s) unmatched` });
   if (source.groupColumn?.detected) emit?.({ type: 'stage', stage: 'groups', detail: `${new Set(source.items.flatMap((it) => (it.group === undefined ? [] : [it.group]))).size} groups from ${groupSourcePhrase(source.groupColumn)}, each kept in one split${cfg.data.split.byGroup ? '' : ' — but data.split.byGroup is false: ignored'}` });
-  const drawn = () => assignSplits(source.items, { ...cfg.data.split, seed: splitSeed(cfg) });
+  const drawn = () => assignSplits(source.items, splitOptionsOf(cfg));
   // a resumed run keeps the splits run.json records (a run from before data.split.seed drew them with the run seed)
   const splits = opts.splits ? opts.splits(source) : opts.resume && run.hasManifest && run.manifest.splits ? run.splitsFor(source, drawn).splits : drawn();
   const fingerprint = dataFingerprint(source.items, splits);

@@ -67,6 +67,11 @@ export function splitSeed(cfg: Pick<RunConfig, 'seed' | 'data'>): number {
   return cfg.data.split.seed ?? cfg.seed;
 }
 
+/** The data layer's split options of a run: `data.split` with its seed resolved by `splitSeed`. */
+export function splitOptionsOf(cfg: Pick<RunConfig, 'seed' | 'data'>): SplitOptions {
+  return SplitOptions.parse({ ...cfg.data.split, seed: splitSeed(cfg) });
+}
+
 /** Config fields that may differ between a run and its resumption (where it runs, not what it computes). */
 const RESUME_FREE = new Set(['threads', 'out', 'name']);
 

@@ -1,5 +1,5 @@
 // Public surface of the run layer (the run directory: run.json, open/create, the file formats): named re-exports only.
-export { DataConfig, ModelConfig, RunConfig, RunSplitOptions, closestKey, configDifferences, describeConfigIssues, splitSeed } from './config.js';
+export { DataConfig, ModelConfig, RunConfig, RunSplitOptions, closestKey, configDifferences, describeConfigIssues, splitOptionsOf, splitSeed } from './config.js';
 export { RUN_CONFIG_YAML, runConfigYaml } from './config-yaml.js';
 export type { RunConfigInput } from './config.js';
 export { dataFingerprint, historyCsv, sha256File, sha256Of, sourceName, toJson, writeAtomic } from './files.js';

@@ -16,8 +16,9 @@ const MAX_STEM_CHANNELS = 4;
  * whether it rewrote (it needs a static input size); otherwise the graph is left as it was.
  */
 export function spaceToDepthStem(graph: Graph): boolean {
-  const input = graph.inputs.find((v) => graph.nodes.some((n) => n.opType === 'Conv' && n.inputs[0] === v.name));
-  const stem = input && graph.nodes.find((n) => n.opType === 'Conv' && n.inputs[0] === input.name);
+  const inputs = new Map(graph.inputs.map((v) => [v.name, v]));
+  const stem = graph.nodes.find((n) => n.opType === 'Conv' && inputs.has(n.inputs[0]!));
+  const input = stem && inputs.get(stem.inputs[0]!);
   if (!input || !stem || input.dims.length !== 4) return false;
   const w = graph.initializers.get(stem.inputs[1] ?? '');
   const [, ch, h, wd] = input.dims;
