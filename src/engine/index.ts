@@ -49,7 +49,7 @@ export type { FixtureCheck } from './check.js';
 export { benchInfer, benchTrain, peakRssMb, profileByOp, ruleKey } from './bench.js';
 export type { BenchNetwork, BenchOptions, BenchResult, OpCost, ProfileKey } from './bench.js';
 export { spaceToDepthStem } from './graph/stem-space-to-depth.js';
-export { activationParams, hasFullRangeWeights, planQdq, planRange, prepareForQdq, quantizeWeight, rewriteQdq, weightAxis } from './quantize.js';
+export { activationParams, hasFullRangeWeights, planQdq, planRange, prepareForQdq, quantizeWeight, rewriteQdq, weightAxis, weightFormat } from './quantize.js';
 export type { QdqPlan, QuantRange } from './quantize.js';
 export { calibrateMinMax, calibratePercentile } from './quantize-calibrate.js';
 export { correctBiases } from './quantize-bias.js';

@@ -2,7 +2,7 @@ import { cloneGraph } from './export.js';
 import { attr, type Graph, type Node } from './graph/types.js';
 import { floatAttr, intAttr } from './graph/op-attrs.js';
 import { Session } from './runtime/session.js';
-import { activationParams, planRange, quantizeWeight, weightAxis, type QdqPlan, type QuantRange } from './quantize.js';
+import { activationParams, planRange, quantizeWeight, weightAxis, weightFormat, type QdqPlan, type QuantRange } from './quantize.js';
 import type { CalibrationFeeds } from './quantize-calibrate.js';
 import type { Tensor } from './tensor.js';
 
@@ -19,8 +19,8 @@ function correctable(graph: Graph, plan: QdqPlan): Node[] {
 }
 
 /** The weight as the int8 model sees it: quantized per output channel and dequantized. */
-function dequantizedWeight(w: Tensor, axis: number, reduceRange = false): Tensor {
-  const { q, scales } = quantizeWeight(w, axis, reduceRange);
+function dequantizedWeight(w: Tensor, axis: number, qmax: number): Tensor {
+  const { q, scales } = quantizeWeight(w, axis, qmax);
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const c = w.dims[axis]!;
   return { dtype: 'float32', dims: [...w.dims], data: Float32Array.from(q, (v, i) => v * scales[Math.floor(i / inner) % c]!) };
@@ -45,7 +45,8 @@ export async function correctBiases(graph: Graph, plan: QdqPlan, ranges: Readonl
     const p = `bias_correction/${k}`;
     g.initializers.set(`${p}/scale`, { dtype: 'float32', dims: [], data: Float32Array.of(a.scale) });
     g.initializers.set(`${p}/zero_point`, { dtype: 'uint8', dims: [], data: Uint8Array.of(a.zeroPoint) });
-    g.initializers.set(`${p}/w`, dequantizedWeight(g.initializers.get(n.inputs[1]!)!, weightAxis(n), plan.reduceRange));
+    const w = g.initializers.get(n.inputs[1]!)!;
+    g.initializers.set(`${p}/w`, dequantizedWeight(w, weightAxis(n), weightFormat(plan, n, w).qmax));
     const axes = n.opType === 'Conv' ? [0, ...Array.from({ length: g.initializers.get(n.inputs[1]!)!.dims.length - 2 }, (_, i) => i + 2)] : [0];
     const reduce: Node = g.opset >= 18
       ? { opType: 'ReduceMean', name: `${p}/mean`, domain: '', inputs: [`${p}/d`, `${p}/axes`], outputs: [`${p}/delta`], attrs: { keepdims: attr.int(0) } }

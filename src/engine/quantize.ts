@@ -20,9 +20,17 @@ export interface QdqPlan {
    * Weights in the 7-bit range [−64, 64] instead of [−127, 127] (onnxruntime's `reduce_range`). x86 CPUs without
    * VNNI run u8·s8 products through VPMADDUBSW, whose 16-bit sums of two products saturate past 32767
    * (255·127·2 = 64770); with |w| ≤ 64 a pair stays ≤ 32640, so the int8 kernels compute exactly what the QDQ
-   * graph says on every CPU.
+   * graph says on every CPU. Two kinds of weight keep the full range, exact without VNNI too (`weightFormat`):
+   * depthwise Convs' (MLAS's depthwise int8 kernel widens both operands to 16 bits and sums in 32), and the weights
+   * named in `uint8Weights`.
    */
   reduceRange?: boolean;
+  /**
+   * Weights (initializer names) stored as uint8 with zero point 128 instead of int8: onnxruntime then runs the u8·u8
+   * kernel, which widens to 16 bits (exact at full range, slower than u8·s8). With `reduceRange`, `planQdq` names the
+   * stem's: the layer quantization hurts most and, on ≤ 4 input channels, a negligible share of the time.
+   */
+  uint8Weights?: string[];
 }
 
 const POOLS = new Set(['GlobalAveragePool', 'AveragePool']);
@@ -77,7 +85,10 @@ export function planQdq(graph: Graph, opts: PlanQdqOptions = {}): QdqPlan {
   for (const n of graph.nodes) if (PASS_THROUGH.has(n.opType) && set.has(n.inputs[0]!) && set.has(n.outputs[0]!)) shared.set(n.outputs[0]!, n.inputs[0]!);
   // graph order, so a shared tensor's source comes first
   const order = [...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)];
-  return { tensors: order.filter((v) => set.has(v)), shared, ...(opts.reduceRange ? { reduceRange: true } : {}) };
+  // the first Conv in graph order: the stem, also after spaceToDepthStem put a SpaceToDepth before it
+  const first = graph.nodes.find((n) => n.opType === 'Conv' && floatInit(n.inputs[1]));
+  const reduced = opts.reduceRange ? { reduceRange: true, ...(first ? { uint8Weights: [first.inputs[1]!] } : {}) } : {};
+  return { tensors: order.filter((v) => set.has(v)), shared, ...reduced };
 }
 
 /** The range a planned tensor is quantized with: its own, or its source's for a shared (MaxPool/Flatten) output. */
@@ -102,16 +113,37 @@ export function activationParams(r: QuantRange): { scale: number; zeroPoint: num
 /** The largest |q| of a weight: 127, or 64 in the reduced (7-bit) range onnxruntime's quantizer uses. */
 const weightQmax = (reduceRange = false): number => (reduceRange ? 64 : 127);
 
-/** Whether a QDQ graph holds int8 weights outside the 7-bit range [−64, 64] (written without `reduceRange`). */
+/**
+ * A depthwise Conv (one input and one output channel per group): onnxruntime runs it through MLAS's depthwise int8
+ * kernel, which subtracts the zero points in 16 bits and multiply-adds into 32-bit sums, so it cannot saturate.
+ */
+function isDepthwiseConv(n: Node, w: Tensor): boolean {
+  return n.opType === 'Conv' && w.dims.length >= 3 && w.dims[1] === 1 && intAttr(n, 'group', 1) === w.dims[0];
+}
+
+/** How node `n`'s weight `w` is stored under `plan`: uint8 (zero point 128) or int8, and its largest |q|. */
+export function weightFormat(plan: QdqPlan, n: Node, w: Tensor): { unsigned: boolean; qmax: number } {
+  const unsigned = plan.uint8Weights?.includes(n.inputs[1]!) ?? false;
+  return { unsigned, qmax: weightQmax(plan.reduceRange === true && !unsigned && !isDepthwiseConv(n, w)) };
+}
+
+/**
+ * Whether a QDQ graph holds int8 weights outside the 7-bit range [−64, 64] (written without `reduceRange`) read by a
+ * node whose int8 kernel can saturate them: any but a depthwise Conv.
+ */
 export function hasFullRangeWeights(graph: Graph): boolean {
   const q = weightQmax(true);
-  for (const t of graph.initializers.values()) if (t.dtype === 'int8' && (t.data as Int8Array).some((v) => v > q || v < -q)) return true;
+  const cons = consumersOf(graph);
+  for (const n of graph.nodes) {
+    const t = n.opType === 'DequantizeLinear' ? graph.initializers.get(n.inputs[0]!) : undefined;
+    if (t?.dtype !== 'int8' || !(t.data as Int8Array).some((v) => v > q || v < -q)) continue;
+    if ((cons.get(n.outputs[0]!) ?? []).some((c) => !isDepthwiseConv(c, t))) return true;
+  }
   return false;
 }
 
-/** Symmetric int8 per-channel quantization of `w` along `axis` (scale max|w|/qmax, zero point 0; qmax 127, or 64 reduced). */
-export function quantizeWeight(w: Tensor, axis: number, reduceRange = false): { q: Int8Array; scales: Float32Array } {
-  const qmax = weightQmax(reduceRange);
+/** Symmetric int8 per-channel quantization of `w` along `axis` (scale max|w|/qmax, zero point 0). */
+export function quantizeWeight(w: Tensor, axis: number, qmax = 127): { q: Int8Array; scales: Float32Array } {
   const d = w.data as Float32Array;
   const c = w.dims[axis]!;
   const inner = w.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -128,7 +160,7 @@ export function quantizeWeight(w: Tensor, axis: number, reduceRange = false): { 
  * Rewrites a prepared float graph (in place) into QDQ form, the layout onnxruntime's quantizer writes and its graph
  * optimizer fuses into QLinearConv / QGemm / QLinearAdd / QLinearGlobalAveragePool kernels: each planned activation
  * gets one QuantizeLinear → DequantizeLinear pair (uint8, its calibrated range) read by all its consumers; Conv, Gemm
- * and MatMul weights are stored as int8 with per-channel float scales and read through DequantizeLinear (axis = the
+ * and MatMul weights are stored as int8 (uint8 for `plan.uint8Weights`) with per-channel float scales and read through DequantizeLinear (axis = the
  * output channel); their biases are int32 at scale x_scale·w_scale. Returns the number of weights quantized.
  */
 export function rewriteQdq(graph: Graph, plan: QdqPlan, ranges: ReadonlyMap<string, QuantRange>): number {
@@ -163,11 +195,12 @@ export function rewriteQdq(graph: Graph, plan: QdqPlan, ranges: ReadonlyMap<stri
       const wName = n.inputs[1]!;
       const w = inits.get(wName)!;
       const axis = weightAxis(n);
-      const { q, scales } = quantizeWeight(w, axis, plan.reduceRange);
+      const fmt = weightFormat(plan, n, w);
+      const { q, scales } = quantizeWeight(w, axis, fmt.qmax);
       const c = scales.length;
-      const wq = scalar(`${wName}_quantized`, { dtype: 'int8', dims: [...w.dims], data: q });
+      const wq = scalar(`${wName}_quantized`, fmt.unsigned ? { dtype: 'uint8', dims: [...w.dims], data: Uint8Array.from(q, (v) => v + 128) } : { dtype: 'int8', dims: [...w.dims], data: q });
       const ws = scalar(`${wName}_scale`, { dtype: 'float32', dims: [c], data: scales });
-      const wz = scalar(`${wName}_zero_point`, { dtype: 'int8', dims: [c], data: new Int8Array(c) });
+      const wz = scalar(`${wName}_zero_point`, fmt.unsigned ? { dtype: 'uint8', dims: [c], data: new Uint8Array(c).fill(128) } : { dtype: 'int8', dims: [c], data: new Int8Array(c) });
       const wdq = uniq(`${wName}_dequantized`);
       nodes.push({ opType: 'DequantizeLinear', name: `${wdq}_node`, domain: '', inputs: [wq, ws, wz], outputs: [wdq], attrs: { axis: attr.int(axis) } });
       n.inputs[1] = wdq;

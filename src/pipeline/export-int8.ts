@@ -23,7 +23,7 @@ export const Int8ExportOptions = z.strictObject({
   biasCorrection: z.boolean().default(true)
     .describe('empirical bias correction on the calibration images (Nagel et al. 2019): Kermany MobileNetV2 val agreement 97.3 → 99.1 %'),
   reduceRange: z.enum(['auto', 'on', 'off']).default('auto')
-    .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm on an AVX2 Zen 1: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); auto = on where this CPU may saturate'),
+    .describe('weights in the 7-bit range [−64, 64] (onnxruntime reduce_range): on x86 without VNNI the int8 kernels saturate full-range weights (a 64-input QGemm on an AVX2 Zen 1: up to 2.18 off the QDQ arithmetic, 3.8e-6 with it); depthwise weights keep the full range (their kernel cannot saturate) and the stem\'s are uint8 (the exact u8·u8 kernel); auto = on where this CPU may saturate'),
   evaluate: z.boolean().default(true).describe(`evaluate the int8 model on the run's val and test splits beside the float model (${INT8_METRICS})`),
   speed: z.boolean().default(true).describe('with evaluate: time the float and int8 models on this machine at batch 1 and 32 (calibration images, alternated, 5 rounds), so the export says whether int8 is faster here'),
   threads: z.number().int().min(0).default(0).describe('onnxruntime threads (0 = all cores)'),
@@ -40,7 +40,7 @@ export interface Int8Comparison {
   stem_space_to_depth: boolean;
   /** layers whose bias was corrected for the mean output shift of quantization (0: off) */
   bias_corrected_layers: number;
-  weights: 'int8 symmetric per-channel' | 'int8 symmetric per-channel, 7-bit range';
+  weights: 'int8 symmetric per-channel' | 'int8 symmetric per-channel, 7-bit range (depthwise full range, stem uint8)';
   /** weights in [−64, 64] so x86 CPUs without VNNI compute them exactly; `auto` decides by this machine's CPU */
   reduce_range: boolean;
   activations: 'uint8 asymmetric per-tensor';
@@ -49,6 +49,8 @@ export interface Int8Comparison {
   n_test: number;
   /** fraction of test images whose top-1 class is the float model's */
   top1_agreement: number;
+  /** the same on the val split (null without val images): the figure to choose export options by */
+  val_top1_agreement: number | null;
   /** largest |p_int8 − p_float| over test images and classes (uncalibrated softmax) */
   max_abs_prob_diff: number;
   float_auc: number | null;
@@ -233,8 +235,8 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
       const speed = o.speed ? await timeModels(float, int8, cal.x.data, pre.channels * pre.size * pre.size, o.threads) : undefined;
       const comparison: Int8Comparison = {
         method: 'qdq-static', calibration: { split: o.calibration, images: cal.labels.length, ranges: o.ranges }, float_stem: floatStem, stem_space_to_depth: spaceToDepth, bias_corrected_layers: corrected,
-        weights: reduceRange ? 'int8 symmetric per-channel, 7-bit range' : 'int8 symmetric per-channel', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
-        n_test: test.labels.length, top1_agreement: agreement, max_abs_prob_diff: maxAbsProbDiff,
+        weights: reduceRange ? 'int8 symmetric per-channel, 7-bit range (depthwise full range, stem uint8)' : 'int8 symmetric per-channel', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
+        n_test: test.labels.length, top1_agreement: agreement, val_top1_agreement: val.labels.length ? compareLogits(val.fl, val.q, k).agreement : null, max_abs_prob_diff: maxAbsProbDiff,
         float_auc: floatAuc, int8_auc: mq.roc_auc ?? null, auc_drop: floatAuc !== null && mq.roc_auc !== undefined ? floatAuc - mq.roc_auc : null,
         ...(speed ? { speed } : {}),
       };
