@@ -1,5 +1,6 @@
 import { MedclassError } from '../errors.js';
 import { consumersOf, foldBatchNorms, pruneInitializers, stripIdentities } from './graph/qdq-prepare.js';
+import { stemConv } from './graph/stem-space-to-depth.js';
 import { floatAttr, intAttr } from './graph/op-attrs.js';
 import { attr, type Graph, type Node } from './graph/types.js';
 import type { Tensor } from './tensor.js';
@@ -28,7 +29,7 @@ export interface QdqPlan {
   /**
    * Weights (initializer names) stored as uint8 with zero point 128 instead of int8: onnxruntime then runs the u8·u8
    * kernel, which widens to 16 bits (exact at full range, slower than u8·s8). With `reduceRange`, `planQdq` names the
-   * stem's: the layer quantization hurts most and, on ≤ 4 input channels, a negligible share of the time.
+   * stem's (`stemConv`): the layer quantization hurts most and, on ≤ 4 input channels, a negligible share of the time.
    */
   uint8Weights?: string[];
 }
@@ -49,7 +50,7 @@ export function prepareForQdq(graph: Graph): Graph {
 /** Options of `planQdq`. */
 export interface PlanQdqOptions {
   /**
-   * Keep the stem (the first Conv reading a graph input) in float: the image is not quantized, the stem's output is
+   * Keep the stem (`stemConv`) in float: the image is not quantized, the stem's output is
    * (default true). A stem reads 1–3 channels, where onnxruntime's int8 Conv is slower than its float one (compact
    * CNN, batch 32: 2.3 vs 0.7 ms); to keep the stem's output float too, leave it out with `withoutTensors`.
    */
@@ -79,15 +80,13 @@ export function planQdq(graph: Graph, opts: PlanQdqOptions = {}): QdqPlan {
     } else if (n.opType === 'Add' && n.inputs.length === 2 && n.inputs.every((i) => !isInit(i))) set.add(n.inputs[0]!).add(n.inputs[1]!).add(postAct(n.outputs[0]!));
     else if (POOLS.has(n.opType) && x && !isInit(x)) set.add(x).add(postAct(n.outputs[0]!));
   }
-  const inputs = new Set(graph.inputs.map((v) => v.name));
-  const stem = opts.floatStem === false ? undefined : graph.nodes.find((n) => n.opType === 'Conv' && inputs.has(n.inputs[0]!));
-  if (stem) set.delete(stem.inputs[0]!);
+  const stem = stemConv(graph);
+  // a float stem reads the image itself; one behind spaceToDepthStem's SpaceToDepth is quantized
+  if (stem && opts.floatStem !== false && graph.inputs.some((v) => v.name === stem.inputs[0])) set.delete(stem.inputs[0]!);
   for (const n of graph.nodes) if (PASS_THROUGH.has(n.opType) && set.has(n.inputs[0]!) && set.has(n.outputs[0]!)) shared.set(n.outputs[0]!, n.inputs[0]!);
   // graph order, so a shared tensor's source comes first
   const order = [...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)];
-  // the first Conv in graph order: the stem, also after spaceToDepthStem put a SpaceToDepth before it
-  const first = graph.nodes.find((n) => n.opType === 'Conv' && floatInit(n.inputs[1]));
-  const reduced = opts.reduceRange ? { reduceRange: true, ...(first ? { uint8Weights: [first.inputs[1]!] } : {}) } : {};
+  const reduced = opts.reduceRange ? { reduceRange: true, ...(stem && floatInit(stem.inputs[1]) ? { uint8Weights: [stem.inputs[1]!] } : {}) } : {};
   return { tensors: order.filter((v) => set.has(v)), shared, ...reduced };
 }
 

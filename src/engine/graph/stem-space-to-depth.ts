@@ -5,7 +5,23 @@ import { attr, type Graph, type Node } from './types.js';
 const MAX_STEM_CHANNELS = 4;
 
 /**
- * Rewrites a strided stem — the first Conv reading a graph input, stride s ≥ 2 equal on both axes, group 1, no
+ * The stem: the first Conv reading a graph input, directly or through the (Pad →) SpaceToDepth that
+ * `spaceToDepthStem` puts before it. The one definition the int8 export's choices use (the stem rewrite, a float
+ * stem, the stem's uint8 weights).
+ */
+export function stemConv(graph: Graph): Node | undefined {
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const readsInput = (v: string): boolean => {
+    if (inputs.has(v)) return true;
+    const p = producer.get(v);
+    return p !== undefined && (p.opType === 'SpaceToDepth' || p.opType === 'Pad') && readsInput(p.inputs[0]!);
+  };
+  return graph.nodes.find((n) => n.opType === 'Conv' && readsInput(n.inputs[0]!));
+}
+
+/**
+ * Rewrites a strided stem — `stemConv` reading a graph input directly, stride s ≥ 2 equal on both axes, group 1, no
  * dilation, few input channels — as SpaceToDepth(s) followed by a stride-1 Conv of ⌈k/s⌉ taps over s²·C channels
  * (in place; the output is the same up to float rounding). Weight tap (a, b) of phase (r, c) is the old weight's
  * (s·a + r, s·b + c), zero past the kernel; a begin padding not divisible by s, or a size not divisible by s, gets
@@ -17,7 +33,8 @@ const MAX_STEM_CHANNELS = 4;
  */
 export function spaceToDepthStem(graph: Graph): boolean {
   const inputs = new Map(graph.inputs.map((v) => [v.name, v]));
-  const stem = graph.nodes.find((n) => n.opType === 'Conv' && inputs.has(n.inputs[0]!));
+  const stem = stemConv(graph);
+  // a stem already behind a SpaceToDepth is left alone
   const input = stem && inputs.get(stem.inputs[0]!);
   if (!input || !stem || input.dims.length !== 4) return false;
   const w = graph.initializers.get(stem.inputs[1] ?? '');
