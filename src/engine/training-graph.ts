@@ -1,5 +1,6 @@
 import { MedclassError } from '../errors.js';
 import { differentiate } from './autodiff/gradient.js';
+import { fuseNchwcActivations } from './graph/nchwc-activation.js';
 import { keepNchwcChains } from './graph/nchwc-chain.js';
 import { lowerConvsToNchwc } from './graph/nchwc-lower.js';
 import { pruneDeadNodes } from './graph/prune.js';
@@ -157,5 +158,6 @@ export function buildTrainingGraph(forward: Graph, opts: TrainingGraphOptions): 
     ...keptOutputs.filter((k) => k !== logits).map((k) => info(k, k, true)),
   ];
   pruneDeadNodes(graph);
+  if (opts.nchwcBlock && fuseNchwcActivations(graph) > 0) pruneDeadNodes(graph);
   return { graph, dataInputs, labelsInput, paramInputs: [...opts.trainable], lossOutput, logitsOutput: logits, gradOutputs, keptOutputs };
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ParameterStore, Rng, Session, Trainer, attr, bindParams, buildTrainingGraph, createOptimizer, defineNetwork, f32, i64, inferShapes } from '../../src/engine/index.js';
 import type { Graph, LayerBuilder, Sym, Tensor } from '../../src/engine/index.js';
-import { NCHWC_CHAIN_OPS } from '../../src/engine/graph/nchwc-chain.js';
+import { NCHWC_CHAIN_OPS, keepNchwcChains } from '../../src/engine/graph/nchwc-chain.js';
+import { pruneDeadNodes } from '../../src/engine/graph/prune.js';
+import { fuseNchwcActivations } from '../../src/engine/graph/nchwc-activation.js';
 import { NCHWC_DOMAIN, NCHWC_MIN_POSITIONS, lowerConvsToNchwc } from '../../src/engine/graph/nchwc-lower.js';
 import { nchwcBlockSize } from '../../src/engine/runtime/nchwc.js';
 
@@ -133,8 +135,11 @@ describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
     saved.forEach((op) => NCHWC_CHAIN_OPS.add(op));
     const chained = build();
     const count = (g: Graph, op: string) => g.nodes.filter((n) => n.opType === op && n.domain === NCHWC_DOMAIN).length;
-    const blockedClips = chained.graph.nodes.filter((n) => n.opType === 'Clip' && n.name.endsWith('/nchwc_blk')).length;
-    expect(blockedClips).toBe(4);
+    // every activation follows a lowered Conv, so each is folded into it (fuseNchwcActivations) and none runs alone
+    const fused = chained.graph.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.attrs.activation?.type === 'string').map((n) => n.attrs.activation!.value);
+    expect(fused.sort()).toEqual(['Clip', 'Clip', 'Clip', 'Clip', 'Relu']);
+    expect(chained.graph.nodes.filter((n) => n.opType === 'Clip' || n.opType === 'Relu')).toEqual([]);
+    expect(apart.graph.nodes.filter((n) => n.attrs.activation)).toEqual([]);
     expect(count(chained.graph, 'Conv')).toBe(count(apart.graph, 'Conv'));
     expect(count(apart.graph, 'ReorderInput')).toBeGreaterThanOrEqual(8);
     expect(count(chained.graph, 'ReorderInput')).toBeLessThanOrEqual(count(apart.graph, 'ReorderInput') - 6);
@@ -160,5 +165,54 @@ describe('Conv chains kept in the blocked layout (keepNchwcChains)', () => {
     expect(reorders.filter((n) => n.attrs.perm?.type === 'ints' && n.attrs.perm.value.length > 4)).toEqual([]);
     const plain = await runAll(plainGraph, feeds);
     for (const k of outs) expect(maxRel(c[k]!.data as Float32Array, plain[k]!.data as Float32Array), k).toBeLessThan(1e-4);
+  });
+});
+
+describe('activations folded into NCHWc Convs (fuseNchwcActivations)', () => {
+  // conv → Clip(0, 6), conv → Relu, conv → Clip(−1, bound from a graph input), conv → Relu with the Conv's result also
+  // a graph output: the first two fold, the last two cannot.
+  function graphOf(): { graph: Graph; feeds: Record<string, Tensor> } {
+    const rng = new Rng(8);
+    const graph: Graph = { name: 'acts', opset: 17, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
+    const x = randn(rng, [2, 16, 10, 10]);
+    const feeds: Record<string, Tensor> = { x: f32(x.data.map((v) => v * 4) as Float32Array, x.dims), hi: f32([0.5], []) };
+    graph.inputs.push({ name: 'x', dtype: 'float32', dims: [2, 16, 10, 10] }, { name: 'hi', dtype: 'float32', dims: [] });
+    graph.initializers.set('zero', f32([0], [])).set('six', f32([6], [])).set('minus1', f32([-1], []));
+    const dims: Record<string, number[]> = { x: [2, 16, 10, 10], hi: [] };
+    for (const [k, act, bounds] of [['a', 'Clip', ['zero', 'six']], ['b', 'Relu', []], ['c', 'Clip', ['minus1', 'hi']], ['d', 'Relu', []]] as const) {
+      graph.inputs.push({ name: `${k}.w`, dtype: 'float32', dims: [16, 16, 3, 3] });
+      feeds[`${k}.w`] = randn(rng, [16, 16, 3, 3]);
+      dims[`${k}.w`] = [16, 16, 3, 3];
+      graph.nodes.push({ opType: 'Conv', name: `${k}.conv`, domain: '', inputs: ['x', `${k}.w`], outputs: [`${k}.t`], attrs: { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) } });
+      graph.nodes.push({ opType: act, name: `${k}.act`, domain: '', inputs: [`${k}.t`, ...bounds], outputs: [`${k}.y`], attrs: {} });
+      graph.outputs.push({ name: `${k}.y`, dtype: 'float32', dims: [] });
+    }
+    graph.outputs.push({ name: 'd.t', dtype: 'float32', dims: [] });
+    const shapes = inferShapes(graph, dims);
+    lowerConvsToNchwc(graph, shapes, block, () => true);
+    keepNchwcChains(graph, shapes);
+    pruneDeadNodes(graph);
+    return { graph, feeds };
+  }
+
+  it.skipIf(!block)('folds a Relu or constant-bound Clip that alone reads a Conv, bit-identically', async () => {
+    const { graph, feeds } = graphOf();
+    const ref = await runAll(graph, feeds);
+    const fused = { ...graph, nodes: [...graph.nodes] };
+    expect(fuseNchwcActivations(fused)).toBe(2);
+    pruneDeadNodes(fused);
+    const conv = (k: string) => fused.nodes.find((n) => n.name === `${k}.conv/nchwc_conv`)!;
+    expect(conv('a').attrs.activation).toEqual(attr.string('Clip'));
+    expect(conv('a').attrs.activation_params).toEqual(attr.floats([0, 6]));
+    expect(conv('b').attrs.activation).toEqual(attr.string('Relu'));
+    expect(conv('c').attrs.activation).toBeUndefined();
+    expect(conv('d').attrs.activation).toBeUndefined();
+    expect(fused.nodes.filter((n) => n.opType === 'Clip' || n.opType === 'Relu').map((n) => n.name.split('.')[0])).toEqual(['c', 'd']);
+    const got = await runAll(fused, feeds);
+    for (const k of Object.keys(ref)) expect(Array.from(got[k]!.data as Float32Array), k).toEqual(Array.from(ref[k]!.data as Float32Array));
+    // the activations did act: a Clip(0, 6) output lies in [0, 6], and some inputs lay outside
+    const a = got['a.y']!.data as Float32Array;
+    expect(Math.min(...a)).toBe(0);
+    expect(Math.max(...a)).toBe(6);
   });
 });

@@ -7,7 +7,7 @@ import { attr } from './types.js';
  * Elementwise ops that `keepNchwcChains` runs on blocked (NCHWc) tensors. Clearing the set turns the pass off
  * (`bench/engine-step-ab.ts` does, to A/B it).
  */
-export const NCHWC_CHAIN_OPS = new Set(['Clip', 'Relu', 'Add', 'Sub', 'Mul', 'Equal', 'Cast']);
+export const NCHWC_CHAIN_OPS = new Set(['Clip', 'Relu', 'Add', 'Sub', 'Mul', 'Equal', 'Greater', 'Less', 'And', 'Cast']);
 
 const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 

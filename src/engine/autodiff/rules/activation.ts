@@ -14,11 +14,17 @@ function masked(g: GradEmitter, dY: string, mask: string, like: string): string 
 
 /** Activations and (log-)softmax. Sigmoid/Tanh/Softmax reuse the forward output. */
 export const activationRules = {
-  Relu: (n, [dY], g) => [masked(g, dY!, g.greater(n.input(0), g.scalar(0)), n.input(0))],
-  // torch.clamp semantics: the gradient passes where min ≤ x ≤ max, i.e. where the output equals the input.
+  // Relu and Clip read their mask off the output (y > 0 exactly where x > 0), so the pre-activation is left unread
+  // and `fuseNchwcActivations` can fold the activation into the Conv before it.
+  Relu: (n, [dY], g) => [masked(g, dY!, g.greater(n.output(0), g.scalar(0)), n.input(0))],
+  // ReLU6 / hardtanh semantics (PyTorch's): the gradient passes where min < x < max, i.e. where min < y < max.
   Clip: (n, [dY], g) => {
-    if (!n.has(1) && !n.has(2)) return [dY];
-    return [masked(g, dY!, g.op('Equal', [n.input(0), n.output(0)]), n.input(0))];
+    const y = n.output(0);
+    const above = n.has(1) ? g.greater(y, n.input(1)) : undefined;
+    const below = n.has(2) ? g.op('Less', [y, n.input(2)]) : undefined;
+    if (!above && !below) return [dY];
+    const inside = above && below ? g.op('And', [above, below]) : (above ?? below)!;
+    return [masked(g, dY!, inside, n.input(0))];
   },
   Sigmoid: (n, [dY], g) => { const y = n.output(0); return [g.mul(dY!, g.mul(y, g.oneMinus(y)))]; },
   Tanh: (n, [dY], g) => { const y = n.output(0); return [g.mul(dY!, g.oneMinus(g.mul(y, y)))]; },
