@@ -175,7 +175,7 @@ describe('activations folded into NCHWc Convs (fuseNchwcActivations)', () => {
     const rng = new Rng(8);
     const graph: Graph = { name: 'acts', opset: 17, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
     const x = randn(rng, [2, 16, 10, 10]);
-    const feeds: Record<string, Tensor> = { x: f32(x.data.map((v) => v * 4) as Float32Array, x.dims), hi: f32([0.5], []) };
+    const feeds: Record<string, Tensor> = { x: f32((x.data as Float32Array).map((v) => v * 4), x.dims), hi: f32([0.5], []) };
     graph.inputs.push({ name: 'x', dtype: 'float32', dims: [2, 16, 10, 10] }, { name: 'hi', dtype: 'float32', dims: [] });
     graph.initializers.set('zero', f32([0], [])).set('six', f32([6], [])).set('minus1', f32([-1], []));
     const dims: Record<string, number[]> = { x: [2, 16, 10, 10], hi: [] };
