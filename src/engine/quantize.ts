@@ -28,8 +28,8 @@ export interface QdqPlan {
   reduceRange?: boolean;
   /**
    * Weights (initializer names) stored as uint8 with zero point 128 instead of int8: onnxruntime then runs the u8·u8
-   * kernel, which widens to 16 bits (exact at full range, slower than u8·s8). With `reduceRange`, `planQdq` names the
-   * stem's (`stemConv`): the layer quantization hurts most and, on ≤ 4 input channels, a negligible share of the time.
+   * kernel, which widens to 16 bits (exact at full range, slower than u8·s8). With `reduceRange`, `planQdq` names a
+   * quantized stem's (`stemConv`): the layer quantization hurts most and, on ≤ 4 input channels, a negligible share of the time.
    */
   uint8Weights?: string[];
 }
@@ -82,11 +82,12 @@ export function planQdq(graph: Graph, opts: PlanQdqOptions = {}): QdqPlan {
   }
   const stem = stemConv(graph);
   // a float stem reads the image itself; one behind spaceToDepthStem's SpaceToDepth is quantized
-  if (stem && opts.floatStem !== false && graph.inputs.some((v) => v.name === stem.inputs[0])) set.delete(stem.inputs[0]!);
+  const floatStem = stem !== undefined && opts.floatStem !== false && graph.inputs.some((v) => v.name === stem.inputs[0]);
+  if (floatStem) set.delete(stem.inputs[0]!);
   for (const n of graph.nodes) if (PASS_THROUGH.has(n.opType) && set.has(n.inputs[0]!) && set.has(n.outputs[0]!)) shared.set(n.outputs[0]!, n.inputs[0]!);
   // graph order, so a shared tensor's source comes first
   const order = [...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => n.outputs)];
-  const reduced = opts.reduceRange ? { reduceRange: true, ...(stem && floatInit(stem.inputs[1]) ? { uint8Weights: [stem.inputs[1]!] } : {}) } : {};
+  const reduced = opts.reduceRange ? { reduceRange: true, ...(stem && !floatStem && floatInit(stem.inputs[1]) ? { uint8Weights: [stem.inputs[1]!] } : {}) } : {};
   return { tensors: order.filter((v) => set.has(v)), shared, ...reduced };
 }
 

@@ -235,7 +235,7 @@ export async function exportInt8(runDir: string, options: Int8ExportOptionsInput
       const speed = o.speed ? await timeModels(float, int8, cal.x.data, pre.channels * pre.size * pre.size, o.threads) : undefined;
       const comparison: Int8Comparison = {
         method: 'qdq-static', calibration: { split: o.calibration, images: cal.labels.length, ranges: o.ranges }, float_stem: floatStem, stem_space_to_depth: spaceToDepth, bias_corrected_layers: corrected,
-        weights: !reduceRange ? 'int8 symmetric per-channel' : floatStem ? 'int8 symmetric per-channel, 7-bit range (depthwise full range)' : 'int8 symmetric per-channel, 7-bit range (depthwise full range, stem uint8)', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
+        weights: !plan.reduceRange ? 'int8 symmetric per-channel' : plan.uint8Weights?.length ? 'int8 symmetric per-channel, 7-bit range (depthwise full range, stem uint8)' : 'int8 symmetric per-channel, 7-bit range (depthwise full range)', reduce_range: reduceRange, activations: 'uint8 asymmetric per-tensor', quantized_weights: weights, quantized_tensors: plan.tensors.length,
         n_test: test.labels.length, top1_agreement: agreement, val_top1_agreement: val.labels.length ? compareLogits(val.fl, val.q, k).agreement : null, max_abs_prob_diff: maxAbsProbDiff,
         float_auc: floatAuc, int8_auc: mq.roc_auc ?? null, auc_drop: floatAuc !== null && mq.roc_auc !== undefined ? floatAuc - mq.roc_auc : null,
         ...(speed ? { speed } : {}),

@@ -30,7 +30,7 @@ export function formatInt8Export(r: Int8Export): string {
   return [
     `wrote ${r.model} (${(r.bytes / 1024).toFixed(0)} KiB)`,
     ...(c ? [
-      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights int8 per-channel${c.reduce_range ? ` (7-bit range; depthwise full range${c.float_stem ? '' : ', stem uint8'})` : ''}, ${c.quantized_tensors} activations uint8; stem ${c.float_stem ? 'float' : c.stem_space_to_depth ? 'int8 (SpaceToDepth + Conv)' : 'int8'}`,
+      `calibration: ${c.calibration.images} ${c.calibration.split} images (${c.calibration.ranges}${c.bias_corrected_layers ? `, ${c.bias_corrected_layers} biases corrected` : ''}); ${c.quantized_weights} weights ${c.weights}, ${c.quantized_tensors} activations uint8; stem ${c.float_stem ? 'float' : c.stem_space_to_depth ? 'int8 (SpaceToDepth + Conv)' : 'int8'}`,
       `${c.val_top1_agreement !== null ? `val top-1 agreement ${(100 * c.val_top1_agreement).toFixed(2)} %; ` : ''}test (${c.n_test}): top-1 agreement ${(100 * c.top1_agreement).toFixed(2)} %, max |Δp| ${f(c.max_abs_prob_diff)}, AUC ${f(c.float_auc)} → ${f(c.int8_auc)} (drop ${f(c.auc_drop)}); metrics in metrics.int8.json`,
       ...(c.speed ? [`speed on this machine (${c.speed.threads} threads, load ${c.speed.load}): ${c.speed.batches.map((b) => `batch ${b.batch} ${b.float_ms.toFixed(2)} → ${b.int8_ms.toFixed(2)} ms (${b.speedup.toFixed(2)}×)`).join(', ')}${c.speed.batches.some((b) => b.speedup < 1) ? ' — int8 is slower here at some batch size: serve the float model where it is' : ''}`] : []),
     ] : []),
